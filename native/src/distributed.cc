@@ -1,0 +1,140 @@
+// c10d primitives for data-parallel training across processes: a TCPStore for rendezvous and a Gloo
+// process group with all_reduce / broadcast / barrier on tensors. Calls block until the collective ends.
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include "errors.h"
+#include "exports.h"
+#include "handle.h"
+
+namespace facekd {
+namespace {
+
+const napi_type_tag kStoreTag = {0x6661636b64737472ULL, 0x73746f7265000001ULL};
+const napi_type_tag kGroupTag = {0x6661636b64677270ULL, 0x67726f7570000001ULL};
+
+template <typename T>
+Napi::Value wrapPtr(Napi::Env env, c10::intrusive_ptr<T> ptr, const napi_type_tag* tag) {
+  auto* holder = new c10::intrusive_ptr<T>(std::move(ptr));
+  auto external = Napi::External<c10::intrusive_ptr<T>>::New(
+      env, holder, [](Napi::Env, c10::intrusive_ptr<T>* h) { delete h; });
+  external.TypeTag(tag);
+  return external;
+}
+
+template <typename T>
+c10::intrusive_ptr<T>& unwrapPtr(const Napi::Value& v, const napi_type_tag* tag, const char* what) {
+  if (!v.IsExternal() || !v.As<Napi::External<c10::intrusive_ptr<T>>>().CheckTypeTag(tag)) {
+    throw ArgumentError(std::string("expected a ") + what);
+  }
+  auto& ptr = *v.As<Napi::External<c10::intrusive_ptr<T>>>().Data();
+  if (!ptr) throw ArgumentError(std::string("the ") + what + " was closed");
+  return ptr;
+}
+
+std::chrono::milliseconds toMs(const Napi::Value& v) {
+  return std::chrono::milliseconds(v.As<Napi::Number>().Int64Value());
+}
+
+// tcpStore(host, port, isServer, worldSize, timeoutMs)
+Napi::Value tcpStore(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, "TCPStore", [&]() -> Napi::Value {
+    c10d::TCPStoreOptions opts;
+    opts.port = static_cast<uint16_t>(info[1].As<Napi::Number>().Uint32Value());
+    opts.isServer = info[2].ToBoolean().Value();
+    opts.numWorkers = info[3].As<Napi::Number>().Uint32Value();
+    opts.waitWorkers = false;
+    opts.timeout = toMs(info[4]);
+    auto store = c10::make_intrusive<c10d::TCPStore>(info[0].As<Napi::String>().Utf8Value(), opts);
+    return wrapPtr<c10d::Store>(env, store, &kStoreTag);
+  });
+}
+
+Napi::Value storeSet(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "TCPStore.set", [&]() -> Napi::Value {
+    std::string value = info[2].As<Napi::String>();
+    unwrapPtr<c10d::Store>(info[0], &kStoreTag, "store")
+        ->set(info[1].As<Napi::String>().Utf8Value(), std::vector<uint8_t>(value.begin(), value.end()));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value storeGet(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "TCPStore.get", [&]() -> Napi::Value {
+    auto bytes = unwrapPtr<c10d::Store>(info[0], &kStoreTag, "store")->get(info[1].As<Napi::String>().Utf8Value());
+    return Napi::String::New(info.Env(), std::string(bytes.begin(), bytes.end()));
+  });
+}
+
+// processGroupGloo(store, rank, worldSize, host, timeoutMs)
+Napi::Value processGroupGloo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, "ProcessGroupGloo", [&]() -> Napi::Value {
+    auto& store = unwrapPtr<c10d::Store>(info[0], &kStoreTag, "store");
+    auto options = c10d::ProcessGroupGloo::Options::create(toMs(info[4]));
+    options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(info[3].As<Napi::String>()));
+    auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, info[1].As<Napi::Number>().Int32Value(),
+                                                             info[2].As<Napi::Number>().Int32Value(), options);
+    return wrapPtr<c10d::ProcessGroup>(env, group, &kGroupTag);
+  });
+}
+
+// allReduce(group, tensor, op): op is "sum" | "product" | "min" | "max"; the tensor is reduced in place
+Napi::Value allReduce(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "allReduce", [&]() -> Napi::Value {
+    static const std::map<std::string, c10d::ReduceOp::RedOpType> ops = {
+        {"sum", c10d::ReduceOp::SUM}, {"product", c10d::ReduceOp::PRODUCT},
+        {"min", c10d::ReduceOp::MIN}, {"max", c10d::ReduceOp::MAX}};
+    auto found = ops.find(info[2].As<Napi::String>().Utf8Value());
+    if (found == ops.end()) throw ArgumentError("op must be one of sum, product, min, max");
+    std::vector<at::Tensor> tensors{unwrapTensor(info[1], "tensor")};
+    c10d::AllreduceOptions opts;
+    opts.reduceOp = c10d::ReduceOp(found->second);
+    unwrapPtr<c10d::ProcessGroup>(info[0], &kGroupTag, "process group")->allreduce(tensors, opts)->wait();
+    return info.Env().Undefined();
+  });
+}
+
+// broadcast(group, tensor, rootRank): the root's tensor is copied into every rank's tensor in place
+Napi::Value broadcast(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "broadcast", [&]() -> Napi::Value {
+    std::vector<at::Tensor> tensors{unwrapTensor(info[1], "tensor")};
+    c10d::BroadcastOptions opts;
+    opts.rootRank = info[2].As<Napi::Number>().Int64Value();
+    unwrapPtr<c10d::ProcessGroup>(info[0], &kGroupTag, "process group")->broadcast(tensors, opts)->wait();
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value barrier(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "barrier", [&]() -> Napi::Value {
+    unwrapPtr<c10d::ProcessGroup>(info[0], &kGroupTag, "process group")->barrier()->wait();
+    return info.Env().Undefined();
+  });
+}
+
+// close(storeOrGroup): releases the native object now instead of at garbage collection
+Napi::Value close(const Napi::CallbackInfo& info) {
+  if (info[0].IsExternal()) {
+    auto ext = info[0].As<Napi::External<void>>();
+    if (ext.CheckTypeTag(&kGroupTag)) info[0].As<Napi::External<c10::intrusive_ptr<c10d::ProcessGroup>>>().Data()->reset();
+    if (ext.CheckTypeTag(&kStoreTag)) info[0].As<Napi::External<c10::intrusive_ptr<c10d::Store>>>().Data()->reset();
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void registerDistributed(Napi::Env env, Napi::Object exports) {
+  exports.Set("tcpStore", Napi::Function::New(env, tcpStore));
+  exports.Set("storeSet", Napi::Function::New(env, storeSet));
+  exports.Set("storeGet", Napi::Function::New(env, storeGet));
+  exports.Set("processGroupGloo", Napi::Function::New(env, processGroupGloo));
+  exports.Set("allReduce", Napi::Function::New(env, allReduce));
+  exports.Set("broadcast", Napi::Function::New(env, broadcast));
+  exports.Set("barrier", Napi::Function::New(env, barrier));
+  exports.Set("close", Napi::Function::New(env, close));
+}
+
+}  // namespace facekd

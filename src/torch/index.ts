@@ -1,0 +1,10 @@
+// facekd's tensor engine: a typed TypeScript API over libtorch.
+export { Tensor, type TensorLike, type Shape, type ToOptions } from "./tensor.js";
+export { type DType, type MemoryFormat, DTYPES, isFloatingDType } from "./dtype.js";
+export * from "./creation.js";
+export * from "./ops.js";
+export { tidy, keep, trackedCount } from "./scope.js";
+export { noGrad, enableGrad, isGradEnabled } from "./autograd.js";
+export * from "./runtime.js";
+export * as aten from "./generated/aten.js";
+export * as nn from "./nn/index.js";
