@@ -83,7 +83,7 @@ function argMapping(rawType: string, name: string, mayBeMissing: boolean): { ts:
   const orNull = optional ? " | null" : "";
   const enc = (fn: string): string =>
     optional || mayBeMissing ? `${name} == null ? ${name} : ${fn}(${name})` : `${fn}(${name})`;
-  if (base === "Tensor") return { ts: `Tensor${orNull}`, expr: optional ? `handleOf(${name})` : `${name}.handle` };
+  if (base === "Tensor") return { ts: `Tensor${orNull}`, expr: `handleOf(${name})` };
   if (base === "Tensor[]") return { ts: "readonly Tensor[]", expr: `handlesOf(${name})` };
   if (base === "Tensor?[]") return { ts: "readonly (Tensor | null)[]", expr: `handlesOf(${name})` };
   if (/^(int|SymInt)$/.test(base)) return { ts: `number${orNull}`, expr: name };
@@ -157,8 +157,13 @@ function emit(s: Schema, slot: number): string {
   return `${head}: [${types.join(", ")}] {\n  return wrapAll(call(${callArgs})) as [${types.join(", ")}];\n}\n`;
 }
 
-function main(): void {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const GENERATED_FILE = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "../../src/torch/generated/aten.ts",
+);
+
+/** The source of generated/aten.ts for the installed libtorch. */
+export function generateAtenSource(): { source: string; count: number } {
   const schemas = OPS.map((q) => {
     const [name, overload = ""] = q.replace(/^aten::/, "").split(".");
     return parseSchema(native.opSchema(native.findOp(`aten::${name}`, overload)));
@@ -176,9 +181,11 @@ function main(): void {
     "",
     ...schemas.map((s, i) => emit(s, i)),
   ].join("\n");
-  const file = path.join(root, "src", "torch", "generated", "aten.ts");
-  writeFileSync(file, out);
-  console.log(`wrote ${schemas.length} operators to ${path.relative(root, file)}`);
+  return { source: out, count: schemas.length };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { source, count } = generateAtenSource();
+  writeFileSync(GENERATED_FILE, source);
+  console.log(`wrote ${count} operators to ${GENERATED_FILE}`);
+}

@@ -31,10 +31,11 @@ export function wrapAll(hs: unknown): Tensor[] {
   return (hs as Handle[]).map((h) => new Tensor(h));
 }
 
+// Anything that is not a Tensor goes to the addon as it is, which then names the argument in its TypeError.
 export function handleOf(t: Tensor | null | undefined): Handle | null | undefined {
-  return t === null || t === undefined ? t : t.handle;
+  return t instanceof Tensor ? t.handle : t;
 }
 
-export function handlesOf(ts: readonly (Tensor | null)[]): (Handle | null)[] {
-  return ts.map((t) => (t === null ? null : t.handle));
+export function handlesOf(ts: readonly (Tensor | null)[]): unknown {
+  return Array.isArray(ts) ? ts.map((t: unknown) => (t instanceof Tensor ? t.handle : t)) : ts;
 }

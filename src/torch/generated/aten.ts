@@ -79,841 +79,841 @@ export function randperm(n: number, dtype?: DType | null, layout?: null, device?
 
 /** `aten::zeros_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
 export function zeros_like(self: Tensor, dtype?: DType | null, layout?: null, device?: string | null, pin_memory?: boolean | null, memory_format?: MemoryFormat | null): Tensor {
-  return wrap(call(14, "aten::zeros_like", "", [self.handle, dtype == null ? dtype : dtypeCode(dtype), layout, device, pin_memory, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
+  return wrap(call(14, "aten::zeros_like", "", [handleOf(self), dtype == null ? dtype : dtypeCode(dtype), layout, device, pin_memory, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
 }
 
 /** `aten::ones_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
 export function ones_like(self: Tensor, dtype?: DType | null, layout?: null, device?: string | null, pin_memory?: boolean | null, memory_format?: MemoryFormat | null): Tensor {
-  return wrap(call(15, "aten::ones_like", "", [self.handle, dtype == null ? dtype : dtypeCode(dtype), layout, device, pin_memory, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
+  return wrap(call(15, "aten::ones_like", "", [handleOf(self), dtype == null ? dtype : dtypeCode(dtype), layout, device, pin_memory, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
 }
 
 /** `aten::empty_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
 export function empty_like(self: Tensor, dtype?: DType | null, layout?: null, device?: string | null, pin_memory?: boolean | null, memory_format?: MemoryFormat | null): Tensor {
-  return wrap(call(16, "aten::empty_like", "", [self.handle, dtype == null ? dtype : dtypeCode(dtype), layout, device, pin_memory, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
+  return wrap(call(16, "aten::empty_like", "", [handleOf(self), dtype == null ? dtype : dtypeCode(dtype), layout, device, pin_memory, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
 }
 
 /** `aten::full_like(Tensor self, Scalar fill_value, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
 export function full_like(self: Tensor, fill_value: number | boolean, dtype?: DType | null, layout?: null, device?: string | null, pin_memory?: boolean | null, memory_format?: MemoryFormat | null): Tensor {
-  return wrap(call(17, "aten::full_like", "", [self.handle, fill_value, dtype == null ? dtype : dtypeCode(dtype), layout, device, pin_memory, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
+  return wrap(call(17, "aten::full_like", "", [handleOf(self), fill_value, dtype == null ? dtype : dtypeCode(dtype), layout, device, pin_memory, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
 }
 
 /** `aten::rand_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
 export function rand_like(self: Tensor, dtype?: DType | null, layout?: null, device?: string | null, pin_memory?: boolean | null, memory_format?: MemoryFormat | null): Tensor {
-  return wrap(call(18, "aten::rand_like", "", [self.handle, dtype == null ? dtype : dtypeCode(dtype), layout, device, pin_memory, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
+  return wrap(call(18, "aten::rand_like", "", [handleOf(self), dtype == null ? dtype : dtypeCode(dtype), layout, device, pin_memory, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
 }
 
 /** `aten::randn_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
 export function randn_like(self: Tensor, dtype?: DType | null, layout?: null, device?: string | null, pin_memory?: boolean | null, memory_format?: MemoryFormat | null): Tensor {
-  return wrap(call(19, "aten::randn_like", "", [self.handle, dtype == null ? dtype : dtypeCode(dtype), layout, device, pin_memory, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
+  return wrap(call(19, "aten::randn_like", "", [handleOf(self), dtype == null ? dtype : dtypeCode(dtype), layout, device, pin_memory, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
 }
 
 /** `aten::normal_(Tensor(a!) self, float mean=0., float std=1., *, Generator? generator=None) -> Tensor(a!)` */
 export function normal_(self: Tensor, mean?: number, std?: number, generator?: null): Tensor {
-  callInPlace(20, "aten::normal_", "", [self.handle, mean, std, generator]);
+  callInPlace(20, "aten::normal_", "", [handleOf(self), mean, std, generator]);
   return self;
 }
 
 /** `aten::uniform_(Tensor(a!) self, float from=0., float to=1., *, Generator? generator=None) -> Tensor(a!)` */
 export function uniform_(self: Tensor, from?: number, to?: number, generator?: null): Tensor {
-  callInPlace(21, "aten::uniform_", "", [self.handle, from, to, generator]);
+  callInPlace(21, "aten::uniform_", "", [handleOf(self), from, to, generator]);
   return self;
 }
 
 /** `aten::bernoulli_.float(Tensor(a!) self, float p=0.5, *, Generator? generator=None) -> Tensor(a!)` */
 export function bernoulli__float(self: Tensor, p?: number, generator?: null): Tensor {
-  callInPlace(22, "aten::bernoulli_", "float", [self.handle, p, generator]);
+  callInPlace(22, "aten::bernoulli_", "float", [handleOf(self), p, generator]);
   return self;
 }
 
 /** `aten::fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)` */
 export function fill__Scalar(self: Tensor, value: number | boolean): Tensor {
-  callInPlace(23, "aten::fill_", "Scalar", [self.handle, value]);
+  callInPlace(23, "aten::fill_", "Scalar", [handleOf(self), value]);
   return self;
 }
 
 /** `aten::zero_(Tensor(a!) self) -> Tensor(a!)` */
 export function zero_(self: Tensor): Tensor {
-  callInPlace(24, "aten::zero_", "", [self.handle]);
+  callInPlace(24, "aten::zero_", "", [handleOf(self)]);
   return self;
 }
 
 /** `aten::multinomial(Tensor self, int num_samples, bool replacement=False, *, Generator? generator=None) -> Tensor` */
 export function multinomial(self: Tensor, num_samples: number, replacement?: boolean, generator?: null): Tensor {
-  return wrap(call(25, "aten::multinomial", "", [self.handle, num_samples, replacement, generator]));
+  return wrap(call(25, "aten::multinomial", "", [handleOf(self), num_samples, replacement, generator]));
 }
 
 /** `aten::to.dtype(Tensor(a) self, ScalarType dtype, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)` */
 export function to_dtype(self: Tensor, dtype: DType, non_blocking?: boolean, copy?: boolean, memory_format?: MemoryFormat | null): Tensor {
-  return wrap(call(26, "aten::to", "dtype", [self.handle, dtypeCode(dtype), non_blocking, copy, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
+  return wrap(call(26, "aten::to", "dtype", [handleOf(self), dtypeCode(dtype), non_blocking, copy, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
 }
 
 /** `aten::to.device(Tensor(a) self, Device device, ScalarType dtype, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)` */
 export function to_device(self: Tensor, device: string, dtype: DType, non_blocking?: boolean, copy?: boolean, memory_format?: MemoryFormat | null): Tensor {
-  return wrap(call(27, "aten::to", "device", [self.handle, device, dtypeCode(dtype), non_blocking, copy, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
+  return wrap(call(27, "aten::to", "device", [handleOf(self), device, dtypeCode(dtype), non_blocking, copy, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
 }
 
 /** `aten::contiguous(Tensor(a) self, *, MemoryFormat memory_format=0) -> Tensor(a)` */
 export function contiguous(self: Tensor, memory_format?: MemoryFormat): Tensor {
-  return wrap(call(28, "aten::contiguous", "", [self.handle, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
+  return wrap(call(28, "aten::contiguous", "", [handleOf(self), memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
 }
 
 /** `aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor` */
 export function clone(self: Tensor, memory_format?: MemoryFormat | null): Tensor {
-  return wrap(call(29, "aten::clone", "", [self.handle, memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
+  return wrap(call(29, "aten::clone", "", [handleOf(self), memory_format == null ? memory_format : memoryFormatCode(memory_format)]));
 }
 
 /** `aten::detach(Tensor(a) self) -> Tensor(a)` */
 export function detach(self: Tensor): Tensor {
-  return wrap(call(30, "aten::detach", "", [self.handle]));
+  return wrap(call(30, "aten::detach", "", [handleOf(self)]));
 }
 
 /** `aten::copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)` */
 export function copy_(self: Tensor, src: Tensor, non_blocking?: boolean): Tensor {
-  callInPlace(31, "aten::copy_", "", [self.handle, src.handle, non_blocking]);
+  callInPlace(31, "aten::copy_", "", [handleOf(self), handleOf(src), non_blocking]);
   return self;
 }
 
 /** `aten::requires_grad_(Tensor(a!) self, bool requires_grad=True) -> Tensor(a!)` */
 export function requires_grad_(self: Tensor, requires_grad?: boolean): Tensor {
-  callInPlace(32, "aten::requires_grad_", "", [self.handle, requires_grad]);
+  callInPlace(32, "aten::requires_grad_", "", [handleOf(self), requires_grad]);
   return self;
 }
 
 /** `aten::alias(Tensor(a) self) -> Tensor(a)` */
 export function alias(self: Tensor): Tensor {
-  return wrap(call(33, "aten::alias", "", [self.handle]));
+  return wrap(call(33, "aten::alias", "", [handleOf(self)]));
 }
 
 /** `aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor` */
 export function add_Tensor(self: Tensor, other: Tensor, alpha?: number | boolean): Tensor {
-  return wrap(call(34, "aten::add", "Tensor", [self.handle, other.handle, alpha]));
+  return wrap(call(34, "aten::add", "Tensor", [handleOf(self), handleOf(other), alpha]));
 }
 
 /** `aten::add.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor` */
 export function add_Scalar(self: Tensor, other: number | boolean, alpha?: number | boolean): Tensor {
-  return wrap(call(35, "aten::add", "Scalar", [self.handle, other, alpha]));
+  return wrap(call(35, "aten::add", "Scalar", [handleOf(self), other, alpha]));
 }
 
 /** `aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor` */
 export function sub_Tensor(self: Tensor, other: Tensor, alpha?: number | boolean): Tensor {
-  return wrap(call(36, "aten::sub", "Tensor", [self.handle, other.handle, alpha]));
+  return wrap(call(36, "aten::sub", "Tensor", [handleOf(self), handleOf(other), alpha]));
 }
 
 /** `aten::sub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor` */
 export function sub_Scalar(self: Tensor, other: number | boolean, alpha?: number | boolean): Tensor {
-  return wrap(call(37, "aten::sub", "Scalar", [self.handle, other, alpha]));
+  return wrap(call(37, "aten::sub", "Scalar", [handleOf(self), other, alpha]));
 }
 
 /** `aten::rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor` */
 export function rsub_Scalar(self: Tensor, other: number | boolean, alpha?: number | boolean): Tensor {
-  return wrap(call(38, "aten::rsub", "Scalar", [self.handle, other, alpha]));
+  return wrap(call(38, "aten::rsub", "Scalar", [handleOf(self), other, alpha]));
 }
 
 /** `aten::mul.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function mul_Tensor(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(39, "aten::mul", "Tensor", [self.handle, other.handle]));
+  return wrap(call(39, "aten::mul", "Tensor", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::mul.Scalar(Tensor self, Scalar other) -> Tensor` */
 export function mul_Scalar(self: Tensor, other: number | boolean): Tensor {
-  return wrap(call(40, "aten::mul", "Scalar", [self.handle, other]));
+  return wrap(call(40, "aten::mul", "Scalar", [handleOf(self), other]));
 }
 
 /** `aten::div.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function div_Tensor(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(41, "aten::div", "Tensor", [self.handle, other.handle]));
+  return wrap(call(41, "aten::div", "Tensor", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::div.Scalar(Tensor self, Scalar other) -> Tensor` */
 export function div_Scalar(self: Tensor, other: number | boolean): Tensor {
-  return wrap(call(42, "aten::div", "Scalar", [self.handle, other]));
+  return wrap(call(42, "aten::div", "Scalar", [handleOf(self), other]));
 }
 
 /** `aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode) -> Tensor` */
 export function div_Tensor_mode(self: Tensor, other: Tensor, rounding_mode?: string | null): Tensor {
-  return wrap(call(43, "aten::div", "Tensor_mode", [self.handle, other.handle, rounding_mode]));
+  return wrap(call(43, "aten::div", "Tensor_mode", [handleOf(self), handleOf(other), rounding_mode]));
 }
 
 /** `aten::remainder.Scalar(Tensor self, Scalar other) -> Tensor` */
 export function remainder_Scalar(self: Tensor, other: number | boolean): Tensor {
-  return wrap(call(44, "aten::remainder", "Scalar", [self.handle, other]));
+  return wrap(call(44, "aten::remainder", "Scalar", [handleOf(self), other]));
 }
 
 /** `aten::remainder.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function remainder_Tensor(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(45, "aten::remainder", "Tensor", [self.handle, other.handle]));
+  return wrap(call(45, "aten::remainder", "Tensor", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor` */
 export function pow_Tensor_Scalar(self: Tensor, exponent: number | boolean): Tensor {
-  return wrap(call(46, "aten::pow", "Tensor_Scalar", [self.handle, exponent]));
+  return wrap(call(46, "aten::pow", "Tensor_Scalar", [handleOf(self), exponent]));
 }
 
 /** `aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor` */
 export function pow_Tensor_Tensor(self: Tensor, exponent: Tensor): Tensor {
-  return wrap(call(47, "aten::pow", "Tensor_Tensor", [self.handle, exponent.handle]));
+  return wrap(call(47, "aten::pow", "Tensor_Tensor", [handleOf(self), handleOf(exponent)]));
 }
 
 /** `aten::pow.Scalar(Scalar self, Tensor exponent) -> Tensor` */
 export function pow_Scalar(self: number | boolean, exponent: Tensor): Tensor {
-  return wrap(call(48, "aten::pow", "Scalar", [self, exponent.handle]));
+  return wrap(call(48, "aten::pow", "Scalar", [self, handleOf(exponent)]));
 }
 
 /** `aten::neg(Tensor self) -> Tensor` */
 export function neg(self: Tensor): Tensor {
-  return wrap(call(49, "aten::neg", "", [self.handle]));
+  return wrap(call(49, "aten::neg", "", [handleOf(self)]));
 }
 
 /** `aten::abs(Tensor self) -> Tensor` */
 export function abs(self: Tensor): Tensor {
-  return wrap(call(50, "aten::abs", "", [self.handle]));
+  return wrap(call(50, "aten::abs", "", [handleOf(self)]));
 }
 
 /** `aten::exp(Tensor self) -> Tensor` */
 export function exp(self: Tensor): Tensor {
-  return wrap(call(51, "aten::exp", "", [self.handle]));
+  return wrap(call(51, "aten::exp", "", [handleOf(self)]));
 }
 
 /** `aten::log(Tensor self) -> Tensor` */
 export function log(self: Tensor): Tensor {
-  return wrap(call(52, "aten::log", "", [self.handle]));
+  return wrap(call(52, "aten::log", "", [handleOf(self)]));
 }
 
 /** `aten::log1p(Tensor self) -> Tensor` */
 export function log1p(self: Tensor): Tensor {
-  return wrap(call(53, "aten::log1p", "", [self.handle]));
+  return wrap(call(53, "aten::log1p", "", [handleOf(self)]));
 }
 
 /** `aten::log2(Tensor self) -> Tensor` */
 export function log2(self: Tensor): Tensor {
-  return wrap(call(54, "aten::log2", "", [self.handle]));
+  return wrap(call(54, "aten::log2", "", [handleOf(self)]));
 }
 
 /** `aten::sqrt(Tensor self) -> Tensor` */
 export function sqrt(self: Tensor): Tensor {
-  return wrap(call(55, "aten::sqrt", "", [self.handle]));
+  return wrap(call(55, "aten::sqrt", "", [handleOf(self)]));
 }
 
 /** `aten::rsqrt(Tensor self) -> Tensor` */
 export function rsqrt(self: Tensor): Tensor {
-  return wrap(call(56, "aten::rsqrt", "", [self.handle]));
+  return wrap(call(56, "aten::rsqrt", "", [handleOf(self)]));
 }
 
 /** `aten::square(Tensor self) -> Tensor` */
 export function square(self: Tensor): Tensor {
-  return wrap(call(57, "aten::square", "", [self.handle]));
+  return wrap(call(57, "aten::square", "", [handleOf(self)]));
 }
 
 /** `aten::sign(Tensor self) -> Tensor` */
 export function sign(self: Tensor): Tensor {
-  return wrap(call(58, "aten::sign", "", [self.handle]));
+  return wrap(call(58, "aten::sign", "", [handleOf(self)]));
 }
 
 /** `aten::reciprocal(Tensor self) -> Tensor` */
 export function reciprocal(self: Tensor): Tensor {
-  return wrap(call(59, "aten::reciprocal", "", [self.handle]));
+  return wrap(call(59, "aten::reciprocal", "", [handleOf(self)]));
 }
 
 /** `aten::floor(Tensor self) -> Tensor` */
 export function floor(self: Tensor): Tensor {
-  return wrap(call(60, "aten::floor", "", [self.handle]));
+  return wrap(call(60, "aten::floor", "", [handleOf(self)]));
 }
 
 /** `aten::ceil(Tensor self) -> Tensor` */
 export function ceil(self: Tensor): Tensor {
-  return wrap(call(61, "aten::ceil", "", [self.handle]));
+  return wrap(call(61, "aten::ceil", "", [handleOf(self)]));
 }
 
 /** `aten::round(Tensor self) -> Tensor` */
 export function round(self: Tensor): Tensor {
-  return wrap(call(62, "aten::round", "", [self.handle]));
+  return wrap(call(62, "aten::round", "", [handleOf(self)]));
 }
 
 /** `aten::trunc(Tensor self) -> Tensor` */
 export function trunc(self: Tensor): Tensor {
-  return wrap(call(63, "aten::trunc", "", [self.handle]));
+  return wrap(call(63, "aten::trunc", "", [handleOf(self)]));
 }
 
 /** `aten::clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor` */
 export function clamp(self: Tensor, min?: number | boolean | null, max?: number | boolean | null): Tensor {
-  return wrap(call(64, "aten::clamp", "", [self.handle, min, max]));
+  return wrap(call(64, "aten::clamp", "", [handleOf(self), min, max]));
 }
 
 /** `aten::clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor` */
 export function clamp_Tensor(self: Tensor, min?: Tensor | null, max?: Tensor | null): Tensor {
-  return wrap(call(65, "aten::clamp", "Tensor", [self.handle, handleOf(min), handleOf(max)]));
+  return wrap(call(65, "aten::clamp", "Tensor", [handleOf(self), handleOf(min), handleOf(max)]));
 }
 
 /** `aten::clamp_min(Tensor self, Scalar min) -> Tensor` */
 export function clamp_min(self: Tensor, min: number | boolean): Tensor {
-  return wrap(call(66, "aten::clamp_min", "", [self.handle, min]));
+  return wrap(call(66, "aten::clamp_min", "", [handleOf(self), min]));
 }
 
 /** `aten::clamp_max(Tensor self, Scalar max) -> Tensor` */
 export function clamp_max(self: Tensor, max: number | boolean): Tensor {
-  return wrap(call(67, "aten::clamp_max", "", [self.handle, max]));
+  return wrap(call(67, "aten::clamp_max", "", [handleOf(self), max]));
 }
 
 /** `aten::maximum(Tensor self, Tensor other) -> Tensor` */
 export function maximum(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(68, "aten::maximum", "", [self.handle, other.handle]));
+  return wrap(call(68, "aten::maximum", "", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::minimum(Tensor self, Tensor other) -> Tensor` */
 export function minimum(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(69, "aten::minimum", "", [self.handle, other.handle]));
+  return wrap(call(69, "aten::minimum", "", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::addcmul(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor` */
 export function addcmul(self: Tensor, tensor1: Tensor, tensor2: Tensor, value?: number | boolean): Tensor {
-  return wrap(call(70, "aten::addcmul", "", [self.handle, tensor1.handle, tensor2.handle, value]));
+  return wrap(call(70, "aten::addcmul", "", [handleOf(self), handleOf(tensor1), handleOf(tensor2), value]));
 }
 
 /** `aten::addcdiv(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor` */
 export function addcdiv(self: Tensor, tensor1: Tensor, tensor2: Tensor, value?: number | boolean): Tensor {
-  return wrap(call(71, "aten::addcdiv", "", [self.handle, tensor1.handle, tensor2.handle, value]));
+  return wrap(call(71, "aten::addcdiv", "", [handleOf(self), handleOf(tensor1), handleOf(tensor2), value]));
 }
 
 /** `aten::lerp.Scalar(Tensor self, Tensor end, Scalar weight) -> Tensor` */
 export function lerp_Scalar(self: Tensor, end: Tensor, weight: number | boolean): Tensor {
-  return wrap(call(72, "aten::lerp", "Scalar", [self.handle, end.handle, weight]));
+  return wrap(call(72, "aten::lerp", "Scalar", [handleOf(self), handleOf(end), weight]));
 }
 
 /** `aten::where.self(Tensor condition, Tensor self, Tensor other) -> Tensor` */
 export function where_self(condition: Tensor, self: Tensor, other: Tensor): Tensor {
-  return wrap(call(73, "aten::where", "self", [condition.handle, self.handle, other.handle]));
+  return wrap(call(73, "aten::where", "self", [handleOf(condition), handleOf(self), handleOf(other)]));
 }
 
 /** `aten::where.ScalarOther(Tensor condition, Tensor self, Scalar other) -> Tensor` */
 export function where_ScalarOther(condition: Tensor, self: Tensor, other: number | boolean): Tensor {
-  return wrap(call(74, "aten::where", "ScalarOther", [condition.handle, self.handle, other]));
+  return wrap(call(74, "aten::where", "ScalarOther", [handleOf(condition), handleOf(self), other]));
 }
 
 /** `aten::where.ScalarSelf(Tensor condition, Scalar self, Tensor other) -> Tensor` */
 export function where_ScalarSelf(condition: Tensor, self: number | boolean, other: Tensor): Tensor {
-  return wrap(call(75, "aten::where", "ScalarSelf", [condition.handle, self, other.handle]));
+  return wrap(call(75, "aten::where", "ScalarSelf", [handleOf(condition), self, handleOf(other)]));
 }
 
 /** `aten::where.Scalar(Tensor condition, Scalar self, Scalar other) -> Tensor` */
 export function where_Scalar(condition: Tensor, self: number | boolean, other: number | boolean): Tensor {
-  return wrap(call(76, "aten::where", "Scalar", [condition.handle, self, other]));
+  return wrap(call(76, "aten::where", "Scalar", [handleOf(condition), self, other]));
 }
 
 /** `aten::sigmoid(Tensor self) -> Tensor` */
 export function sigmoid(self: Tensor): Tensor {
-  return wrap(call(77, "aten::sigmoid", "", [self.handle]));
+  return wrap(call(77, "aten::sigmoid", "", [handleOf(self)]));
 }
 
 /** `aten::tanh(Tensor self) -> Tensor` */
 export function tanh(self: Tensor): Tensor {
-  return wrap(call(78, "aten::tanh", "", [self.handle]));
+  return wrap(call(78, "aten::tanh", "", [handleOf(self)]));
 }
 
 /** `aten::relu(Tensor self) -> Tensor` */
 export function relu(self: Tensor): Tensor {
-  return wrap(call(79, "aten::relu", "", [self.handle]));
+  return wrap(call(79, "aten::relu", "", [handleOf(self)]));
 }
 
 /** `aten::leaky_relu(Tensor self, Scalar negative_slope=0.01) -> Tensor` */
 export function leaky_relu(self: Tensor, negative_slope?: number | boolean): Tensor {
-  return wrap(call(80, "aten::leaky_relu", "", [self.handle, negative_slope]));
+  return wrap(call(80, "aten::leaky_relu", "", [handleOf(self), negative_slope]));
 }
 
 /** `aten::prelu(Tensor self, Tensor weight) -> Tensor` */
 export function prelu(self: Tensor, weight: Tensor): Tensor {
-  return wrap(call(81, "aten::prelu", "", [self.handle, weight.handle]));
+  return wrap(call(81, "aten::prelu", "", [handleOf(self), handleOf(weight)]));
 }
 
 /** `aten::gelu(Tensor self, *, str approximate="none") -> Tensor` */
 export function gelu(self: Tensor, approximate?: string): Tensor {
-  return wrap(call(82, "aten::gelu", "", [self.handle, approximate]));
+  return wrap(call(82, "aten::gelu", "", [handleOf(self), approximate]));
 }
 
 /** `aten::hardswish(Tensor self) -> Tensor` */
 export function hardswish(self: Tensor): Tensor {
-  return wrap(call(83, "aten::hardswish", "", [self.handle]));
+  return wrap(call(83, "aten::hardswish", "", [handleOf(self)]));
 }
 
 /** `aten::silu(Tensor self) -> Tensor` */
 export function silu(self: Tensor): Tensor {
-  return wrap(call(84, "aten::silu", "", [self.handle]));
+  return wrap(call(84, "aten::silu", "", [handleOf(self)]));
 }
 
 /** `aten::softplus(Tensor self, Scalar beta=1, Scalar threshold=20) -> Tensor` */
 export function softplus(self: Tensor, beta?: number | boolean, threshold?: number | boolean): Tensor {
-  return wrap(call(85, "aten::softplus", "", [self.handle, beta, threshold]));
+  return wrap(call(85, "aten::softplus", "", [handleOf(self), beta, threshold]));
 }
 
 /** `aten::elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor` */
 export function elu(self: Tensor, alpha?: number | boolean, scale?: number | boolean, input_scale?: number | boolean): Tensor {
-  return wrap(call(86, "aten::elu", "", [self.handle, alpha, scale, input_scale]));
+  return wrap(call(86, "aten::elu", "", [handleOf(self), alpha, scale, input_scale]));
 }
 
 /** `aten::cos(Tensor self) -> Tensor` */
 export function cos(self: Tensor): Tensor {
-  return wrap(call(87, "aten::cos", "", [self.handle]));
+  return wrap(call(87, "aten::cos", "", [handleOf(self)]));
 }
 
 /** `aten::sin(Tensor self) -> Tensor` */
 export function sin(self: Tensor): Tensor {
-  return wrap(call(88, "aten::sin", "", [self.handle]));
+  return wrap(call(88, "aten::sin", "", [handleOf(self)]));
 }
 
 /** `aten::acos(Tensor self) -> Tensor` */
 export function acos(self: Tensor): Tensor {
-  return wrap(call(89, "aten::acos", "", [self.handle]));
+  return wrap(call(89, "aten::acos", "", [handleOf(self)]));
 }
 
 /** `aten::asin(Tensor self) -> Tensor` */
 export function asin(self: Tensor): Tensor {
-  return wrap(call(90, "aten::asin", "", [self.handle]));
+  return wrap(call(90, "aten::asin", "", [handleOf(self)]));
 }
 
 /** `aten::atan2(Tensor self, Tensor other) -> Tensor` */
 export function atan2(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(91, "aten::atan2", "", [self.handle, other.handle]));
+  return wrap(call(91, "aten::atan2", "", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::erf(Tensor self) -> Tensor` */
 export function erf(self: Tensor): Tensor {
-  return wrap(call(92, "aten::erf", "", [self.handle]));
+  return wrap(call(92, "aten::erf", "", [handleOf(self)]));
 }
 
 /** `aten::add_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)` */
 export function add__Tensor(self: Tensor, other: Tensor, alpha?: number | boolean): Tensor {
-  callInPlace(93, "aten::add_", "Tensor", [self.handle, other.handle, alpha]);
+  callInPlace(93, "aten::add_", "Tensor", [handleOf(self), handleOf(other), alpha]);
   return self;
 }
 
 /** `aten::add_.Scalar(Tensor(a!) self, Scalar other, Scalar alpha=1) -> Tensor(a!)` */
 export function add__Scalar(self: Tensor, other: number | boolean, alpha?: number | boolean): Tensor {
-  callInPlace(94, "aten::add_", "Scalar", [self.handle, other, alpha]);
+  callInPlace(94, "aten::add_", "Scalar", [handleOf(self), other, alpha]);
   return self;
 }
 
 /** `aten::sub_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)` */
 export function sub__Tensor(self: Tensor, other: Tensor, alpha?: number | boolean): Tensor {
-  callInPlace(95, "aten::sub_", "Tensor", [self.handle, other.handle, alpha]);
+  callInPlace(95, "aten::sub_", "Tensor", [handleOf(self), handleOf(other), alpha]);
   return self;
 }
 
 /** `aten::sub_.Scalar(Tensor(a!) self, Scalar other, Scalar alpha=1) -> Tensor(a!)` */
 export function sub__Scalar(self: Tensor, other: number | boolean, alpha?: number | boolean): Tensor {
-  callInPlace(96, "aten::sub_", "Scalar", [self.handle, other, alpha]);
+  callInPlace(96, "aten::sub_", "Scalar", [handleOf(self), other, alpha]);
   return self;
 }
 
 /** `aten::mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function mul__Tensor(self: Tensor, other: Tensor): Tensor {
-  callInPlace(97, "aten::mul_", "Tensor", [self.handle, other.handle]);
+  callInPlace(97, "aten::mul_", "Tensor", [handleOf(self), handleOf(other)]);
   return self;
 }
 
 /** `aten::mul_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
 export function mul__Scalar(self: Tensor, other: number | boolean): Tensor {
-  callInPlace(98, "aten::mul_", "Scalar", [self.handle, other]);
+  callInPlace(98, "aten::mul_", "Scalar", [handleOf(self), other]);
   return self;
 }
 
 /** `aten::div_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function div__Tensor(self: Tensor, other: Tensor): Tensor {
-  callInPlace(99, "aten::div_", "Tensor", [self.handle, other.handle]);
+  callInPlace(99, "aten::div_", "Tensor", [handleOf(self), handleOf(other)]);
   return self;
 }
 
 /** `aten::div_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
 export function div__Scalar(self: Tensor, other: number | boolean): Tensor {
-  callInPlace(100, "aten::div_", "Scalar", [self.handle, other]);
+  callInPlace(100, "aten::div_", "Scalar", [handleOf(self), other]);
   return self;
 }
 
 /** `aten::addcmul_(Tensor(a!) self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor(a!)` */
 export function addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, value?: number | boolean): Tensor {
-  callInPlace(101, "aten::addcmul_", "", [self.handle, tensor1.handle, tensor2.handle, value]);
+  callInPlace(101, "aten::addcmul_", "", [handleOf(self), handleOf(tensor1), handleOf(tensor2), value]);
   return self;
 }
 
 /** `aten::addcdiv_(Tensor(a!) self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor(a!)` */
 export function addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, value?: number | boolean): Tensor {
-  callInPlace(102, "aten::addcdiv_", "", [self.handle, tensor1.handle, tensor2.handle, value]);
+  callInPlace(102, "aten::addcdiv_", "", [handleOf(self), handleOf(tensor1), handleOf(tensor2), value]);
   return self;
 }
 
 /** `aten::clamp_(Tensor(a!) self, Scalar? min=None, Scalar? max=None) -> Tensor(a!)` */
 export function clamp_(self: Tensor, min?: number | boolean | null, max?: number | boolean | null): Tensor {
-  callInPlace(103, "aten::clamp_", "", [self.handle, min, max]);
+  callInPlace(103, "aten::clamp_", "", [handleOf(self), min, max]);
   return self;
 }
 
 /** `aten::clamp_min_(Tensor(a!) self, Scalar min) -> Tensor(a!)` */
 export function clamp_min_(self: Tensor, min: number | boolean): Tensor {
-  callInPlace(104, "aten::clamp_min_", "", [self.handle, min]);
+  callInPlace(104, "aten::clamp_min_", "", [handleOf(self), min]);
   return self;
 }
 
 /** `aten::lerp_.Scalar(Tensor(a!) self, Tensor end, Scalar weight) -> Tensor(a!)` */
 export function lerp__Scalar(self: Tensor, end: Tensor, weight: number | boolean): Tensor {
-  callInPlace(105, "aten::lerp_", "Scalar", [self.handle, end.handle, weight]);
+  callInPlace(105, "aten::lerp_", "Scalar", [handleOf(self), handleOf(end), weight]);
   return self;
 }
 
 /** `aten::sqrt_(Tensor(a!) self) -> Tensor(a!)` */
 export function sqrt_(self: Tensor): Tensor {
-  callInPlace(106, "aten::sqrt_", "", [self.handle]);
+  callInPlace(106, "aten::sqrt_", "", [handleOf(self)]);
   return self;
 }
 
 /** `aten::relu_(Tensor(a!) self) -> Tensor(a!)` */
 export function relu_(self: Tensor): Tensor {
-  callInPlace(107, "aten::relu_", "", [self.handle]);
+  callInPlace(107, "aten::relu_", "", [handleOf(self)]);
   return self;
 }
 
 /** `aten::neg_(Tensor(a!) self) -> Tensor(a!)` */
 export function neg_(self: Tensor): Tensor {
-  callInPlace(108, "aten::neg_", "", [self.handle]);
+  callInPlace(108, "aten::neg_", "", [handleOf(self)]);
   return self;
 }
 
 /** `aten::masked_fill_.Scalar(Tensor(a!) self, Tensor mask, Scalar value) -> Tensor(a!)` */
 export function masked_fill__Scalar(self: Tensor, mask: Tensor, value: number | boolean): Tensor {
-  callInPlace(109, "aten::masked_fill_", "Scalar", [self.handle, mask.handle, value]);
+  callInPlace(109, "aten::masked_fill_", "Scalar", [handleOf(self), handleOf(mask), value]);
   return self;
 }
 
 /** `aten::index_put_(Tensor(a!) self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor(a!)` */
 export function index_put_(self: Tensor, indices: readonly (Tensor | null)[], values: Tensor, accumulate?: boolean): Tensor {
-  callInPlace(110, "aten::index_put_", "", [self.handle, handlesOf(indices), values.handle, accumulate]);
+  callInPlace(110, "aten::index_put_", "", [handleOf(self), handlesOf(indices), handleOf(values), accumulate]);
   return self;
 }
 
 /** `aten::scatter_.src(Tensor(a!) self, int dim, Tensor index, Tensor src) -> Tensor(a!)` */
 export function scatter__src(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
-  callInPlace(111, "aten::scatter_", "src", [self.handle, dim, index.handle, src.handle]);
+  callInPlace(111, "aten::scatter_", "src", [handleOf(self), dim, handleOf(index), handleOf(src)]);
   return self;
 }
 
 /** `aten::scatter_.value(Tensor(a!) self, int dim, Tensor index, Scalar value) -> Tensor(a!)` */
 export function scatter__value(self: Tensor, dim: number, index: Tensor, value: number | boolean): Tensor {
-  callInPlace(112, "aten::scatter_", "value", [self.handle, dim, index.handle, value]);
+  callInPlace(112, "aten::scatter_", "value", [handleOf(self), dim, handleOf(index), value]);
   return self;
 }
 
 /** `aten::exp_(Tensor(a!) self) -> Tensor(a!)` */
 export function exp_(self: Tensor): Tensor {
-  callInPlace(113, "aten::exp_", "", [self.handle]);
+  callInPlace(113, "aten::exp_", "", [handleOf(self)]);
   return self;
 }
 
 /** `aten::pow_.Scalar(Tensor(a!) self, Scalar exponent) -> Tensor(a!)` */
 export function pow__Scalar(self: Tensor, exponent: number | boolean): Tensor {
-  callInPlace(114, "aten::pow_", "Scalar", [self.handle, exponent]);
+  callInPlace(114, "aten::pow_", "Scalar", [handleOf(self), exponent]);
   return self;
 }
 
 /** `aten::eq.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function eq_Tensor(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(115, "aten::eq", "Tensor", [self.handle, other.handle]));
+  return wrap(call(115, "aten::eq", "Tensor", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::eq.Scalar(Tensor self, Scalar other) -> Tensor` */
 export function eq_Scalar(self: Tensor, other: number | boolean): Tensor {
-  return wrap(call(116, "aten::eq", "Scalar", [self.handle, other]));
+  return wrap(call(116, "aten::eq", "Scalar", [handleOf(self), other]));
 }
 
 /** `aten::ne.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function ne_Tensor(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(117, "aten::ne", "Tensor", [self.handle, other.handle]));
+  return wrap(call(117, "aten::ne", "Tensor", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::ne.Scalar(Tensor self, Scalar other) -> Tensor` */
 export function ne_Scalar(self: Tensor, other: number | boolean): Tensor {
-  return wrap(call(118, "aten::ne", "Scalar", [self.handle, other]));
+  return wrap(call(118, "aten::ne", "Scalar", [handleOf(self), other]));
 }
 
 /** `aten::lt.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function lt_Tensor(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(119, "aten::lt", "Tensor", [self.handle, other.handle]));
+  return wrap(call(119, "aten::lt", "Tensor", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::lt.Scalar(Tensor self, Scalar other) -> Tensor` */
 export function lt_Scalar(self: Tensor, other: number | boolean): Tensor {
-  return wrap(call(120, "aten::lt", "Scalar", [self.handle, other]));
+  return wrap(call(120, "aten::lt", "Scalar", [handleOf(self), other]));
 }
 
 /** `aten::le.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function le_Tensor(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(121, "aten::le", "Tensor", [self.handle, other.handle]));
+  return wrap(call(121, "aten::le", "Tensor", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::le.Scalar(Tensor self, Scalar other) -> Tensor` */
 export function le_Scalar(self: Tensor, other: number | boolean): Tensor {
-  return wrap(call(122, "aten::le", "Scalar", [self.handle, other]));
+  return wrap(call(122, "aten::le", "Scalar", [handleOf(self), other]));
 }
 
 /** `aten::gt.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function gt_Tensor(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(123, "aten::gt", "Tensor", [self.handle, other.handle]));
+  return wrap(call(123, "aten::gt", "Tensor", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::gt.Scalar(Tensor self, Scalar other) -> Tensor` */
 export function gt_Scalar(self: Tensor, other: number | boolean): Tensor {
-  return wrap(call(124, "aten::gt", "Scalar", [self.handle, other]));
+  return wrap(call(124, "aten::gt", "Scalar", [handleOf(self), other]));
 }
 
 /** `aten::ge.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function ge_Tensor(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(125, "aten::ge", "Tensor", [self.handle, other.handle]));
+  return wrap(call(125, "aten::ge", "Tensor", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::ge.Scalar(Tensor self, Scalar other) -> Tensor` */
 export function ge_Scalar(self: Tensor, other: number | boolean): Tensor {
-  return wrap(call(126, "aten::ge", "Scalar", [self.handle, other]));
+  return wrap(call(126, "aten::ge", "Scalar", [handleOf(self), other]));
 }
 
 /** `aten::logical_and(Tensor self, Tensor other) -> Tensor` */
 export function logical_and(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(127, "aten::logical_and", "", [self.handle, other.handle]));
+  return wrap(call(127, "aten::logical_and", "", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::logical_or(Tensor self, Tensor other) -> Tensor` */
 export function logical_or(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(128, "aten::logical_or", "", [self.handle, other.handle]));
+  return wrap(call(128, "aten::logical_or", "", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::logical_not(Tensor self) -> Tensor` */
 export function logical_not(self: Tensor): Tensor {
-  return wrap(call(129, "aten::logical_not", "", [self.handle]));
+  return wrap(call(129, "aten::logical_not", "", [handleOf(self)]));
 }
 
 /** `aten::isnan(Tensor self) -> Tensor` */
 export function isnan(self: Tensor): Tensor {
-  return wrap(call(130, "aten::isnan", "", [self.handle]));
+  return wrap(call(130, "aten::isnan", "", [handleOf(self)]));
 }
 
 /** `aten::isinf(Tensor self) -> Tensor` */
 export function isinf(self: Tensor): Tensor {
-  return wrap(call(131, "aten::isinf", "", [self.handle]));
+  return wrap(call(131, "aten::isinf", "", [handleOf(self)]));
 }
 
 /** `aten::isfinite(Tensor self) -> Tensor` */
 export function isfinite(self: Tensor): Tensor {
-  return wrap(call(132, "aten::isfinite", "", [self.handle]));
+  return wrap(call(132, "aten::isfinite", "", [handleOf(self)]));
 }
 
 /** `aten::all(Tensor self) -> Tensor` */
 export function all(self: Tensor): Tensor {
-  return wrap(call(133, "aten::all", "", [self.handle]));
+  return wrap(call(133, "aten::all", "", [handleOf(self)]));
 }
 
 /** `aten::all.dim(Tensor self, int dim, bool keepdim=False) -> Tensor` */
 export function all_dim(self: Tensor, dim: number, keepdim?: boolean): Tensor {
-  return wrap(call(134, "aten::all", "dim", [self.handle, dim, keepdim]));
+  return wrap(call(134, "aten::all", "dim", [handleOf(self), dim, keepdim]));
 }
 
 /** `aten::any(Tensor self) -> Tensor` */
 export function any(self: Tensor): Tensor {
-  return wrap(call(135, "aten::any", "", [self.handle]));
+  return wrap(call(135, "aten::any", "", [handleOf(self)]));
 }
 
 /** `aten::any.dim(Tensor self, int dim, bool keepdim=False) -> Tensor` */
 export function any_dim(self: Tensor, dim: number, keepdim?: boolean): Tensor {
-  return wrap(call(136, "aten::any", "dim", [self.handle, dim, keepdim]));
+  return wrap(call(136, "aten::any", "dim", [handleOf(self), dim, keepdim]));
 }
 
 /** `aten::equal(Tensor self, Tensor other) -> bool` */
 export function equal(self: Tensor, other: Tensor): boolean {
-  return call(137, "aten::equal", "", [self.handle, other.handle]) as boolean;
+  return call(137, "aten::equal", "", [handleOf(self), handleOf(other)]) as boolean;
 }
 
 /** `aten::allclose(Tensor self, Tensor other, float rtol=1.0000000000000001e-05, float atol=1e-08, bool equal_nan=False) -> bool` */
 export function allclose(self: Tensor, other: Tensor, rtol?: number, atol?: number, equal_nan?: boolean): boolean {
-  return call(138, "aten::allclose", "", [self.handle, other.handle, rtol, atol, equal_nan]) as boolean;
+  return call(138, "aten::allclose", "", [handleOf(self), handleOf(other), rtol, atol, equal_nan]) as boolean;
 }
 
 /** `aten::sum(Tensor self, *, ScalarType? dtype=None) -> Tensor` */
 export function sum(self: Tensor, dtype?: DType | null): Tensor {
-  return wrap(call(139, "aten::sum", "", [self.handle, dtype == null ? dtype : dtypeCode(dtype)]));
+  return wrap(call(139, "aten::sum", "", [handleOf(self), dtype == null ? dtype : dtypeCode(dtype)]));
 }
 
 /** `aten::sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor` */
 export function sum_dim_IntList(self: Tensor, dim?: number | readonly number[] | null, keepdim?: boolean, dtype?: DType | null): Tensor {
-  return wrap(call(140, "aten::sum", "dim_IntList", [self.handle, dim, keepdim, dtype == null ? dtype : dtypeCode(dtype)]));
+  return wrap(call(140, "aten::sum", "dim_IntList", [handleOf(self), dim, keepdim, dtype == null ? dtype : dtypeCode(dtype)]));
 }
 
 /** `aten::mean(Tensor self, *, ScalarType? dtype=None) -> Tensor` */
 export function mean(self: Tensor, dtype?: DType | null): Tensor {
-  return wrap(call(141, "aten::mean", "", [self.handle, dtype == null ? dtype : dtypeCode(dtype)]));
+  return wrap(call(141, "aten::mean", "", [handleOf(self), dtype == null ? dtype : dtypeCode(dtype)]));
 }
 
 /** `aten::mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor` */
 export function mean_dim(self: Tensor, dim?: number | readonly number[] | null, keepdim?: boolean, dtype?: DType | null): Tensor {
-  return wrap(call(142, "aten::mean", "dim", [self.handle, dim, keepdim, dtype == null ? dtype : dtypeCode(dtype)]));
+  return wrap(call(142, "aten::mean", "dim", [handleOf(self), dim, keepdim, dtype == null ? dtype : dtypeCode(dtype)]));
 }
 
 /** `aten::var.correction(Tensor self, int[1]? dim, *, int? correction, bool keepdim=False) -> Tensor` */
 export function var_correction(self: Tensor, dim?: number | readonly number[] | null, correction?: number | null, keepdim?: boolean): Tensor {
-  return wrap(call(143, "aten::var", "correction", [self.handle, dim, correction, keepdim]));
+  return wrap(call(143, "aten::var", "correction", [handleOf(self), dim, correction, keepdim]));
 }
 
 /** `aten::std.correction(Tensor self, int[1]? dim, *, int? correction, bool keepdim=False) -> Tensor` */
 export function std_correction(self: Tensor, dim?: number | readonly number[] | null, correction?: number | null, keepdim?: boolean): Tensor {
-  return wrap(call(144, "aten::std", "correction", [self.handle, dim, correction, keepdim]));
+  return wrap(call(144, "aten::std", "correction", [handleOf(self), dim, correction, keepdim]));
 }
 
 /** `aten::prod(Tensor self, *, ScalarType? dtype=None) -> Tensor` */
 export function prod(self: Tensor, dtype?: DType | null): Tensor {
-  return wrap(call(145, "aten::prod", "", [self.handle, dtype == null ? dtype : dtypeCode(dtype)]));
+  return wrap(call(145, "aten::prod", "", [handleOf(self), dtype == null ? dtype : dtypeCode(dtype)]));
 }
 
 /** `aten::prod.dim_int(Tensor self, int dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor` */
 export function prod_dim_int(self: Tensor, dim: number, keepdim?: boolean, dtype?: DType | null): Tensor {
-  return wrap(call(146, "aten::prod", "dim_int", [self.handle, dim, keepdim, dtype == null ? dtype : dtypeCode(dtype)]));
+  return wrap(call(146, "aten::prod", "dim_int", [handleOf(self), dim, keepdim, dtype == null ? dtype : dtypeCode(dtype)]));
 }
 
 /** `aten::max(Tensor self) -> Tensor` */
 export function max(self: Tensor): Tensor {
-  return wrap(call(147, "aten::max", "", [self.handle]));
+  return wrap(call(147, "aten::max", "", [handleOf(self)]));
 }
 
 /** `aten::max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)` */
 export function max_dim(self: Tensor, dim: number, keepdim?: boolean): [Tensor, Tensor] {
-  return wrapAll(call(148, "aten::max", "dim", [self.handle, dim, keepdim])) as [Tensor, Tensor];
+  return wrapAll(call(148, "aten::max", "dim", [handleOf(self), dim, keepdim])) as [Tensor, Tensor];
 }
 
 /** `aten::min(Tensor self) -> Tensor` */
 export function min(self: Tensor): Tensor {
-  return wrap(call(149, "aten::min", "", [self.handle]));
+  return wrap(call(149, "aten::min", "", [handleOf(self)]));
 }
 
 /** `aten::min.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)` */
 export function min_dim(self: Tensor, dim: number, keepdim?: boolean): [Tensor, Tensor] {
-  return wrapAll(call(150, "aten::min", "dim", [self.handle, dim, keepdim])) as [Tensor, Tensor];
+  return wrapAll(call(150, "aten::min", "dim", [handleOf(self), dim, keepdim])) as [Tensor, Tensor];
 }
 
 /** `aten::amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor` */
 export function amax(self: Tensor, dim?: number | readonly number[], keepdim?: boolean): Tensor {
-  return wrap(call(151, "aten::amax", "", [self.handle, dim, keepdim]));
+  return wrap(call(151, "aten::amax", "", [handleOf(self), dim, keepdim]));
 }
 
 /** `aten::amin(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor` */
 export function amin(self: Tensor, dim?: number | readonly number[], keepdim?: boolean): Tensor {
-  return wrap(call(152, "aten::amin", "", [self.handle, dim, keepdim]));
+  return wrap(call(152, "aten::amin", "", [handleOf(self), dim, keepdim]));
 }
 
 /** `aten::argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor` */
 export function argmax(self: Tensor, dim?: number | null, keepdim?: boolean): Tensor {
-  return wrap(call(153, "aten::argmax", "", [self.handle, dim, keepdim]));
+  return wrap(call(153, "aten::argmax", "", [handleOf(self), dim, keepdim]));
 }
 
 /** `aten::argmin(Tensor self, int? dim=None, bool keepdim=False) -> Tensor` */
 export function argmin(self: Tensor, dim?: number | null, keepdim?: boolean): Tensor {
-  return wrap(call(154, "aten::argmin", "", [self.handle, dim, keepdim]));
+  return wrap(call(154, "aten::argmin", "", [handleOf(self), dim, keepdim]));
 }
 
 /** `aten::topk(Tensor self, int k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)` */
 export function topk(self: Tensor, k: number, dim?: number, largest?: boolean, sorted?: boolean): [Tensor, Tensor] {
-  return wrapAll(call(155, "aten::topk", "", [self.handle, k, dim, largest, sorted])) as [Tensor, Tensor];
+  return wrapAll(call(155, "aten::topk", "", [handleOf(self), k, dim, largest, sorted])) as [Tensor, Tensor];
 }
 
 /** `aten::sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)` */
 export function sort(self: Tensor, dim?: number, descending?: boolean): [Tensor, Tensor] {
-  return wrapAll(call(156, "aten::sort", "", [self.handle, dim, descending])) as [Tensor, Tensor];
+  return wrapAll(call(156, "aten::sort", "", [handleOf(self), dim, descending])) as [Tensor, Tensor];
 }
 
 /** `aten::sort.stable(Tensor self, *, bool? stable, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)` */
 export function sort_stable(self: Tensor, stable?: boolean | null, dim?: number, descending?: boolean): [Tensor, Tensor] {
-  return wrapAll(call(157, "aten::sort", "stable", [self.handle, stable, dim, descending])) as [Tensor, Tensor];
+  return wrapAll(call(157, "aten::sort", "stable", [handleOf(self), stable, dim, descending])) as [Tensor, Tensor];
 }
 
 /** `aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor` */
 export function cumsum(self: Tensor, dim: number, dtype?: DType | null): Tensor {
-  return wrap(call(158, "aten::cumsum", "", [self.handle, dim, dtype == null ? dtype : dtypeCode(dtype)]));
+  return wrap(call(158, "aten::cumsum", "", [handleOf(self), dim, dtype == null ? dtype : dtypeCode(dtype)]));
 }
 
 /** `aten::logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor` */
 export function logsumexp(self: Tensor, dim: number | readonly number[], keepdim?: boolean): Tensor {
-  return wrap(call(159, "aten::logsumexp", "", [self.handle, dim, keepdim]));
+  return wrap(call(159, "aten::logsumexp", "", [handleOf(self), dim, keepdim]));
 }
 
 /** `aten::linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor` */
 export function linalg_vector_norm(self: Tensor, ord?: number | boolean, dim?: number | readonly number[] | null, keepdim?: boolean, dtype?: DType | null): Tensor {
-  return wrap(call(160, "aten::linalg_vector_norm", "", [self.handle, ord, dim, keepdim, dtype == null ? dtype : dtypeCode(dtype)]));
+  return wrap(call(160, "aten::linalg_vector_norm", "", [handleOf(self), ord, dim, keepdim, dtype == null ? dtype : dtypeCode(dtype)]));
 }
 
 /** `aten::norm.ScalarOpt_dim(Tensor self, Scalar? p, int[1] dim, bool keepdim=False) -> Tensor` */
 export function norm_ScalarOpt_dim(self: Tensor, p: number | boolean | null | undefined, dim: number | readonly number[], keepdim?: boolean): Tensor {
-  return wrap(call(161, "aten::norm", "ScalarOpt_dim", [self.handle, p, dim, keepdim]));
+  return wrap(call(161, "aten::norm", "ScalarOpt_dim", [handleOf(self), p, dim, keepdim]));
 }
 
 /** `aten::count_nonzero.dim_IntList(Tensor self, int[] dim) -> Tensor` */
 export function count_nonzero_dim_IntList(self: Tensor, dim: number | readonly number[]): Tensor {
-  return wrap(call(162, "aten::count_nonzero", "dim_IntList", [self.handle, dim]));
+  return wrap(call(162, "aten::count_nonzero", "dim_IntList", [handleOf(self), dim]));
 }
 
 /** `aten::histc(Tensor self, int bins=100, Scalar min=0, Scalar max=0) -> Tensor` */
 export function histc(self: Tensor, bins?: number, min?: number | boolean, max?: number | boolean): Tensor {
-  return wrap(call(163, "aten::histc", "", [self.handle, bins, min, max]));
+  return wrap(call(163, "aten::histc", "", [handleOf(self), bins, min, max]));
 }
 
 /** `aten::bincount(Tensor self, Tensor? weights=None, int minlength=0) -> Tensor` */
 export function bincount(self: Tensor, weights?: Tensor | null, minlength?: number): Tensor {
-  return wrap(call(164, "aten::bincount", "", [self.handle, handleOf(weights), minlength]));
+  return wrap(call(164, "aten::bincount", "", [handleOf(self), handleOf(weights), minlength]));
 }
 
 /** `aten::searchsorted.Tensor(Tensor sorted_sequence, Tensor self, *, bool out_int32=False, bool right=False, str? side=None, Tensor? sorter=None) -> Tensor` */
 export function searchsorted_Tensor(sorted_sequence: Tensor, self: Tensor, out_int32?: boolean, right?: boolean, side?: string | null, sorter?: Tensor | null): Tensor {
-  return wrap(call(165, "aten::searchsorted", "Tensor", [sorted_sequence.handle, self.handle, out_int32, right, side, handleOf(sorter)]));
+  return wrap(call(165, "aten::searchsorted", "Tensor", [handleOf(sorted_sequence), handleOf(self), out_int32, right, side, handleOf(sorter)]));
 }
 
 /** `aten::bucketize.Tensor(Tensor self, Tensor boundaries, *, bool out_int32=False, bool right=False) -> Tensor` */
 export function bucketize_Tensor(self: Tensor, boundaries: Tensor, out_int32?: boolean, right?: boolean): Tensor {
-  return wrap(call(166, "aten::bucketize", "Tensor", [self.handle, boundaries.handle, out_int32, right]));
+  return wrap(call(166, "aten::bucketize", "Tensor", [handleOf(self), handleOf(boundaries), out_int32, right]));
 }
 
 /** `aten::median(Tensor self) -> Tensor` */
 export function median(self: Tensor): Tensor {
-  return wrap(call(167, "aten::median", "", [self.handle]));
+  return wrap(call(167, "aten::median", "", [handleOf(self)]));
 }
 
 /** `aten::kthvalue(Tensor self, int k, int dim=-1, bool keepdim=False) -> (Tensor values, Tensor indices)` */
 export function kthvalue(self: Tensor, k: number, dim?: number, keepdim?: boolean): [Tensor, Tensor] {
-  return wrapAll(call(168, "aten::kthvalue", "", [self.handle, k, dim, keepdim])) as [Tensor, Tensor];
+  return wrapAll(call(168, "aten::kthvalue", "", [handleOf(self), k, dim, keepdim])) as [Tensor, Tensor];
 }
 
 /** `aten::matmul(Tensor self, Tensor other) -> Tensor` */
 export function matmul(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(169, "aten::matmul", "", [self.handle, other.handle]));
+  return wrap(call(169, "aten::matmul", "", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::mm(Tensor self, Tensor mat2) -> Tensor` */
 export function mm(self: Tensor, mat2: Tensor): Tensor {
-  return wrap(call(170, "aten::mm", "", [self.handle, mat2.handle]));
+  return wrap(call(170, "aten::mm", "", [handleOf(self), handleOf(mat2)]));
 }
 
 /** `aten::bmm(Tensor self, Tensor mat2) -> Tensor` */
 export function bmm(self: Tensor, mat2: Tensor): Tensor {
-  return wrap(call(171, "aten::bmm", "", [self.handle, mat2.handle]));
+  return wrap(call(171, "aten::bmm", "", [handleOf(self), handleOf(mat2)]));
 }
 
 /** `aten::addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor` */
 export function addmm(self: Tensor, mat1: Tensor, mat2: Tensor, beta?: number | boolean, alpha?: number | boolean): Tensor {
-  return wrap(call(172, "aten::addmm", "", [self.handle, mat1.handle, mat2.handle, beta, alpha]));
+  return wrap(call(172, "aten::addmm", "", [handleOf(self), handleOf(mat1), handleOf(mat2), beta, alpha]));
 }
 
 /** `aten::dot(Tensor self, Tensor tensor) -> Tensor` */
 export function dot(self: Tensor, tensor: Tensor): Tensor {
-  return wrap(call(173, "aten::dot", "", [self.handle, tensor.handle]));
+  return wrap(call(173, "aten::dot", "", [handleOf(self), handleOf(tensor)]));
 }
 
 /** `aten::outer(Tensor self, Tensor vec2) -> Tensor` */
 export function outer(self: Tensor, vec2: Tensor): Tensor {
-  return wrap(call(174, "aten::outer", "", [self.handle, vec2.handle]));
+  return wrap(call(174, "aten::outer", "", [handleOf(self), handleOf(vec2)]));
 }
 
 /** `aten::t(Tensor(a) self) -> Tensor(a)` */
 export function t(self: Tensor): Tensor {
-  return wrap(call(175, "aten::t", "", [self.handle]));
+  return wrap(call(175, "aten::t", "", [handleOf(self)]));
 }
 
 /** `aten::einsum(str equation, Tensor[] tensors, *, int[]? path=None) -> Tensor` */
@@ -923,252 +923,252 @@ export function einsum(equation: string, tensors: readonly Tensor[], path?: numb
 
 /** `aten::conv2d(Tensor input, Tensor weight, Tensor? bias=None, int[2] stride=1, int[2] padding=0, int[2] dilation=1, int groups=1) -> Tensor` */
 export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, stride?: number | readonly number[], padding?: number | readonly number[], dilation?: number | readonly number[], groups?: number): Tensor {
-  return wrap(call(177, "aten::conv2d", "", [input.handle, weight.handle, handleOf(bias), stride, padding, dilation, groups]));
+  return wrap(call(177, "aten::conv2d", "", [handleOf(input), handleOf(weight), handleOf(bias), stride, padding, dilation, groups]));
 }
 
 /** `aten::batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, float momentum, float eps, bool cudnn_enabled) -> Tensor` */
 export function batch_norm(input: Tensor, weight: Tensor | null | undefined, bias: Tensor | null | undefined, running_mean: Tensor | null | undefined, running_var: Tensor | null | undefined, training: boolean, momentum: number, eps: number, cudnn_enabled: boolean): Tensor {
-  return wrap(call(178, "aten::batch_norm", "", [input.handle, handleOf(weight), handleOf(bias), handleOf(running_mean), handleOf(running_var), training, momentum, eps, cudnn_enabled]));
+  return wrap(call(178, "aten::batch_norm", "", [handleOf(input), handleOf(weight), handleOf(bias), handleOf(running_mean), handleOf(running_var), training, momentum, eps, cudnn_enabled]));
 }
 
 /** `aten::layer_norm(Tensor input, int[] normalized_shape, Tensor? weight=None, Tensor? bias=None, float eps=1.0000000000000001e-05, bool cudnn_enable=True) -> Tensor` */
 export function layer_norm(input: Tensor, normalized_shape: number | readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps?: number, cudnn_enable?: boolean): Tensor {
-  return wrap(call(179, "aten::layer_norm", "", [input.handle, normalized_shape, handleOf(weight), handleOf(bias), eps, cudnn_enable]));
+  return wrap(call(179, "aten::layer_norm", "", [handleOf(input), normalized_shape, handleOf(weight), handleOf(bias), eps, cudnn_enable]));
 }
 
 /** `aten::linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor` */
 export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  return wrap(call(180, "aten::linear", "", [input.handle, weight.handle, handleOf(bias)]));
+  return wrap(call(180, "aten::linear", "", [handleOf(input), handleOf(weight), handleOf(bias)]));
 }
 
 /** `aten::dropout(Tensor input, float p, bool train) -> Tensor` */
 export function dropout(input: Tensor, p: number, train: boolean): Tensor {
-  return wrap(call(181, "aten::dropout", "", [input.handle, p, train]));
+  return wrap(call(181, "aten::dropout", "", [handleOf(input), p, train]));
 }
 
 /** `aten::feature_dropout(Tensor input, float p, bool train) -> Tensor` */
 export function feature_dropout(input: Tensor, p: number, train: boolean): Tensor {
-  return wrap(call(182, "aten::feature_dropout", "", [input.handle, p, train]));
+  return wrap(call(182, "aten::feature_dropout", "", [handleOf(input), p, train]));
 }
 
 /** `aten::softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor` */
 export function softmax_int(self: Tensor, dim: number, dtype?: DType | null): Tensor {
-  return wrap(call(183, "aten::softmax", "int", [self.handle, dim, dtype == null ? dtype : dtypeCode(dtype)]));
+  return wrap(call(183, "aten::softmax", "int", [handleOf(self), dim, dtype == null ? dtype : dtypeCode(dtype)]));
 }
 
 /** `aten::log_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor` */
 export function log_softmax_int(self: Tensor, dim: number, dtype?: DType | null): Tensor {
-  return wrap(call(184, "aten::log_softmax", "int", [self.handle, dim, dtype == null ? dtype : dtypeCode(dtype)]));
+  return wrap(call(184, "aten::log_softmax", "int", [handleOf(self), dim, dtype == null ? dtype : dtypeCode(dtype)]));
 }
 
 /** `aten::cross_entropy_loss(Tensor self, Tensor target, Tensor? weight=None, int reduction=1, int ignore_index=-100, float label_smoothing=0.) -> Tensor` */
 export function cross_entropy_loss(self: Tensor, target: Tensor, weight?: Tensor | null, reduction?: number, ignore_index?: number, label_smoothing?: number): Tensor {
-  return wrap(call(185, "aten::cross_entropy_loss", "", [self.handle, target.handle, handleOf(weight), reduction, ignore_index, label_smoothing]));
+  return wrap(call(185, "aten::cross_entropy_loss", "", [handleOf(self), handleOf(target), handleOf(weight), reduction, ignore_index, label_smoothing]));
 }
 
 /** `aten::nll_loss_nd(Tensor self, Tensor target, Tensor? weight=None, int reduction=1, int ignore_index=-100) -> Tensor` */
 export function nll_loss_nd(self: Tensor, target: Tensor, weight?: Tensor | null, reduction?: number, ignore_index?: number): Tensor {
-  return wrap(call(186, "aten::nll_loss_nd", "", [self.handle, target.handle, handleOf(weight), reduction, ignore_index]));
+  return wrap(call(186, "aten::nll_loss_nd", "", [handleOf(self), handleOf(target), handleOf(weight), reduction, ignore_index]));
 }
 
 /** `aten::kl_div(Tensor self, Tensor target, int reduction=1, *, bool log_target=False) -> Tensor` */
 export function kl_div(self: Tensor, target: Tensor, reduction?: number, log_target?: boolean): Tensor {
-  return wrap(call(187, "aten::kl_div", "", [self.handle, target.handle, reduction, log_target]));
+  return wrap(call(187, "aten::kl_div", "", [handleOf(self), handleOf(target), reduction, log_target]));
 }
 
 /** `aten::mse_loss(Tensor self, Tensor target, int reduction=1) -> Tensor` */
 export function mse_loss(self: Tensor, target: Tensor, reduction?: number): Tensor {
-  return wrap(call(188, "aten::mse_loss", "", [self.handle, target.handle, reduction]));
+  return wrap(call(188, "aten::mse_loss", "", [handleOf(self), handleOf(target), reduction]));
 }
 
 /** `aten::l1_loss(Tensor self, Tensor target, int reduction=1) -> Tensor` */
 export function l1_loss(self: Tensor, target: Tensor, reduction?: number): Tensor {
-  return wrap(call(189, "aten::l1_loss", "", [self.handle, target.handle, reduction]));
+  return wrap(call(189, "aten::l1_loss", "", [handleOf(self), handleOf(target), reduction]));
 }
 
 /** `aten::smooth_l1_loss(Tensor self, Tensor target, int reduction=1, float beta=1.) -> Tensor` */
 export function smooth_l1_loss(self: Tensor, target: Tensor, reduction?: number, beta?: number): Tensor {
-  return wrap(call(190, "aten::smooth_l1_loss", "", [self.handle, target.handle, reduction, beta]));
+  return wrap(call(190, "aten::smooth_l1_loss", "", [handleOf(self), handleOf(target), reduction, beta]));
 }
 
 /** `aten::huber_loss(Tensor self, Tensor target, int reduction=1, float delta=1.) -> Tensor` */
 export function huber_loss(self: Tensor, target: Tensor, reduction?: number, delta?: number): Tensor {
-  return wrap(call(191, "aten::huber_loss", "", [self.handle, target.handle, reduction, delta]));
+  return wrap(call(191, "aten::huber_loss", "", [handleOf(self), handleOf(target), reduction, delta]));
 }
 
 /** `aten::binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=1) -> Tensor` */
 export function binary_cross_entropy_with_logits(self: Tensor, target: Tensor, weight?: Tensor | null, pos_weight?: Tensor | null, reduction?: number): Tensor {
-  return wrap(call(192, "aten::binary_cross_entropy_with_logits", "", [self.handle, target.handle, handleOf(weight), handleOf(pos_weight), reduction]));
+  return wrap(call(192, "aten::binary_cross_entropy_with_logits", "", [handleOf(self), handleOf(target), handleOf(weight), handleOf(pos_weight), reduction]));
 }
 
 /** `aten::cosine_similarity(Tensor x1, Tensor x2, int dim=1, float eps=1e-08) -> Tensor` */
 export function cosine_similarity(x1: Tensor, x2: Tensor, dim?: number, eps?: number): Tensor {
-  return wrap(call(193, "aten::cosine_similarity", "", [x1.handle, x2.handle, dim, eps]));
+  return wrap(call(193, "aten::cosine_similarity", "", [handleOf(x1), handleOf(x2), dim, eps]));
 }
 
 /** `aten::cdist(Tensor x1, Tensor x2, float p=2., int? compute_mode=None) -> Tensor` */
 export function cdist(x1: Tensor, x2: Tensor, p?: number, compute_mode?: number | null): Tensor {
-  return wrap(call(194, "aten::cdist", "", [x1.handle, x2.handle, p, compute_mode]));
+  return wrap(call(194, "aten::cdist", "", [handleOf(x1), handleOf(x2), p, compute_mode]));
 }
 
 /** `aten::pairwise_distance(Tensor x1, Tensor x2, float p=2., float eps=9.9999999999999995e-07, bool keepdim=False) -> Tensor` */
 export function pairwise_distance(x1: Tensor, x2: Tensor, p?: number, eps?: number, keepdim?: boolean): Tensor {
-  return wrap(call(195, "aten::pairwise_distance", "", [x1.handle, x2.handle, p, eps, keepdim]));
+  return wrap(call(195, "aten::pairwise_distance", "", [handleOf(x1), handleOf(x2), p, eps, keepdim]));
 }
 
 /** `aten::avg_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) -> Tensor` */
 export function avg_pool2d(self: Tensor, kernel_size: number | readonly number[], stride?: number | readonly number[], padding?: number | readonly number[], ceil_mode?: boolean, count_include_pad?: boolean, divisor_override?: number | null): Tensor {
-  return wrap(call(196, "aten::avg_pool2d", "", [self.handle, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override]));
+  return wrap(call(196, "aten::avg_pool2d", "", [handleOf(self), kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override]));
 }
 
 /** `aten::max_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> Tensor` */
 export function max_pool2d(self: Tensor, kernel_size: number | readonly number[], stride?: number | readonly number[], padding?: number | readonly number[], dilation?: number | readonly number[], ceil_mode?: boolean): Tensor {
-  return wrap(call(197, "aten::max_pool2d", "", [self.handle, kernel_size, stride, padding, dilation, ceil_mode]));
+  return wrap(call(197, "aten::max_pool2d", "", [handleOf(self), kernel_size, stride, padding, dilation, ceil_mode]));
 }
 
 /** `aten::adaptive_avg_pool2d(Tensor self, SymInt[2] output_size) -> Tensor` */
 export function adaptive_avg_pool2d(self: Tensor, output_size: number | readonly number[]): Tensor {
-  return wrap(call(198, "aten::adaptive_avg_pool2d", "", [self.handle, output_size]));
+  return wrap(call(198, "aten::adaptive_avg_pool2d", "", [handleOf(self), output_size]));
 }
 
 /** `aten::adaptive_max_pool2d(Tensor self, int[2] output_size) -> (Tensor, Tensor)` */
 export function adaptive_max_pool2d(self: Tensor, output_size: number | readonly number[]): [Tensor, Tensor] {
-  return wrapAll(call(199, "aten::adaptive_max_pool2d", "", [self.handle, output_size])) as [Tensor, Tensor];
+  return wrapAll(call(199, "aten::adaptive_max_pool2d", "", [handleOf(self), output_size])) as [Tensor, Tensor];
 }
 
 /** `aten::upsample_bilinear2d.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor` */
 export function upsample_bilinear2d_vec(input: Tensor, output_size: number | readonly number[] | null | undefined, align_corners: boolean, scale_factors?: readonly number[] | null): Tensor {
-  return wrap(call(200, "aten::upsample_bilinear2d", "vec", [input.handle, output_size, align_corners, scale_factors]));
+  return wrap(call(200, "aten::upsample_bilinear2d", "vec", [handleOf(input), output_size, align_corners, scale_factors]));
 }
 
 /** `aten::upsample_nearest2d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor` */
 export function upsample_nearest2d_vec(input: Tensor, output_size?: number | readonly number[] | null, scale_factors?: readonly number[] | null): Tensor {
-  return wrap(call(201, "aten::upsample_nearest2d", "vec", [input.handle, output_size, scale_factors]));
+  return wrap(call(201, "aten::upsample_nearest2d", "vec", [handleOf(input), output_size, scale_factors]));
 }
 
 /** `aten::pad(Tensor self, int[] pad, str mode="constant", float? value=None) -> Tensor` */
 export function pad(self: Tensor, pad: number | readonly number[], mode?: string, value?: number | null): Tensor {
-  return wrap(call(202, "aten::pad", "", [self.handle, pad, mode, value]));
+  return wrap(call(202, "aten::pad", "", [handleOf(self), pad, mode, value]));
 }
 
 /** `aten::constant_pad_nd(Tensor self, int[] pad, Scalar value=0) -> Tensor` */
 export function constant_pad_nd(self: Tensor, pad: number | readonly number[], value?: number | boolean): Tensor {
-  return wrap(call(203, "aten::constant_pad_nd", "", [self.handle, pad, value]));
+  return wrap(call(203, "aten::constant_pad_nd", "", [handleOf(self), pad, value]));
 }
 
 /** `aten::one_hot(Tensor self, int num_classes=-1) -> Tensor` */
 export function one_hot(self: Tensor, num_classes?: number): Tensor {
-  return wrap(call(204, "aten::one_hot", "", [self.handle, num_classes]));
+  return wrap(call(204, "aten::one_hot", "", [handleOf(self), num_classes]));
 }
 
 /** `aten::embedding(Tensor weight, Tensor indices, int padding_idx=-1, bool scale_grad_by_freq=False, bool sparse=False) -> Tensor` */
 export function embedding(weight: Tensor, indices: Tensor, padding_idx?: number, scale_grad_by_freq?: boolean, sparse?: boolean): Tensor {
-  return wrap(call(205, "aten::embedding", "", [weight.handle, indices.handle, padding_idx, scale_grad_by_freq, sparse]));
+  return wrap(call(205, "aten::embedding", "", [handleOf(weight), handleOf(indices), padding_idx, scale_grad_by_freq, sparse]));
 }
 
 /** `aten::pixel_shuffle(Tensor self, int upscale_factor) -> Tensor` */
 export function pixel_shuffle(self: Tensor, upscale_factor: number): Tensor {
-  return wrap(call(206, "aten::pixel_shuffle", "", [self.handle, upscale_factor]));
+  return wrap(call(206, "aten::pixel_shuffle", "", [handleOf(self), upscale_factor]));
 }
 
 /** `aten::gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor` */
 export function gather(self: Tensor, dim: number, index: Tensor, sparse_grad?: boolean): Tensor {
-  return wrap(call(207, "aten::gather", "", [self.handle, dim, index.handle, sparse_grad]));
+  return wrap(call(207, "aten::gather", "", [handleOf(self), dim, handleOf(index), sparse_grad]));
 }
 
 /** `aten::scatter.src(Tensor self, int dim, Tensor index, Tensor src) -> Tensor` */
 export function scatter_src(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
-  return wrap(call(208, "aten::scatter", "src", [self.handle, dim, index.handle, src.handle]));
+  return wrap(call(208, "aten::scatter", "src", [handleOf(self), dim, handleOf(index), handleOf(src)]));
 }
 
 /** `aten::scatter.value(Tensor self, int dim, Tensor index, Scalar value) -> Tensor` */
 export function scatter_value(self: Tensor, dim: number, index: Tensor, value: number | boolean): Tensor {
-  return wrap(call(209, "aten::scatter", "value", [self.handle, dim, index.handle, value]));
+  return wrap(call(209, "aten::scatter", "value", [handleOf(self), dim, handleOf(index), value]));
 }
 
 /** `aten::scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor` */
 export function scatter_add(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
-  return wrap(call(210, "aten::scatter_add", "", [self.handle, dim, index.handle, src.handle]));
+  return wrap(call(210, "aten::scatter_add", "", [handleOf(self), dim, handleOf(index), handleOf(src)]));
 }
 
 /** `aten::index_select(Tensor self, int dim, Tensor index) -> Tensor` */
 export function index_select(self: Tensor, dim: number, index: Tensor): Tensor {
-  return wrap(call(211, "aten::index_select", "", [self.handle, dim, index.handle]));
+  return wrap(call(211, "aten::index_select", "", [handleOf(self), dim, handleOf(index)]));
 }
 
 /** `aten::masked_select(Tensor self, Tensor mask) -> Tensor` */
 export function masked_select(self: Tensor, mask: Tensor): Tensor {
-  return wrap(call(212, "aten::masked_select", "", [self.handle, mask.handle]));
+  return wrap(call(212, "aten::masked_select", "", [handleOf(self), handleOf(mask)]));
 }
 
 /** `aten::masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor` */
 export function masked_fill_Scalar(self: Tensor, mask: Tensor, value: number | boolean): Tensor {
-  return wrap(call(213, "aten::masked_fill", "Scalar", [self.handle, mask.handle, value]));
+  return wrap(call(213, "aten::masked_fill", "Scalar", [handleOf(self), handleOf(mask), value]));
 }
 
 /** `aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor` */
 export function masked_fill_Tensor(self: Tensor, mask: Tensor, value: Tensor): Tensor {
-  return wrap(call(214, "aten::masked_fill", "Tensor", [self.handle, mask.handle, value.handle]));
+  return wrap(call(214, "aten::masked_fill", "Tensor", [handleOf(self), handleOf(mask), handleOf(value)]));
 }
 
 /** `aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor` */
 export function index_Tensor(self: Tensor, indices: readonly (Tensor | null)[]): Tensor {
-  return wrap(call(215, "aten::index", "Tensor", [self.handle, handlesOf(indices)]));
+  return wrap(call(215, "aten::index", "Tensor", [handleOf(self), handlesOf(indices)]));
 }
 
 /** `aten::index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor` */
 export function index_put(self: Tensor, indices: readonly (Tensor | null)[], values: Tensor, accumulate?: boolean): Tensor {
-  return wrap(call(216, "aten::index_put", "", [self.handle, handlesOf(indices), values.handle, accumulate]));
+  return wrap(call(216, "aten::index_put", "", [handleOf(self), handlesOf(indices), handleOf(values), accumulate]));
 }
 
 /** `aten::nonzero(Tensor self) -> Tensor` */
 export function nonzero(self: Tensor): Tensor {
-  return wrap(call(217, "aten::nonzero", "", [self.handle]));
+  return wrap(call(217, "aten::nonzero", "", [handleOf(self)]));
 }
 
 /** `aten::select.int(Tensor(a) self, int dim, int index) -> Tensor(a)` */
 export function select_int(self: Tensor, dim: number, index: number): Tensor {
-  return wrap(call(218, "aten::select", "int", [self.handle, dim, index]));
+  return wrap(call(218, "aten::select", "int", [handleOf(self), dim, index]));
 }
 
 /** `aten::slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor(a)` */
 export function slice_Tensor(self: Tensor, dim?: number, start?: number | null, end?: number | null, step?: number): Tensor {
-  return wrap(call(219, "aten::slice", "Tensor", [self.handle, dim, start, end, step]));
+  return wrap(call(219, "aten::slice", "Tensor", [handleOf(self), dim, start, end, step]));
 }
 
 /** `aten::narrow(Tensor(a) self, int dim, int start, int length) -> Tensor(a)` */
 export function narrow(self: Tensor, dim: number, start: number, length: number): Tensor {
-  return wrap(call(220, "aten::narrow", "", [self.handle, dim, start, length]));
+  return wrap(call(220, "aten::narrow", "", [handleOf(self), dim, start, length]));
 }
 
 /** `aten::take(Tensor self, Tensor index) -> Tensor` */
 export function take(self: Tensor, index: Tensor): Tensor {
-  return wrap(call(221, "aten::take", "", [self.handle, index.handle]));
+  return wrap(call(221, "aten::take", "", [handleOf(self), handleOf(index)]));
 }
 
 /** `aten::index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor` */
 export function index_add(self: Tensor, dim: number, index: Tensor, source: Tensor, alpha?: number | boolean): Tensor {
-  return wrap(call(222, "aten::index_add", "", [self.handle, dim, index.handle, source.handle, alpha]));
+  return wrap(call(222, "aten::index_add", "", [handleOf(self), dim, handleOf(index), handleOf(source), alpha]));
 }
 
 /** `aten::tril(Tensor self, int diagonal=0) -> Tensor` */
 export function tril(self: Tensor, diagonal?: number): Tensor {
-  return wrap(call(223, "aten::tril", "", [self.handle, diagonal]));
+  return wrap(call(223, "aten::tril", "", [handleOf(self), diagonal]));
 }
 
 /** `aten::triu(Tensor self, int diagonal=0) -> Tensor` */
 export function triu(self: Tensor, diagonal?: number): Tensor {
-  return wrap(call(224, "aten::triu", "", [self.handle, diagonal]));
+  return wrap(call(224, "aten::triu", "", [handleOf(self), diagonal]));
 }
 
 /** `aten::diagonal(Tensor(a) self, int offset=0, int dim1=0, int dim2=1) -> Tensor(a)` */
 export function diagonal(self: Tensor, offset?: number, dim1?: number, dim2?: number): Tensor {
-  return wrap(call(225, "aten::diagonal", "", [self.handle, offset, dim1, dim2]));
+  return wrap(call(225, "aten::diagonal", "", [handleOf(self), offset, dim1, dim2]));
 }
 
 /** `aten::diag_embed(Tensor self, int offset=0, int dim1=-2, int dim2=-1) -> Tensor` */
 export function diag_embed(self: Tensor, offset?: number, dim1?: number, dim2?: number): Tensor {
-  return wrap(call(226, "aten::diag_embed", "", [self.handle, offset, dim1, dim2]));
+  return wrap(call(226, "aten::diag_embed", "", [handleOf(self), offset, dim1, dim2]));
 }
 
 /** `aten::cat(Tensor[] tensors, int dim=0) -> Tensor` */
@@ -1183,105 +1183,105 @@ export function stack(tensors: readonly Tensor[], dim?: number): Tensor {
 
 /** `aten::split.Tensor(Tensor(a -> *) self, int split_size, int dim=0) -> Tensor(a)[]` */
 export function split_Tensor(self: Tensor, split_size: number, dim?: number): Tensor[] {
-  return wrapAll(call(229, "aten::split", "Tensor", [self.handle, split_size, dim]));
+  return wrapAll(call(229, "aten::split", "Tensor", [handleOf(self), split_size, dim]));
 }
 
 /** `aten::split_with_sizes(Tensor(a -> *) self, int[] split_sizes, int dim=0) -> Tensor(a)[]` */
 export function split_with_sizes(self: Tensor, split_sizes: number | readonly number[], dim?: number): Tensor[] {
-  return wrapAll(call(230, "aten::split_with_sizes", "", [self.handle, split_sizes, dim]));
+  return wrapAll(call(230, "aten::split_with_sizes", "", [handleOf(self), split_sizes, dim]));
 }
 
 /** `aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]` */
 export function chunk(self: Tensor, chunks: number, dim?: number): Tensor[] {
-  return wrapAll(call(231, "aten::chunk", "", [self.handle, chunks, dim]));
+  return wrapAll(call(231, "aten::chunk", "", [handleOf(self), chunks, dim]));
 }
 
 /** `aten::unbind.int(Tensor(a -> *) self, int dim=0) -> Tensor(a)[]` */
 export function unbind_int(self: Tensor, dim?: number): Tensor[] {
-  return wrapAll(call(232, "aten::unbind", "int", [self.handle, dim]));
+  return wrapAll(call(232, "aten::unbind", "int", [handleOf(self), dim]));
 }
 
 /** `aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)` */
 export function reshape(self: Tensor, shape: number | readonly number[]): Tensor {
-  return wrap(call(233, "aten::reshape", "", [self.handle, shape]));
+  return wrap(call(233, "aten::reshape", "", [handleOf(self), shape]));
 }
 
 /** `aten::view(Tensor(a) self, SymInt[] size) -> Tensor(a)` */
 export function view(self: Tensor, size: number | readonly number[]): Tensor {
-  return wrap(call(234, "aten::view", "", [self.handle, size]));
+  return wrap(call(234, "aten::view", "", [handleOf(self), size]));
 }
 
 /** `aten::flatten.using_ints(Tensor(a) self, int start_dim=0, int end_dim=-1) -> Tensor(a)` */
 export function flatten_using_ints(self: Tensor, start_dim?: number, end_dim?: number): Tensor {
-  return wrap(call(235, "aten::flatten", "using_ints", [self.handle, start_dim, end_dim]));
+  return wrap(call(235, "aten::flatten", "using_ints", [handleOf(self), start_dim, end_dim]));
 }
 
 /** `aten::unflatten.int(Tensor(a) self, int dim, int[] sizes) -> Tensor(a)` */
 export function unflatten_int(self: Tensor, dim: number, sizes: number | readonly number[]): Tensor {
-  return wrap(call(236, "aten::unflatten", "int", [self.handle, dim, sizes]));
+  return wrap(call(236, "aten::unflatten", "int", [handleOf(self), dim, sizes]));
 }
 
 /** `aten::permute(Tensor(a) self, int[] dims) -> Tensor(a)` */
 export function permute(self: Tensor, dims: number | readonly number[]): Tensor {
-  return wrap(call(237, "aten::permute", "", [self.handle, dims]));
+  return wrap(call(237, "aten::permute", "", [handleOf(self), dims]));
 }
 
 /** `aten::transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)` */
 export function transpose_int(self: Tensor, dim0: number, dim1: number): Tensor {
-  return wrap(call(238, "aten::transpose", "int", [self.handle, dim0, dim1]));
+  return wrap(call(238, "aten::transpose", "int", [handleOf(self), dim0, dim1]));
 }
 
 /** `aten::flip(Tensor self, int[] dims) -> Tensor` */
 export function flip(self: Tensor, dims: number | readonly number[]): Tensor {
-  return wrap(call(239, "aten::flip", "", [self.handle, dims]));
+  return wrap(call(239, "aten::flip", "", [handleOf(self), dims]));
 }
 
 /** `aten::roll(Tensor self, int[1] shifts, int[1] dims=[]) -> Tensor` */
 export function roll(self: Tensor, shifts: number | readonly number[], dims?: number | readonly number[]): Tensor {
-  return wrap(call(240, "aten::roll", "", [self.handle, shifts, dims]));
+  return wrap(call(240, "aten::roll", "", [handleOf(self), shifts, dims]));
 }
 
 /** `aten::squeeze(Tensor(a) self) -> Tensor(a)` */
 export function squeeze(self: Tensor): Tensor {
-  return wrap(call(241, "aten::squeeze", "", [self.handle]));
+  return wrap(call(241, "aten::squeeze", "", [handleOf(self)]));
 }
 
 /** `aten::squeeze.dim(Tensor(a) self, int dim) -> Tensor(a)` */
 export function squeeze_dim(self: Tensor, dim: number): Tensor {
-  return wrap(call(242, "aten::squeeze", "dim", [self.handle, dim]));
+  return wrap(call(242, "aten::squeeze", "dim", [handleOf(self), dim]));
 }
 
 /** `aten::unsqueeze(Tensor(a) self, int dim) -> Tensor(a)` */
 export function unsqueeze(self: Tensor, dim: number): Tensor {
-  return wrap(call(243, "aten::unsqueeze", "", [self.handle, dim]));
+  return wrap(call(243, "aten::unsqueeze", "", [handleOf(self), dim]));
 }
 
 /** `aten::expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)` */
 export function expand(self: Tensor, size: number | readonly number[], implicit?: boolean): Tensor {
-  return wrap(call(244, "aten::expand", "", [self.handle, size, implicit]));
+  return wrap(call(244, "aten::expand", "", [handleOf(self), size, implicit]));
 }
 
 /** `aten::expand_as(Tensor(a) self, Tensor other) -> Tensor(a)` */
 export function expand_as(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(245, "aten::expand_as", "", [self.handle, other.handle]));
+  return wrap(call(245, "aten::expand_as", "", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::repeat(Tensor self, SymInt[] repeats) -> Tensor` */
 export function repeat(self: Tensor, repeats: number | readonly number[]): Tensor {
-  return wrap(call(246, "aten::repeat", "", [self.handle, repeats]));
+  return wrap(call(246, "aten::repeat", "", [handleOf(self), repeats]));
 }
 
 /** `aten::tile(Tensor self, int[] dims) -> Tensor` */
 export function tile(self: Tensor, dims: number | readonly number[]): Tensor {
-  return wrap(call(247, "aten::tile", "", [self.handle, dims]));
+  return wrap(call(247, "aten::tile", "", [handleOf(self), dims]));
 }
 
 /** `aten::as_strided(Tensor(a) self, SymInt[] size, SymInt[] stride, SymInt? storage_offset=None) -> Tensor(a)` */
 export function as_strided(self: Tensor, size: number | readonly number[], stride: number | readonly number[], storage_offset?: number | null): Tensor {
-  return wrap(call(248, "aten::as_strided", "", [self.handle, size, stride, storage_offset]));
+  return wrap(call(248, "aten::as_strided", "", [handleOf(self), size, stride, storage_offset]));
 }
 
 /** `aten::movedim.int(Tensor(a) self, int source, int destination) -> Tensor(a)` */
 export function movedim_int(self: Tensor, source: number, destination: number): Tensor {
-  return wrap(call(249, "aten::movedim", "int", [self.handle, source, destination]));
+  return wrap(call(249, "aten::movedim", "int", [handleOf(self), source, destination]));
 }
