@@ -8,3 +8,4 @@ export { noGrad, enableGrad, isGradEnabled } from "./autograd.js";
 export * from "./runtime.js";
 export * as aten from "./generated/aten.js";
 export * as nn from "./nn/index.js";
+export * as optim from "./optim/index.js";
