@@ -9,3 +9,4 @@ export * from "./runtime.js";
 export * as aten from "./generated/aten.js";
 export * as nn from "./nn/index.js";
 export * as optim from "./optim/index.js";
+export * as serialize from "./serialize/index.js";

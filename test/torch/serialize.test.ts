@@ -1,0 +1,462 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { unzipSync, zipSync } from "fflate";
+import * as torch from "../../src/torch/index.js";
+import { Tensor } from "../../src/torch/tensor.js";
+import { loadSafetensors, loadTorchFile, saveSafetensors } from "../../src/torch/serialize/index.js";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const fixture = (name: string): string => path.join(root, "test", "fixtures", name);
+const dir = mkdtempSync(path.join(tmpdir(), "facekd-serialize-"));
+process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+const tmp = (name: string): string => path.join(dir, name);
+
+function disposeAll(tensors: Iterable<Tensor>): void {
+  for (const t of tensors) t.dispose();
+}
+
+/** Asserts that fn throws an error whose message starts with `prefix` and matches `pattern`. */
+function throwsWith(fn: () => unknown, prefix: string, pattern: RegExp): void {
+  assert.throws(fn, (e: Error) => {
+    assert.ok(e.message.startsWith(prefix), `message should start with ${prefix}: ${e.message}`);
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- safetensors
+
+function sample(): Map<string, Tensor> {
+  return new Map<string, Tensor>([
+    ["f32", torch.tensor(new Float32Array([1.5, -2, 3.25, 1e-30, -0, 65536]), { shape: [2, 3] })],
+    // float16 1, -2, 65504, 0.5 and bfloat16 1, -2, 3.140625 as raw words
+    ["f16", torch.tensor(new Uint16Array([0x3c00, 0xc000, 0x7bff, 0x3800]), { shape: [2, 2], dtype: "float16" })],
+    ["bf16", torch.tensor(new Uint16Array([0x3f80, 0xc000, 0x4049]), { dtype: "bfloat16" })],
+    ["f64", torch.tensor(new Float64Array([1e-300, -2.5]), { shape: [1, 2] })],
+    ["i64", torch.tensor(new BigInt64Array([2n ** 40n + 1n, -5n, 0n]))],
+    ["i32", torch.tensor(new Int32Array([-7, 2147483647]))],
+    ["i16", torch.tensor(new Int16Array([-300, 300]))],
+    ["i8", torch.tensor(new Int8Array([-128, 127]))],
+    ["u8", torch.tensor(new Uint8Array([0, 255, 7]))],
+    ["flags", torch.tensor(new Uint8Array([1, 0, 1]), { dtype: "bool" })],
+    ["scalar", torch.tensor(new Float32Array([3.5]), { shape: [] })],
+    ["count", torch.tensor(new BigInt64Array([7n]), { shape: [] })],
+    ["empty", torch.zeros([0, 4])],
+    ["empty_bool", torch.zeros([0], { dtype: "bool" })],
+  ]);
+}
+
+test("safetensors: every dtype, 0-d and empty tensors and metadata round-trip", () => {
+  const original = sample();
+  const file = tmp("all.safetensors");
+  saveSafetensors(file, original, { format: "pt", note: "h\u00e9llo" });
+  const { tensors, metadata } = loadSafetensors(file);
+  assert.deepEqual(metadata, { format: "pt", note: "h\u00e9llo" });
+  assert.deepEqual([...tensors.keys()], [...original.keys()]);
+  for (const [name, t] of original) {
+    const back = tensors.get(name)!;
+    assert.equal(back.dtype, t.dtype, name);
+    assert.deepEqual(back.shape, t.shape, name);
+    assert.deepEqual(back.data(), t.data(), name);
+  }
+  assert.deepEqual(tensors.get("f16")!.toNumbers(), [1, -2, 65504, 0.5]);
+  assert.deepEqual(tensors.get("bf16")!.toNumbers(), [1, -2, 3.140625]);
+  assert.deepEqual(tensors.get("flags")!.toNumbers(), [1, 0, 1]);
+  disposeAll(original.values());
+  disposeAll(tensors.values());
+});
+
+test("safetensors: a plain object works and a missing metadata reads as {}", () => {
+  const file = tmp("record.safetensors");
+  const a = torch.tensor([1, 2]);
+  saveSafetensors(file, { a });
+  const { tensors, metadata } = loadSafetensors(file);
+  assert.deepEqual(metadata, {});
+  assert.deepEqual(tensors.get("a")!.toNumbers(), [1, 2]);
+  assert.ok(!readFileSync(file).includes("__metadata__"));
+  disposeAll([a, ...tensors.values()]);
+});
+
+test("safetensors: the bytes we write follow the spec's layout", () => {
+  const file = tmp("layout.safetensors");
+  const tensors = new Map<string, Tensor>([
+    ["a", torch.tensor(new Float32Array([1.5, -2]))],
+    ["b", torch.tensor(new BigInt64Array([7n]), { shape: [] })],
+    ["c", torch.tensor(new Uint8Array([1, 2, 3]))],
+    ["h", torch.tensor(new Uint16Array([0x3c00]), { dtype: "float16" })],
+    ["t", torch.tensor(new Uint8Array([0, 1]), { dtype: "bool" })],
+  ]);
+  saveSafetensors(file, tensors, { format: "pt" });
+  const bytes = readFileSync(file);
+  const n = Number(bytes.readBigUInt64LE(0));
+  assert.equal((8 + n) % 8, 0, "the data section starts 8-byte aligned");
+  const headerText = bytes.subarray(8, 8 + n).toString("utf8");
+  assert.match(headerText, /^\{.*\} *$/s, "the header is JSON padded with spaces");
+  const header = JSON.parse(headerText) as Record<string, { dtype: string; shape: number[]; data_offsets: number[] }>;
+  assert.deepEqual(header["__metadata__"], { format: "pt" });
+  const expected: Record<string, [string, number[], Buffer]> = {
+    a: ["F32", [2], Buffer.from(new Float32Array([1.5, -2]).buffer)],
+    b: ["I64", [], Buffer.from([7, 0, 0, 0, 0, 0, 0, 0])],
+    c: ["U8", [3], Buffer.from([1, 2, 3])],
+    h: ["F16", [1], Buffer.from([0x00, 0x3c])],
+    t: ["BOOL", [2], Buffer.from([0, 1])],
+  };
+  const data = bytes.subarray(8 + n);
+  const ranges: number[][] = [];
+  for (const [name, [dtype, shape, content]] of Object.entries(expected)) {
+    const info = header[name]!;
+    assert.equal(info.dtype, dtype, name);
+    assert.deepEqual(info.shape, shape, name);
+    const [begin, end] = info.data_offsets as [number, number];
+    assert.deepEqual(data.subarray(begin, end), content, name);
+    ranges.push([begin, end]);
+  }
+  // every tensor aligned to its element size, the data section covered exactly
+  assert.equal(header["a"]!.data_offsets[0]! % 4, 0);
+  assert.equal(header["b"]!.data_offsets[0]! % 8, 0);
+  assert.equal(header["h"]!.data_offsets[0]! % 2, 0);
+  ranges.sort((x, y) => x[0]! - y[0]!);
+  let covered = 0;
+  for (const [begin, end] of ranges) {
+    assert.equal(begin, covered);
+    covered = end!;
+  }
+  assert.equal(covered, data.length);
+  disposeAll(tensors.values());
+});
+
+/** A safetensors file from a header (object or raw text) and data, optionally lying about the header length. */
+function writeRaw(name: string, header: object | string, data: Buffer, headerLength?: number): string {
+  let json = Buffer.from(typeof header === "string" ? header : JSON.stringify(header));
+  json = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, 0x20)]);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(headerLength ?? json.length));
+  const file = tmp(name);
+  writeFileSync(file, Buffer.concat([len, json, data]));
+  return file;
+}
+
+test("safetensors: a file built byte by byte from the spec reads correctly", () => {
+  const header =
+    '{"__metadata__":{"source":"hand"},' +
+    '"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},' +
+    '"n":{"dtype":"I64","shape":[],"data_offsets":[16,24]},' +
+    '"m":{"dtype":"BOOL","shape":[3],"data_offsets":[24,27]},' +
+    '"e":{"dtype":"BF16","shape":[0,2],"data_offsets":[27,27]}}';
+  const data = Buffer.alloc(27);
+  [1, 2, 3, 4].forEach((v, i) => data.writeFloatLE(v, 4 * i));
+  data.writeBigInt64LE(-9n, 16);
+  data.set([1, 0, 1], 24);
+  const file = writeRaw("hand.safetensors", header, data);
+  const { tensors, metadata } = loadSafetensors(file);
+  assert.deepEqual(metadata, { source: "hand" });
+  assert.deepEqual([...tensors.keys()], ["w", "n", "m", "e"]);
+  const w = tensors.get("w")!;
+  assert.equal(w.dtype, "float32");
+  assert.deepEqual(w.shape, [2, 2]);
+  assert.deepEqual(w.toNumbers(), [1, 2, 3, 4]);
+  const n = tensors.get("n")!;
+  assert.equal(n.dtype, "int64");
+  assert.deepEqual(n.shape, []);
+  assert.deepEqual(n.data(), new BigInt64Array([-9n]));
+  assert.equal(tensors.get("m")!.dtype, "bool");
+  assert.deepEqual(tensors.get("m")!.toNumbers(), [1, 0, 1]);
+  assert.equal(tensors.get("e")!.dtype, "bfloat16");
+  assert.deepEqual(tensors.get("e")!.shape, [0, 2]);
+  disposeAll(tensors.values());
+});
+
+test("safetensors: corrupt files give errors naming the file and the tensor", () => {
+  const f32 = (shape: number[], offsets: number[]): object => ({ dtype: "F32", shape, data_offsets: offsets });
+  const cases: [string, () => string, RegExp][] = [
+    [
+      "short",
+      () => {
+        writeFileSync(tmp("short.safetensors"), Buffer.from([1, 2, 3, 4]));
+        return tmp("short.safetensors");
+      },
+      /has 4 bytes, too few/,
+    ],
+    [
+      "length",
+      () => writeRaw("length.safetensors", { x: f32([1], [0, 4]) }, Buffer.alloc(4), 1000),
+      /header length 1000 runs past the end of the file/,
+    ],
+    ["json", () => writeRaw("json.safetensors", '{"x": [', Buffer.alloc(0)), /header is not valid UTF-8 JSON/],
+    [
+      "dtype",
+      () =>
+        writeRaw("dtype.safetensors", { x: { dtype: "F8_E4M3", shape: [1], data_offsets: [0, 1] } }, Buffer.alloc(1)),
+      /tensor 'x': unknown or unsupported dtype "F8_E4M3"/,
+    ],
+    [
+      "range",
+      () => writeRaw("range.safetensors", { x: f32([2], [0, 8]) }, Buffer.alloc(4)),
+      /tensor 'x': data_offsets \[0, 8\] fall outside the data section of 4 bytes/,
+    ],
+    [
+      "overlap",
+      () => writeRaw("overlap.safetensors", { x: f32([2], [0, 8]), y: f32([2], [4, 12]) }, Buffer.alloc(12)),
+      /tensor 'y' \(bytes 4-12\) overlaps tensor 'x' \(bytes 0-8\)/,
+    ],
+    [
+      "size",
+      () => writeRaw("size.safetensors", { x: f32([3], [0, 8]) }, Buffer.alloc(8)),
+      /tensor 'x': holds 8 bytes but shape \[3\] of F32 needs 12/,
+    ],
+    [
+      "shape",
+      () => writeRaw("shape.safetensors", { x: f32([-1], [0, 4]) }, Buffer.alloc(4)),
+      /tensor 'x': shape \[-1\] is not a list of sizes/,
+    ],
+    [
+      "hole",
+      () => writeRaw("hole.safetensors", { x: f32([1], [4, 8]) }, Buffer.alloc(8)),
+      /bytes 0-4 of the data section belong to no tensor \(before 'x'\)/,
+    ],
+    [
+      "trailing",
+      () => writeRaw("trailing.safetensors", { x: f32([1], [0, 4]) }, Buffer.alloc(8)),
+      /has 8 bytes but the tensors cover 4/,
+    ],
+    [
+      "metadata",
+      () => writeRaw("metadata.safetensors", { __metadata__: { k: 1 }, x: f32([1], [0, 4]) }, Buffer.alloc(4)),
+      /__metadata__ entry 'k' is not a string/,
+    ],
+  ];
+  for (const [, make, pattern] of cases) {
+    const file = make();
+    throwsWith(() => loadSafetensors(file), `loadSafetensors(${file}): `, pattern);
+  }
+});
+
+test("safetensors: saving rejects what the format cannot hold", () => {
+  const t = torch.tensor([1]);
+  const file = tmp("bad.safetensors");
+  throwsWith(() => saveSafetensors(file, { __metadata__: t }), `saveSafetensors(${file}): `, /reserved/);
+  throwsWith(
+    () => saveSafetensors(file, { t }, { epoch: 3 } as unknown as Record<string, string>),
+    `saveSafetensors(${file}): `,
+    /metadata 'epoch' is a number/,
+  );
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.startsWith(".bad")),
+    [],
+  );
+  t.dispose();
+});
+
+// A tensor whose data cannot be read once the temporary file exists: a crash in the middle of a save.
+class CrashingTensor extends Tensor {
+  override get handle(): ReturnType<Tensor["takeHandle"]> {
+    if (readdirSync(dir).some((f) => f.endsWith(".tmp"))) throw new Error("simulated crash while writing");
+    return super.handle;
+  }
+}
+
+test("safetensors: a save that fails midway leaves the previous file intact and no temporary file", () => {
+  const file = tmp("atomic.safetensors");
+  const first = torch.tensor([1, 2, 3]);
+  saveSafetensors(file, { w: first });
+  const before = readFileSync(file);
+  const crashing = new CrashingTensor(torch.tensor([4, 5, 6]).takeHandle());
+  assert.throws(() => saveSafetensors(file, { w: first, v: crashing }), /simulated crash while writing/);
+  assert.deepEqual(readFileSync(file), before);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.endsWith(".tmp")),
+    [],
+  );
+  // and a successful save replaces it
+  saveSafetensors(file, { w: torch.tensor([9]) });
+  const { tensors } = loadSafetensors(file);
+  assert.deepEqual(tensors.get("w")!.toNumbers(), [9]);
+  disposeAll([first, crashing, ...tensors.values()]);
+});
+
+// ---------------------------------------------------------------------------------------------- torch.save files
+
+test("torch file: the arcface_torch MobileFaceNet state dict loads with PyTorch's names, shapes and dtypes", () => {
+  const sd = loadTorchFile(fixture("mbf_backbone.pth"));
+  assert.equal(sd.size, 333);
+  const names = [...sd.keys()];
+  assert.deepEqual(names.slice(0, 6), [
+    "layers.0.layers.0.weight",
+    "layers.0.layers.1.weight",
+    "layers.0.layers.1.bias",
+    "layers.0.layers.1.running_mean",
+    "layers.0.layers.1.running_var",
+    "layers.0.layers.1.num_batches_tracked",
+  ]);
+  assert.equal(names.at(-1), "features.layers.3.num_batches_tracked");
+  const shapeOf = (k: string): number[] => sd.get(k)!.shape;
+  assert.deepEqual(shapeOf("layers.0.layers.0.weight"), [128, 3, 3, 3]);
+  assert.deepEqual(shapeOf("layers.0.layers.2.weight"), [128]);
+  assert.deepEqual(shapeOf("features.layers.0.layers.0.weight"), [512, 1, 7, 7]);
+  assert.deepEqual(shapeOf("features.layers.2.weight"), [512, 512]);
+  let floats = 0;
+  let counters = 0;
+  for (const [k, t] of sd) {
+    if (k.endsWith("num_batches_tracked")) {
+      assert.equal(t.dtype, "int64", k);
+      assert.deepEqual(t.shape, [], k);
+      counters++;
+    } else {
+      assert.equal(t.dtype, "float32", k);
+      floats++;
+    }
+  }
+  assert.equal(counters, 50);
+  assert.equal(floats, 283);
+
+  // values read once with Python: torch.load(path)[name].flatten()[:k].tolist()
+  const head = (k: string, n: number): number[] => Array.from(sd.get(k)!.data() as Float32Array).slice(0, n);
+  assert.deepEqual(
+    head("layers.0.layers.0.weight", 5),
+    [0.00478350417688489, -0.0059868572279810905, -0.008263058960437775, 0.027555622160434723, -0.06844398379325867],
+  );
+  assert.deepEqual(
+    head("layers.0.layers.1.running_var", 5),
+    [0.7385316491127014, 0.7412352561950684, 0.7457918524742126, 0.7445014119148254, 0.7438126802444458],
+  );
+  assert.deepEqual(
+    head("features.layers.2.weight", 4),
+    [-0.03497510775923729, 0.05222008004784584, 0.028904184699058533, 0.07890814542770386],
+  );
+  assert.deepEqual(
+    Array.from(sd.get("features.layers.2.weight")!.data() as Float32Array).slice(-2),
+    [0.0837109312415123, 0.07133476436138153],
+  );
+  assert.deepEqual(head("layers.0.layers.2.weight", 3), [0.25, 0.25, 0.25]);
+  const sum = (sd.get("layers.0.layers.0.weight")!.data() as Float32Array).reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(sum - 1.6779133497448129) < 1e-6, `sum ${sum}`);
+  assert.deepEqual(sd.get("features.layers.3.num_batches_tracked")!.data(), new BigInt64Array([3n]));
+
+  // and it survives a safetensors round trip unchanged
+  const file = tmp("mbf.safetensors");
+  saveSafetensors(file, sd);
+  const back = loadSafetensors(file).tensors;
+  assert.deepEqual([...back.keys()], names);
+  for (const [k, t] of sd) assert.deepEqual(back.get(k)!.data(), t.data(), k);
+  disposeAll(sd.values());
+  disposeAll(back.values());
+});
+
+// test/fixtures/torch_mixed.pt was made with Python's torch 1.13:
+//   base = torch.arange(24, dtype=torch.float32).reshape(4, 6)
+//   sd = OrderedDict(w=base, w_t=base.t(), row2=base[2], col1=base[:, 1], p=nn.Parameter(tensor([1.5, -2.0])),
+//     half=tensor([1.0, -0.5, 65504.0], float16), bf16=tensor([1.0, 3.140625, -2.5], bfloat16),
+//     f64=tensor([[1e-300, -2.5]], float64), i32=tensor([-7, 2**31 - 1], int32), i16=tensor([-300, 300], int16),
+//     i8=tensor([-128, 127], int8), u8=tensor([0, 255], uint8), flags=tensor([True, False, True]), count=tensor(7),
+//     big=tensor([2**40 + 1, -5]), empty=zeros(0, 3))
+//   torch.save({"state_dict": sd, "epoch": 3, "name": "mixed", "history": [0.5, 0.25],
+//               "optimizer": {"lr": 0.1, "state": {0: {"momentum_buffer": torch.ones(2)}}}}, "torch_mixed.pt")
+test("torch file: a checkpoint with nested dicts, shared storages, views and every storage type", () => {
+  const sd = loadTorchFile(fixture("torch_mixed.pt"));
+  const s = (k: string): string => `state_dict.${k}`;
+  assert.deepEqual(
+    [...sd.keys()],
+    [
+      ...["w", "w_t", "row2", "col1", "p", "half", "bf16", "f64", "i32", "i16", "i8", "u8", "flags", "count"].map(s),
+      ...["big", "empty"].map(s),
+      "optimizer.state.0.momentum_buffer",
+    ],
+  );
+  const get = (k: string): Tensor => sd.get(k)!;
+  const range = (from: number, to: number, step = 1): number[] =>
+    Array.from({ length: Math.ceil((to - from) / step) }, (_, i) => from + i * step);
+  assert.deepEqual(get(s("w")).toNumbers(), range(0, 24));
+  assert.deepEqual(get(s("w_t")).shape, [6, 4]);
+  assert.deepEqual(get(s("w_t")).toNumbers().slice(0, 8), [0, 6, 12, 18, 1, 7, 13, 19]);
+  assert.deepEqual(get(s("row2")).toNumbers(), range(12, 18));
+  assert.deepEqual(get(s("col1")).toNumbers(), [1, 7, 13, 19]);
+  for (const k of ["w_t", "row2", "col1"]) assert.ok(get(s(k)).isContiguous(), k);
+  // copies, not views of one storage
+  get(s("w")).fill_(-1);
+  assert.deepEqual(get(s("row2")).toNumbers(), range(12, 18));
+  assert.deepEqual(get(s("p")).toNumbers(), [1.5, -2]);
+  const dtypes: Record<string, [string, number[] | bigint[]]> = {
+    half: ["float16", [1, -0.5, 65504]],
+    bf16: ["bfloat16", [1, 3.140625, -2.5]],
+    f64: ["float64", [1e-300, -2.5]],
+    i32: ["int32", [-7, 2147483647]],
+    i16: ["int16", [-300, 300]],
+    i8: ["int8", [-128, 127]],
+    u8: ["uint8", [0, 255]],
+    flags: ["bool", [1, 0, 1]],
+  };
+  for (const [k, [dtype, values]] of Object.entries(dtypes)) {
+    assert.equal(get(s(k)).dtype, dtype, k);
+    assert.deepEqual(get(s(k)).toNumbers(), values, k);
+  }
+  assert.deepEqual(get(s("f64")).shape, [1, 2]);
+  assert.equal(get(s("count")).dtype, "int64");
+  assert.deepEqual(get(s("count")).shape, []);
+  assert.deepEqual(get(s("count")).data(), new BigInt64Array([7n]));
+  assert.deepEqual(get(s("big")).data(), new BigInt64Array([2n ** 40n + 1n, -5n]));
+  assert.deepEqual(get(s("empty")).shape, [0, 3]);
+  assert.equal(get(s("empty")).dtype, "float32");
+  assert.deepEqual(get("optimizer.state.0.momentum_buffer").toNumbers(), [1, 1]);
+  disposeAll(sd.values());
+});
+
+function zipWith(name: string, entries: Record<string, Uint8Array>): string {
+  const file = tmp(name);
+  writeFileSync(file, zipSync(entries, { level: 0 }));
+  return file;
+}
+
+// the fixture's entries, to remove or damage some
+function mixedEntries(): Record<string, Uint8Array> {
+  return unzipSync(readFileSync(fixture("torch_mixed.pt")));
+}
+
+test("torch file: broken or unsupported files give errors naming the file and the entry", () => {
+  const garbage = tmp("garbage.pth");
+  writeFileSync(garbage, Buffer.from("hello world, not a checkpoint"));
+  throwsWith(() => loadTorchFile(garbage), `loadTorchFile(${garbage}): `, /not a zip archive/);
+
+  const legacy = tmp("legacy.pth");
+  writeFileSync(legacy, Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8]));
+  throwsWith(() => loadTorchFile(legacy), `loadTorchFile(${legacy}): `, /legacy torch\.save format/);
+
+  const cut = tmp("cut.pth");
+  const whole = readFileSync(fixture("mbf_backbone.pth"));
+  writeFileSync(cut, whole.subarray(0, whole.length >> 1));
+  throwsWith(() => loadTorchFile(cut), `loadTorchFile(${cut}): `, /cannot read the zip archive/);
+
+  const entries = mixedEntries();
+  delete entries["torch_mixed/data/3"];
+  const missing = zipWith("missing.pt", entries);
+  throwsWith(
+    () => loadTorchFile(missing),
+    `loadTorchFile(${missing}): `,
+    /tensor 'state_dict\.\w+' needs the missing entry torch_mixed\/data\/3/,
+  );
+
+  const short = mixedEntries();
+  short["torch_mixed/data/0"] = short["torch_mixed/data/0"]!.subarray(0, 10);
+  const shortFile = zipWith("short.pt", short);
+  throwsWith(
+    () => loadTorchFile(shortFile),
+    `loadTorchFile(${shortFile}): `,
+    /entry torch_mixed\/data\/0 \(storage of 'state_dict\.w'\) holds 10 bytes, but 24 float32 elements need 96/,
+  );
+
+  // a data.pkl calling os.system: refused by name, with the file and entry
+  const evil = zipWith("evil.pt", {
+    "evil/data.pkl": Buffer.from("8002636f730a73797374656d0a710058070000006563686f20686971018571025271032e", "hex"),
+  });
+  throwsWith(() => loadTorchFile(evil), `${evil} (evil/data.pkl): `, /global 'os\.system' is not allowed/);
+
+  const noPickle = zipWith("nopickle.pt", { "x/version": Buffer.from("3\n") });
+  throwsWith(
+    () => loadTorchFile(noPickle),
+    `loadTorchFile(${noPickle}): `,
+    /expected one '<archive>\/data\.pkl' entry/,
+  );
+});
