@@ -8,7 +8,6 @@
         "src/dispatch.cc",
         "src/distributed.cc",
         "src/handle.cc",
-        "src/serialize.cc",
         "src/tensor.cc"
       ],
       "include_dirs": [

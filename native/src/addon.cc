@@ -3,7 +3,6 @@
 static Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   facekd::registerDispatch(env, exports);
   facekd::registerTensor(env, exports);
-  facekd::registerSerialize(env, exports);
   facekd::registerDistributed(env, exports);
   return exports;
 }

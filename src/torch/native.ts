@@ -34,8 +34,6 @@ export interface NativeAddon {
   cudaDeviceCount(): number;
   buildInfo(): { torchVersion: string; config: string; parallelInfo: string };
 
-  loadTorchFile(path: string): [string, Handle][];
-
   tcpStore(host: string, port: number, isServer: boolean, worldSize: number, timeoutMs: number): DistHandle;
   storeSet(store: DistHandle, key: string, value: string): void;
   storeGet(store: DistHandle, key: string): string;
