@@ -10,3 +10,4 @@ export * as aten from "./generated/aten.js";
 export * as nn from "./nn/index.js";
 export * as optim from "./optim/index.js";
 export * as serialize from "./serialize/index.js";
+export * as distributed from "./distributed.js";

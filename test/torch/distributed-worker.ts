@@ -1,0 +1,91 @@
+// One rank of the multi-process tests in distributed.test.ts, which spawns it with FACEKD_DIST_WORKER=<scenario>
+// and torchrun's RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT. It prints one "RESULT <json>" line on stdout.
+
+const scenario = process.env.FACEKD_DIST_WORKER;
+const TIMEOUT_MS = 20_000; // c10d gives up before the parent's 45 s kill
+
+function report(result: object): void {
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+}
+
+function errorMessage(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return "no error";
+}
+
+async function collectives(): Promise<void> {
+  const torch = await import("../../src/torch/index.js");
+  const dist = await import("../../src/torch/distributed.js");
+  using group = dist.initProcessGroup({ timeoutMs: TIMEOUT_MS });
+  const r = group.rank;
+
+  const sum = group.allReduce(torch.tensor([r + 1, 10 * (r + 1), -r]));
+  const max = group.allReduce(torch.tensor(r === 0 ? [5, -1] : [2, 7]), "max");
+  const min = group.allReduce(torch.tensor(r === 0 ? [5, -1] : [2, 7]), "min");
+  const product = group.allReduce(torch.tensor([r + 2, r + 3]), "product");
+  const avg = group.allReduce(torch.tensor([2 * r, 4, r + 0.5], { dtype: "float64" }), "avg");
+  const avgLeaf = group.allReduce(torch.tensor([2 * r, 2], { requiresGrad: true }), "avg"); // a parameter
+  const intSum = group.allReduce(torch.tensor([r + 1, 100], { dtype: "int64" }), "sum");
+  const bcast = group.broadcast(torch.tensor([r, 100 * r + 7]), 1);
+  // argument errors are raised before any communication, on every rank alike
+  const errors = {
+    nonContiguous: errorMessage(() => group.allReduce(torch.tensor([1, 2, 3, 4], { shape: [2, 2] }).t())),
+    avgOfInts: errorMessage(() => group.allReduce(torch.tensor([1], { dtype: "int32" }), "avg")),
+    badOp: errorMessage(() => group.allReduce(torch.tensor([1]), "mean" as never)),
+    badRoot: errorMessage(() => group.broadcast(torch.tensor([1]), 2)),
+  };
+  group.barrier(); // collectives use Gloo's own connections, not the store: rank 0 may leave first
+  report({
+    rank: r,
+    worldSize: group.worldSize,
+    sum: sum.toNumbers(),
+    max: max.toNumbers(),
+    min: min.toNumbers(),
+    product: product.toNumbers(),
+    avg: avg.toNumbers(),
+    avgLeaf: avgLeaf.toNumbers(),
+    intSum: intSum.toNumbers(),
+    intSumDtype: intSum.dtype,
+    broadcast: bcast.toNumbers(),
+    errors,
+  });
+}
+
+async function store(): Promise<void> {
+  const { TCPStore } = await import("../../src/torch/distributed.js");
+  const rank = Number(process.env.RANK);
+  using store = new TCPStore({
+    host: process.env.MASTER_ADDR!,
+    port: Number(process.env.MASTER_PORT),
+    isServer: rank === 0,
+    worldSize: 2,
+    timeoutMs: TIMEOUT_MS,
+  });
+  // rank 0 serves the store, so its last request waits on rank 1's last one (a get is two round trips)
+  if (rank === 0) {
+    store.set("greeting", "hello from rank 0 ✓");
+    report({ rank, got: store.get("reply") }); // waits for rank 1
+  } else {
+    const got = store.get("greeting"); // waits for rank 0
+    store.set("reply", `rank 1 read: ${got}`);
+    report({ rank, got });
+  }
+}
+
+async function initOnly(): Promise<void> {
+  const dist = await import("../../src/torch/distributed.js");
+  dist.initProcessGroup({ timeoutMs: TIMEOUT_MS }); // expected to throw on the environment it is given
+  report({ unexpected: "initProcessGroup succeeded" });
+}
+
+const scenarios: Record<string, () => Promise<void>> = { collectives, store, init: initOnly };
+
+const run = scenario === undefined ? undefined : scenarios[scenario];
+if (run === undefined) {
+  throw new Error(`distributed-worker: FACEKD_DIST_WORKER must name a scenario (${Object.keys(scenarios).join(", ")})`);
+}
+await run();
