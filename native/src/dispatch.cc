@@ -60,7 +60,7 @@ Napi::Value opSchema(const Napi::CallbackInfo& info) {
 Napi::Value callOp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const c10::OperatorHandle& op = opAt(info[0]);
-  return guarded(env, qualifiedName(op), [&]() -> Napi::Value {
+  return guarded(env, [&op] { return qualifiedName(op); }, [&]() -> Napi::Value {
     Napi::Array args = info[1].As<Napi::Array>();
     const auto& schema = op.schema();
     const auto& formals = schema.arguments();

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <string>
+#include <utility>
 
 namespace facekd {
 
@@ -12,18 +13,26 @@ struct ArgumentError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-template <typename Fn>
-Napi::Value guarded(Napi::Env env, const std::string& where, Fn&& fn) {
+inline std::string describe(const std::string& where) { return where; }
+
+// A callable `where` is only run when an error needs its text (keeps string building off the hot path).
+template <typename Where, typename = decltype(std::declval<Where>()())>
+std::string describe(const Where& where) {
+  return where();
+}
+
+template <typename Where, typename Fn>
+Napi::Value guarded(Napi::Env env, const Where& where, Fn&& fn) {
   try {
     return fn();
   } catch (const Napi::Error&) {
     throw;
   } catch (const ArgumentError& e) {
-    throw Napi::TypeError::New(env, where + ": " + e.what());
+    throw Napi::TypeError::New(env, describe(where) + ": " + e.what());
   } catch (const c10::Error& e) {
-    throw Napi::Error::New(env, where + ": " + e.what_without_backtrace());
+    throw Napi::Error::New(env, describe(where) + ": " + e.what_without_backtrace());
   } catch (const std::exception& e) {
-    throw Napi::Error::New(env, where + ": " + e.what());
+    throw Napi::Error::New(env, describe(where) + ": " + e.what());
   }
 }
 

@@ -33,8 +33,6 @@ TensorBox* boxOf(const Napi::Value& value) {
 Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor) {
   if (!tensor.defined()) return env.Null();
   auto* box = new TensorBox{std::move(tensor), 0};
-  box->accountedBytes = ownedBytes(box->tensor);
-  if (box->accountedBytes != 0) Napi::MemoryManagement::AdjustExternalMemory(env, box->accountedBytes);
   auto external = Napi::External<TensorBox>::New(env, box, [](Napi::Env env, TensorBox* b) {
     release(env, b);
     delete b;
@@ -53,6 +51,13 @@ at::Tensor& unwrapTensor(const Napi::Value& value, const char* what) {
                         " is a disposed Tensor (used after dispose() or after its tidy() scope ended)");
   }
   return box->tensor;
+}
+
+void accountHandle(Napi::Env env, const Napi::Value& value) {
+  TensorBox* box = boxOf(value);
+  if (box == nullptr || box->accountedBytes != 0 || !box->tensor.defined()) return;
+  box->accountedBytes = ownedBytes(box->tensor);
+  if (box->accountedBytes != 0) Napi::MemoryManagement::AdjustExternalMemory(env, box->accountedBytes);
 }
 
 void disposeHandle(Napi::Env env, const Napi::Value& value) {

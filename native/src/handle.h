@@ -23,4 +23,9 @@ at::Tensor& unwrapTensor(const Napi::Value& value, const char* what);
 // Releases the tensor behind a handle now; later use of the handle throws.
 void disposeHandle(Napi::Env env, const Napi::Value& value);
 
+// Tells V8 how much native memory the handle holds, so that garbage collection weighs it. Only handles left for
+// the garbage collector to free need this (TypeScript calls it for tensors outside every tidy() scope):
+// reporting every short-lived tensor would make V8 run a full collection every training step.
+void accountHandle(Napi::Env env, const Napi::Value& value);
+
 }  // namespace facekd

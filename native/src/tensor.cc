@@ -142,6 +142,11 @@ Napi::Value backward(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value accountExternal(const Napi::CallbackInfo& info) {
+  accountHandle(info.Env(), info[0]);
+  return info.Env().Undefined();
+}
+
 Napi::Value dispose(const Napi::CallbackInfo& info) {
   disposeHandle(info.Env(), info[0]);
   return info.Env().Undefined();
@@ -201,6 +206,7 @@ void registerTensor(Napi::Env env, Napi::Object exports) {
   exports.Set("setGrad", Napi::Function::New(env, setGrad));
   exports.Set("backward", Napi::Function::New(env, backward));
   exports.Set("dispose", Napi::Function::New(env, dispose));
+  exports.Set("accountExternal", Napi::Function::New(env, accountExternal));
   exports.Set("setGradEnabled", Napi::Function::New(env, setGradEnabled));
   exports.Set("manualSeed", Napi::Function::New(env, manualSeed));
   exports.Set("setNumThreads", Napi::Function::New(env, setNumThreads));

@@ -27,6 +27,7 @@ export interface NativeAddon {
   setGrad(h: Handle, grad: Handle | null): void;
   backward(h: Handle, grad: Handle | null, retainGraph: boolean, createGraph: boolean): void;
   dispose(h: Handle): void;
+  accountExternal(h: Handle): void;
   setGradEnabled(enabled: boolean): boolean;
   manualSeed(seed: number): void;
   setNumThreads(n: number): void;

@@ -4,18 +4,23 @@
 export interface Tracked {
   dispose(): void;
   readonly isDisposed: boolean;
+  /** Called once the object is outside every scope, so that only the garbage collector would free it. */
+  leftToGarbageCollector(): void;
 }
 
 const scopes: Set<Tracked>[] = [];
 
 /** Called by every new tensor: it belongs to the innermost open scope, if any. */
 export function track(t: Tracked): void {
-  scopes[scopes.length - 1]?.add(t);
+  const scope = scopes[scopes.length - 1];
+  if (scope) scope.add(t);
+  else t.leftToGarbageCollector();
 }
 
 /** Removes a tensor from every open scope so that no scope end disposes it. Returns it. */
 export function keep<T extends Tracked>(t: T): T {
   for (const scope of scopes) scope.delete(t);
+  t.leftToGarbageCollector();
   return t;
 }
 
@@ -61,8 +66,7 @@ export function tidy<T>(fn: () => T): T {
   const survivors = new Set<Tracked>();
   survivorsOf(result, scope, survivors, new Set());
   for (const t of scope) if (!survivors.has(t)) t.dispose();
-  const parent = scopes[scopes.length - 1];
-  if (parent) for (const t of survivors) parent.add(t);
+  for (const t of survivors) track(t);
   return result;
 }
 

@@ -57,6 +57,10 @@ export class Tensor implements Tracked {
     this.dispose();
   }
 
+  leftToGarbageCollector(): void {
+    if (this.#handle !== null) native.accountExternal(this.#handle);
+  }
+
   /** Moves the native tensor out of this object, which becomes disposed, without freeing it. */
   takeHandle(): Handle {
     const h = this.handle;

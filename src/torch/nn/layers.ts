@@ -151,8 +151,9 @@ abstract class BatchNorm extends Module {
     }
     let factor = this.momentum ?? 0;
     if (this.training && this.numBatchesTracked) {
-      const count = noGrad(() => this.numBatchesTracked!.add_(1).item());
-      if (this.momentum === null) factor = 1 / count;
+      noGrad(() => this.numBatchesTracked!.add_(1));
+      // reading the count synchronizes a GPU, so only the cumulative average does it
+      if (this.momentum === null) factor = 1 / this.numBatchesTracked.item();
     }
     const useBatchStats = this.training || this.runningMean === null;
     return F.batchNorm(input, this.runningMean, this.runningVar, {
