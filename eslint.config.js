@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "native/build/", "node_modules/", "src/torch/generated/"] },
+  { ignores: ["dist/", "dist-*/", "native/build/", "node_modules/", "src/torch/generated/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
