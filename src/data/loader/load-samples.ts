@@ -1,0 +1,68 @@
+// Reads and decodes the samples of one batch into packed pixels, in a worker thread or in the main thread.
+import { decodeImage, decodeJpegSync } from "../codec.js";
+import { CorruptRecordError, errorMessage } from "../errors.js";
+import type { FaceSource } from "../source.js";
+
+export interface SampleRequest {
+  positions: Uint32Array;
+  flips: Uint8Array;
+}
+
+export interface LoadedSamples {
+  /** count x height x width x 3 bytes (NHWC). */
+  pixels: Uint8Array;
+  labels: Int32Array;
+  /** 1 where the image is to be mirrored (done on the batch tensor). */
+  flips: Uint8Array;
+  count: number;
+  /** Messages of the corrupt records left out (only when skipping). */
+  skipped: string[];
+}
+
+export async function loadSamples(
+  source: FaceSource,
+  request: SampleRequest,
+  size: readonly [number, number],
+  skipCorrupt: boolean,
+): Promise<LoadedSamples> {
+  const frame = size[0] * size[1] * 3;
+  const n = request.positions.length;
+  const results = await Promise.all(
+    Array.from(request.positions, async (position, i) => {
+      try {
+        const sample = source.read(position);
+        const what = typeof sample.key === "string" ? sample.key : `${source.name}: record key ${sample.key}`;
+        const declaredSize = source.imageSize;
+        const fits = declaredSize === null || (declaredSize[0] === size[0] && declaredSize[1] === size[1]);
+        const image =
+          (fits ? decodeJpegSync(sample.image, size, what) : null) ??
+          (await decodeImage(sample.image, { size, declaredSize, what }));
+        return { label: sample.label, pixels: image.pixels, flip: request.flips[i]! };
+      } catch (error) {
+        if (skipCorrupt && error instanceof CorruptRecordError) return errorMessage(error);
+        throw error;
+      }
+    }),
+  );
+  const pixels = new Uint8Array(n * frame);
+  const labels = new Int32Array(n);
+  const flips = new Uint8Array(n);
+  const skipped: string[] = [];
+  let count = 0;
+  for (const result of results) {
+    if (typeof result === "string") {
+      skipped.push(result);
+      continue;
+    }
+    pixels.set(result.pixels, count * frame);
+    flips[count] = result.flip;
+    labels[count++] = result.label;
+  }
+  return {
+    pixels: pixels.subarray(0, count * frame),
+    labels: labels.subarray(0, count),
+    flips: flips.subarray(0, count),
+    count,
+    skipped,
+  };
+}

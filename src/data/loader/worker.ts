@@ -1,0 +1,37 @@
+// A loader worker thread: reopens the dataset from its spec and answers batch requests with packed pixels.
+import { parentPort, workerData } from "node:worker_threads";
+import { errorMessage } from "../errors.js";
+import { openSource } from "../open.js";
+import type { SourceSpec } from "../source.js";
+import { loadSamples, type SampleRequest } from "./load-samples.js";
+
+export interface WorkerSetup {
+  spec: SourceSpec;
+  size: [number, number];
+  skipCorrupt: boolean;
+}
+
+export type WorkerReply =
+  | { id: number; pixels: Uint8Array; labels: Int32Array; flips: Uint8Array; count: number; skipped: string[] }
+  | { id: number; error: string; errorName: string };
+
+const setup = workerData as WorkerSetup;
+const source = openSource(setup.spec);
+
+parentPort!.on("message", (message: SampleRequest & { id: number }) => {
+  loadSamples(source, message, setup.size, setup.skipCorrupt).then(
+    (loaded) => {
+      const reply: WorkerReply = { id: message.id, ...loaded };
+      const transfer = [loaded.pixels.buffer, loaded.labels.buffer, loaded.flips.buffer] as ArrayBuffer[];
+      parentPort!.postMessage(reply, transfer);
+    },
+    (error: unknown) => {
+      const reply: WorkerReply = {
+        id: message.id,
+        error: errorMessage(error),
+        errorName: error instanceof Error ? error.name : "Error",
+      };
+      parentPort!.postMessage(reply);
+    },
+  );
+});
