@@ -1,1 +1,5 @@
+// facekd: the library entry.
 export * as torch from "./torch/index.js";
+export * as models from "./models/index.js";
+export * as distill from "./distill/index.js";
+export * as data from "./data/index.js";

@@ -3,3 +3,4 @@ export { Parameter } from "./parameter.js";
 export * from "./layers.js";
 export * as functional from "./functional.js";
 export * as init from "./init.js";
+export { pipe, type Layer } from "./pipe.js";

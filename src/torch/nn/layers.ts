@@ -1,5 +1,6 @@
 // The standard layers, with PyTorch's parameter names and default initialization.
 import * as F from "./functional.js";
+import { pipe } from "./pipe.js";
 import * as init from "./init.js";
 import { Module } from "./module.js";
 import type { Parameter } from "./parameter.js";
@@ -183,9 +184,7 @@ export class Sequential extends Module {
     layers.forEach((m, i) => this.registerModule(String(i), m as unknown as Module<never[], unknown>));
   }
   forward(input: Tensor): Tensor {
-    let x = input;
-    for (const layer of this.layers) x = layer.forward(x);
-    return x;
+    return pipe(input, this.layers);
   }
 }
 

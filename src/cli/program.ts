@@ -1,0 +1,26 @@
+// The `facekd` command: parses arguments and hands each subcommand to the library.
+import { Command, CommanderError } from "commander";
+import pc from "picocolors";
+import { registerInfo } from "./commands/info.js";
+import { registerModels } from "./commands/models.js";
+
+export function buildProgram(): Command {
+  const program = new Command("facekd")
+    .description("Knowledge distillation for face recognition (ReFO / ReFO+) on libtorch")
+    .showHelpAfterError()
+    .exitOverride();
+  registerModels(program);
+  registerInfo(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode; // commander already printed the message
+    console.error(pc.red(`facekd: ${error instanceof Error ? error.message : String(error)}`));
+    return 1;
+  }
+}

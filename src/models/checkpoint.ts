@@ -1,0 +1,185 @@
+// Backbone checkpoints: arcface_torch's `backbone.pth` (torch.save zip files) and facekd's safetensors files, both
+// keyed by PyTorch's state-dict names, so a checkpoint moves between the two worlds unchanged.
+import { closeSync, openSync, readSync } from "node:fs";
+import * as torch from "../torch/index.js";
+import type { Tensor } from "../torch/index.js";
+import { loadSafetensors, loadTorchFile, saveSafetensors } from "../torch/serialize/index.js";
+import type { Backbone } from "./backbones/backbone.js";
+import { createModel, listModels, modelEntry, DEFAULT_OPTIONS, type BackboneOptions } from "./registry.js";
+
+const { nn } = torch;
+
+/** Metadata keys of facekd's backbone safetensors files. */
+export const METADATA_MODEL = "facekd.model";
+export const METADATA_SPEC = "facekd.spec";
+
+// arcface_torch's resumable training checkpoints nest the backbone under this key
+const BACKBONE_PREFIX = "state_dict_backbone.";
+const DDP_PREFIX = "module.";
+
+export interface CheckpointContents {
+  tensors: Map<string, Tensor>;
+  /** Safetensors metadata ({} for torch.save files). */
+  metadata: Record<string, string>;
+}
+
+/**
+ * Reads a state dict from a torch.save zip file (`.pth`, `.pt`) or a safetensors file, told apart by their
+ * first bytes. Keys are normalized: a training checkpoint's `state_dict_backbone.` entries are taken alone, and a
+ * `module.` prefix (DistributedDataParallel) is dropped. The caller owns (and disposes) the tensors.
+ */
+export function readCheckpoint(file: string): CheckpointContents {
+  const { tensors, metadata } = isZip(file) ? { tensors: loadTorchFile(file), metadata: {} } : loadSafetensors(file);
+  return { tensors: normalizeKeys(tensors), metadata };
+}
+
+/** Saves a backbone's state dict as safetensors, with its model name and options in the metadata. */
+export function saveBackbone(file: string, model: Backbone): void {
+  saveSafetensors(file, model.stateDict(), {
+    [METADATA_MODEL]: model.spec.name,
+    [METADATA_SPEC]: JSON.stringify(model.spec),
+  });
+}
+
+/**
+ * Builds the named model and loads a checkpoint into it (see readCheckpoint for the formats). A checkpoint that
+ * does not fit throws a StateDictError listing the missing, unexpected and mis-shaped keys, and naming the
+ * registered models whose keys and shapes it does fit. The model keeps its training mode: call eval() to infer.
+ */
+export function loadBackbone(name: string, file: string, options: BackboneOptions = {}): Backbone {
+  const model = createModel(name, options);
+  try {
+    torch.tidy(() => {
+      const { tensors, metadata } = readCheckpoint(file);
+      try {
+        model.loadStateDict(tensors);
+      } catch (error) {
+        if (!(error instanceof nn.StateDictError)) throw error;
+        throw mismatchError(error, model, file, tensors, metadata);
+      }
+    });
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return model;
+}
+
+/**
+ * The registered models (listModels()) whose state dicts have exactly the keys and shapes of `tensors`, with the
+ * embedding size that makes them fit. Key names do not depend on widths, input or embedding sizes, so each family
+ * is first checked on a tiny build, which also tells where the embedding size is; only the registered names of a
+ * family with the same keys are built in full. Meant for error messages and tools, not for loops.
+ */
+export function findFittingModels(tensors: Map<string, Tensor>): { name: string; embeddingSize: number }[] {
+  const byBase = new Map<string, string[]>();
+  for (const name of listModels()) {
+    const base = modelEntry(name).name;
+    byBase.set(base, [...(byBase.get(base) ?? []), name]);
+  }
+  const fits: { name: string; embeddingSize: number }[] = [];
+  for (const [base, names] of byBase) {
+    const embeddingSize = withModel(base, TINY, (model) =>
+      sameKeys(model.stateDict(), tensors) ? checkpointEmbeddingSize(model, tensors) : undefined,
+    );
+    if (embeddingSize === undefined) continue;
+    for (const name of names) {
+      const fit = withModel(name, { embeddingSize }, (model) =>
+        [...model.stateDict()].every(([k, t]) => sameShape(t.shape, tensors.get(k)!.shape)),
+      );
+      if (fit) fits.push({ name, embeddingSize });
+    }
+  }
+  return fits;
+}
+
+// the cheapest build of a family: one or two channels per layer on 16x16 inputs
+const TINY: BackboneOptions = { widthMultiplier: 1 / 64, inputSize: 16, embeddingSize: 1 };
+
+function withModel<T>(name: string, options: BackboneOptions, use: (model: Backbone) => T): T {
+  const model = createModel(name, options);
+  try {
+    return use(model);
+  } finally {
+    model.dispose();
+  }
+}
+
+const sameKeys = (a: Map<string, unknown>, b: Map<string, unknown>): boolean =>
+  a.size === b.size && [...a.keys()].every((k) => b.has(k));
+
+function mismatchError(
+  error: torch.nn.StateDictError,
+  model: Backbone,
+  file: string,
+  tensors: Map<string, Tensor>,
+  metadata: Record<string, string>,
+): torch.nn.StateDictError {
+  const { missingKeys, unexpectedKeys, shapeMismatches } = error;
+  const fits = findFittingModels(tensors).filter(
+    (f) => f.name !== model.spec.name || f.embeddingSize !== model.embeddingSize,
+  );
+  const saidModel = metadata[METADATA_MODEL];
+  const named = (f: { name: string; embeddingSize: number }): string =>
+    `'${f.name}'` + (f.embeddingSize !== model.embeddingSize ? ` with embeddingSize ${f.embeddingSize}` : "");
+  const hint =
+    fits.length > 0
+      ? `\n  the checkpoint fits ${fits.map(named).join(", ")}: load it under that name`
+      : "\n  no registered model fits the checkpoint's keys and shapes" +
+        (saidModel !== undefined ? ` (the file says it holds '${saidModel}')` : "");
+  return new nn.StateDictError(
+    `loadBackbone('${model.spec.name}', ${file}): the checkpoint (${tensors.size} entries) does not fit the model ` +
+      `(${model.stateDict().size} entries)` +
+      list("missing keys", missingKeys) +
+      list("unexpected keys", unexpectedKeys) +
+      list("shape mismatches", shapeMismatches) +
+      hint,
+    missingKeys,
+    unexpectedKeys,
+    shapeMismatches,
+  );
+}
+
+const list = (label: string, keys: string[]): string =>
+  keys.length === 0
+    ? ""
+    : `\n  ${label} (${keys.length}): ${keys.slice(0, 12).join(", ")}${keys.length > 12 ? ", ..." : ""}`;
+
+const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
+  a.length === b.length && a.every((n, i) => n === b[i]);
+
+// Every backbone here ends in a BatchNorm1d over the embedding: its running mean has the embedding's length.
+function checkpointEmbeddingSize(model: Backbone, tensors: Map<string, Tensor>): number {
+  const last = model
+    .namedModules()
+    .filter(([, m]) => m instanceof nn.BatchNorm1d)
+    .at(-1);
+  const stats = last && tensors.get(`${last[0]}.running_mean`);
+  return stats?.ndim === 1 ? stats.size(0) : DEFAULT_OPTIONS.embeddingSize;
+}
+
+// A training checkpoint's backbone entries alone (the others are disposed), without a DDP `module.` prefix.
+function normalizeKeys(tensors: Map<string, Tensor>): Map<string, Tensor> {
+  let out = tensors;
+  const inner = [...out.keys()].filter((k) => k.startsWith(BACKBONE_PREFIX));
+  if (inner.length > 0) {
+    for (const [k, t] of out) if (!k.startsWith(BACKBONE_PREFIX)) t.dispose();
+    out = new Map(inner.map((k) => [k.slice(BACKBONE_PREFIX.length), out.get(k)!]));
+  }
+  if ([...out.keys()].every((k) => k.startsWith(DDP_PREFIX))) {
+    out = new Map([...out].map(([k, t]) => [k.slice(DDP_PREFIX.length), t]));
+  }
+  return out;
+}
+
+function isZip(file: string): boolean {
+  const fd = openSync(file, "r");
+  try {
+    const head = new Uint8Array(4);
+    return (
+      readSync(fd, head, 0, 4, 0) === 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04
+    );
+  } finally {
+    closeSync(fd);
+  }
+}

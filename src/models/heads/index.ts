@@ -1,0 +1,12 @@
+// Margin softmax heads and Partial FC.
+export {
+  CombinedMargin,
+  ArcFace,
+  CosFace,
+  NormFace,
+  createMargin,
+  cosineLogits,
+  type CombinedMarginOptions,
+  type MarginName,
+} from "./margins.js";
+export { PartialFC, type PartialFCOptions, type PartialFCLogits } from "./partial-fc.js";
