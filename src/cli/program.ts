@@ -1,6 +1,7 @@
 // The `facekd` command: parses arguments and hands each subcommand to the library.
 import { Command, CommanderError } from "commander";
 import pc from "picocolors";
+import { registerData } from "./commands/data.js";
 import { registerInfo } from "./commands/info.js";
 import { registerModels } from "./commands/models.js";
 
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerModels(program);
+  registerData(program);
   registerInfo(program);
   return program;
 }

@@ -30,3 +30,50 @@ test("facekd info prints the engine; unknown commands and filters fail with a me
   assert.equal(help.status, 0);
   assert.match(help.stdout, /Examples:/);
 });
+
+test("facekd data synth, info and pack work together", async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const path = await import("node:path");
+  const sharp = (await import("sharp")).default;
+  const dir = mkdtempSync(path.join(tmpdir(), "facekd-cli-"));
+  const synth = run(
+    "data",
+    "synth",
+    path.join(dir, "synth"),
+    "--identities",
+    "3",
+    "--images",
+    "2",
+    "--unlabeled-identities",
+    "2",
+    "--unlabeled-images",
+    "1",
+    "--pairs",
+    "4",
+    "--size",
+    "32",
+  );
+  assert.equal(synth.status, 0, synth.stderr);
+  const info = run("data", "info", path.join(dir, "synth", "train", "train.rec"), "--json");
+  assert.equal(info.status, 0, info.stderr);
+  assert.deepEqual([JSON.parse(info.stdout).images, JSON.parse(info.stdout).identities], [6, 3]);
+
+  for (const [who, colour] of [
+    ["alice", 40],
+    ["bob", 200],
+  ] as const) {
+    mkdirSync(path.join(dir, "faces", who), { recursive: true });
+    const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: colour, g: 0, b: 0 } } })
+      .png()
+      .toBuffer();
+    writeFileSync(path.join(dir, "faces", who, "1.png"), png);
+  }
+  const pack = run("data", "pack", path.join(dir, "faces"), path.join(dir, "faces.rec"));
+  assert.equal(pack.status, 0, pack.stderr);
+  const packed = run("data", "info", path.join(dir, "faces.rec"), "--json");
+  assert.deepEqual([JSON.parse(packed.stdout).images, JSON.parse(packed.stdout).identities], [2, 2]);
+  const missing = run("data", "pack", path.join(dir, "nope"), path.join(dir, "x.rec"));
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /nope/);
+});

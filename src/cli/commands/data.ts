@@ -1,0 +1,89 @@
+// `facekd data`: pack folders into insightface RecordIO, describe datasets, generate the synthetic dataset.
+import type { Command } from "commander";
+import { datasetInfo, formatDatasetInfo, generateSyntheticDataset, packFolder } from "../../data/index.js";
+import { progress } from "../progress.js";
+
+function positiveInt(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${value}'`);
+    return n;
+  };
+}
+
+export function registerData(program: Command): void {
+  const data = program.command("data").description("pack, inspect and generate face datasets");
+
+  data
+    .command("pack <folder> <out.rec>")
+    .description("pack a folder of aligned face crops (one subfolder per identity, or flat) into .rec/.idx/property")
+    .option("--unlabeled", "treat the folder as unlabeled even if it has subfolders")
+    .option("--skip-corrupt", "count, log and skip unreadable images instead of stopping")
+    .option("--size <pixels>", "resize every image to this square size", positiveInt("size"))
+    .addHelpText(
+      "after",
+      "\nExamples:\n  facekd data pack faces/ out/train.rec\n  facekd data pack crops/ d2.rec --unlabeled --skip-corrupt",
+    )
+    .action(
+      async (folder: string, out: string, opts: { unlabeled?: boolean; skipCorrupt?: boolean; size?: number }) => {
+        const bar = progress("packing");
+        const summary = await packFolder(folder, out, {
+          ...(opts.unlabeled ? { labeled: false } : {}),
+          skipCorrupt: opts.skipCorrupt ?? false,
+          ...(opts.size ? { imageSize: [opts.size, opts.size] as [number, number] } : {}),
+          onProgress: (done, total) => bar.update(done, total),
+        });
+        bar.stop();
+        console.log(JSON.stringify(summary, null, 2));
+      },
+    );
+
+  data
+    .command("info <path>")
+    .description("counts, identities, image size (and a sample grid PNG) of a .rec, .bin, list file or folder")
+    .option("--grid <file.png>", "write a grid of sample images")
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  facekd data info train.rec --grid samples.png\n  facekd data info lfw.bin --json",
+    )
+    .action(async (path: string, opts: { grid?: string; json?: boolean }) => {
+      const info = await datasetInfo(path, opts.grid ? { samplePath: opts.grid } : {});
+      console.log(opts.json ? JSON.stringify(info, null, 2) : formatDatasetInfo(info));
+    });
+
+  data
+    .command("synth <dir>")
+    .description("generate the built-in synthetic face dataset (training pack, unlabeled pack, verification pairs)")
+    .option("--identities <n>", "labeled identities", positiveInt("identities"), 1000)
+    .option("--images <n>", "images per labeled identity", positiveInt("images"), 50)
+    .option("--unlabeled-identities <n>", "identities of the unlabeled pack", positiveInt("unlabeled-identities"), 1000)
+    .option("--unlabeled-images <n>", "images per unlabeled identity", positiveInt("unlabeled-images"), 20)
+    .option("--pairs <n>", "verification pairs (half genuine)", positiveInt("pairs"), 3000)
+    .option("--size <pixels>", "image size", positiveInt("size"), 112)
+    .option("--difficulty <0..1>", "how alike identities are", Number, 0.5)
+    .option("--seed <n>", "random seed", Number, 0)
+    .addHelpText(
+      "after",
+      "\nExamples:\n  facekd data synth data/synthetic\n  facekd data synth tiny --identities 20 --images 10 --pairs 100 --size 64",
+    )
+    .action(async (dir: string, o: Record<string, number>) => {
+      const bars = new Map<string, ReturnType<typeof progress>>();
+      const summary = await generateSyntheticDataset(dir, {
+        seed: o.seed,
+        identities: o.identities,
+        imagesPerIdentity: o.images,
+        unlabeledIdentities: o.unlabeledIdentities,
+        unlabeledImagesPerIdentity: o.unlabeledImages,
+        pairs: o.pairs,
+        imageSize: o.size,
+        difficulty: o.difficulty,
+        onProgress: (stage, done, total) => {
+          if (!bars.has(stage)) bars.set(stage, progress(stage));
+          bars.get(stage)!.update(done, total);
+        },
+      });
+      for (const bar of bars.values()) bar.stop();
+      console.log(JSON.stringify(summary, null, 2));
+    });
+}
