@@ -1,0 +1,48 @@
+// One optimization step with the NaN/Inf guard: a step whose loss (or, with clipping, gradient norm) is not
+// finite changes nothing (no update, BatchNorm statistics restored) and says why.
+import * as torch from "../torch/index.js";
+import type { CombinedLoss, LossContext, ModelOutputs, Role } from "../distill/index.js";
+import type { Backbone } from "../models/index.js";
+
+export interface StepInputs {
+  model: Backbone;
+  role: Role;
+  loss: CombinedLoss;
+  optimizer: torch.optim.Optimizer<torch.optim.BaseHyper>;
+  params: torch.nn.Parameter[];
+  clipGradNorm: number | undefined;
+  /** The frozen teacher's outputs for these images, when there is a live teacher. */
+  teacher?: (images: torch.Tensor) => ModelOutputs;
+}
+
+export interface StepOutcome {
+  /** The weighted total loss. */
+  value: number;
+  terms: Record<string, number>;
+  /** Why the step was skipped, or null. */
+  problem: string | null;
+}
+
+/** Forward with feature taps, the combined loss, backward, clipping and the update, in one tidy() scope. */
+export function trainStep(inputs: StepInputs, images: torch.Tensor, context: LossContext): StepOutcome {
+  const { model, role, loss, optimizer, params, clipGradNorm } = inputs;
+  return torch.tidy(() => {
+    // BatchNorm statistics move in the forward pass: restored if the step is skipped
+    const buffers = model.namedBuffers().map(([, b]) => [b, b.clone()] as const);
+    const { embedding, stages } = model.forwardFeatures(images);
+    const ctx: LossContext = { ...context, [role]: { embedding, features: stages } };
+    if (inputs.teacher) ctx.teacher = inputs.teacher(images);
+    const { total, terms } = loss(ctx);
+    const value = total.item();
+    let problem = Number.isFinite(value) ? null : `the loss is ${value}`;
+    if (problem === null) {
+      total.backward();
+      const norm = clipGradNorm === undefined ? 0 : torch.optim.clipGradNorm(params, clipGradNorm);
+      if (Number.isFinite(norm)) optimizer.step();
+      else problem = `the gradient norm is ${norm}`;
+    }
+    if (problem !== null) torch.noGrad(() => buffers.forEach(([b, saved]) => b.copy_(saved)));
+    optimizer.zeroGrad();
+    return { value, terms, problem };
+  });
+}

@@ -1,0 +1,109 @@
+// End to end: a teacher trained by classification, its embeddings extracted, and a student distilled from them by
+// feature-only distillation (no labels) beats the same student trained by classification for the same steps.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as torch from "../../src/torch/index.js";
+import type { MemorySource } from "../../src/data/index.js";
+import { loadBackbone, readNpy, type Backbone } from "../../src/models/index.js";
+import type { LossSpec } from "../../src/distill/index.js";
+import { extractEmbeddings, NpyRows, train, type TrainConfig } from "../../src/train/index.js";
+import { syntheticSource } from "./synthetic.js";
+
+torch.setNumThreads(1);
+const CLASSES = 32;
+const EMBEDDING = 16;
+const quiet = { log: () => {} };
+let root: string;
+let trainSet: MemorySource;
+let heldOut: MemorySource;
+let evaluations = 0;
+
+const arcface: LossSpec = {
+  name: "arcface",
+  options: { numClasses: CLASSES, embeddingSize: EMBEDDING, s: 16, m: 0.3 },
+};
+
+function run(
+  name: string,
+  model: string,
+  losses: LossSpec[],
+  steps: number,
+  extra: Partial<TrainConfig> = {},
+): TrainConfig {
+  return {
+    runDir: join(root, name),
+    model: { name: model, options: { embeddingSize: EMBEDDING } },
+    losses,
+    data: { path: "(memory)", workers: 0, flip: false },
+    optimizer: { type: "sgd", lr: 0.1 },
+    steps,
+    batchSize: 16,
+    clipGradNorm: 5,
+    seed: 11,
+    threads: 1,
+    logEvery: 10,
+    ...extra,
+  };
+}
+
+/**
+ * On the held-out set: leave-one-out nearest-neighbour accuracy (cosine), and the mean cosine of same-identity pairs
+ * minus that of different-identity pairs.
+ */
+async function heldOutScores(model: Backbone): Promise<{ accuracy: number; separation: number }> {
+  const file = join(root, `eval-${evaluations++}.npy`);
+  const { labels } = await extractEmbeddings(model, heldOut, { out: file, workers: 0, batchSize: 64 });
+  const rows = new NpyRows(file);
+  try {
+    return torch.tidy(() => {
+      const n = rows.count;
+      const e = torch.nn.functional.normalize(rows.rows(0, n));
+      const y = readNpy(labels);
+      const same = y.unsqueeze(1).eq(y.unsqueeze(0)).float().sub(torch.eye(n));
+      const different = same.add(torch.eye(n)).neg().add(1);
+      const cosine = e.matmul(e.t());
+      const nearest = cosine.sub(torch.eye(n).mul(10)).argmax(1);
+      return {
+        accuracy: y.indexSelect(0, nearest).eq(y).float().mean().item(),
+        separation: cosine.mul(same).sum().div(same.sum()).sub(cosine.mul(different).sum().div(different.sum())).item(),
+      };
+    });
+  } finally {
+    rows.close();
+  }
+}
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), "facekd-distill-"));
+  const noise = 230; // heavy noise and 8 training images per identity keep the task from saturating
+  trainSet = await syntheticSource({ classes: CLASSES, perClass: 8, noise, seed: 5 });
+  heldOut = await syntheticSource({ classes: CLASSES, perClass: 6, noise, seed: 5, noiseSeed: 99 });
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+test("a student distilled feature-only from a trained teacher beats the same student trained from scratch", async () => {
+  const teacherRun = await train(run("teacher", "mbf-w0.5@32", [arcface], 80), { source: trainSet, ...quiet });
+  const teacher = loadBackbone("mbf-w0.5@32", teacherRun.modelFile!, { embeddingSize: EMBEDDING });
+  const { embeddings } = await extractEmbeddings(teacher, trainSet, { out: join(root, "teacher.npy"), workers: 0 });
+  const teacherScores = await heldOutScores(teacher);
+  teacher.dispose();
+
+  const STEPS = 40;
+  const student = "mbf-w0.25@32";
+  const distilled = await train(
+    run("fo", student, [{ name: "fo", weight: 5 }], STEPS, { precomputed: { teacher: embeddings } }),
+    { source: trainSet, ...quiet },
+  );
+  const scratch = await train(run("scratch", student, [arcface], STEPS), { source: trainSet, ...quiet });
+  const [fo, cls] = [distilled, scratch].map((r) => loadBackbone(student, r.modelFile!, { embeddingSize: EMBEDDING }));
+  const [foScores, clsScores] = [await heldOutScores(fo!), await heldOutScores(cls!)];
+  fo!.dispose();
+  cls!.dispose();
+  const scores = JSON.stringify({ teacher: teacherScores, distilled: foScores, fromScratch: clsScores });
+  // identification accuracy is the criterion (over seeds 11-14: 0.89-0.97 distilled vs 0.72-0.91 from scratch);
+  // the separation is reported only: it came out level on one of those seeds
+  assert.ok(foScores.accuracy > clsScores.accuracy, scores);
+});
