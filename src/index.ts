@@ -3,3 +3,4 @@ export * as torch from "./torch/index.js";
 export * as models from "./models/index.js";
 export * as distill from "./distill/index.js";
 export * as data from "./data/index.js";
+export * as train from "./train/index.js";
