@@ -7,14 +7,13 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import * as torch from "../src/torch/index.js";
 import { SGD } from "../src/torch/optim/index.js";
 import { FaceLoader } from "../src/data/loader/loader.js";
 import { RecDataset } from "../src/data/recordio/rec-dataset.js";
 import { generateSyntheticDataset } from "../src/data/synthetic/generate.js";
 import { createModel, heads } from "../src/models/index.js";
+import { benchArgs, numberArg, peerPython, ROOT } from "./options.js";
 
 const USAGE = `usage: node dist-bench/bench/data.js [options]
   --images N      images in the benchmark .rec (default 4096; made once by the synthetic generator, then reused)
@@ -28,45 +27,28 @@ const USAGE = `usage: node dist-bench/bench/data.js [options]
   --python PATH   the peer's interpreter (default /usr/bin/python3, or FACEKD_PYTHON)
   --out FILE      JSON output (default bench/out/data.json)`;
 
-const { values: opts } = parseArgs({
-  options: {
-    images: { type: "string" },
-    batch: { type: "string" },
-    workers: { type: "string" },
-    epochs: { type: "string" },
-    repeats: { type: "string" },
-    steps: { type: "string" },
-    quick: { type: "boolean", default: false },
-    "no-peer": { type: "boolean", default: false },
-    python: { type: "string" },
-    out: { type: "string" },
-    help: { type: "boolean", short: "h", default: false },
-  },
+const opts = benchArgs(USAGE, {
+  images: { type: "string" },
+  batch: { type: "string" },
+  workers: { type: "string" },
+  epochs: { type: "string" },
+  repeats: { type: "string" },
+  steps: { type: "string" },
+  quick: { type: "boolean", default: false },
+  "no-peer": { type: "boolean", default: false },
+  python: { type: "string" },
+  out: { type: "string" },
 });
-if (opts.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-
-function count(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) {
-    console.error(`--${name}: expected a non-negative integer, got '${value}'\n${USAGE}`);
-    process.exit(2);
-  }
-  return n;
-}
 
 const quick = opts.quick;
-const IMAGES = count("images", opts.images, quick ? 2048 : 4096);
-const BATCH = count("batch", opts.batch, 128);
-const WORKERS = count("workers", opts.workers, 2);
-const EPOCHS = count("epochs", opts.epochs, quick ? 2 : 3);
-const REPEATS = Math.max(1, count("repeats", opts.repeats, quick ? 1 : 3));
-const STEPS = count("steps", opts.steps, quick ? 3 : 6);
-const PYTHON = opts.python ?? process.env.FACEKD_PYTHON ?? "/usr/bin/python3";
-const root = fileURLToPath(new URL("../../", import.meta.url));
+const IMAGES = numberArg(USAGE, "images", opts.images, quick ? 2048 : 4096, { min: 0 });
+const BATCH = numberArg(USAGE, "batch", opts.batch, 128, { min: 0 });
+const WORKERS = numberArg(USAGE, "workers", opts.workers, 2, { min: 0 });
+const EPOCHS = numberArg(USAGE, "epochs", opts.epochs, quick ? 2 : 3, { min: 0 });
+const REPEATS = Math.max(1, numberArg(USAGE, "repeats", opts.repeats, quick ? 1 : 3, { min: 0 }));
+const STEPS = numberArg(USAGE, "steps", opts.steps, quick ? 3 : 6, { min: 0 });
+const PYTHON = peerPython(opts.python);
+const root = ROOT;
 const OUT = opts.out ?? path.join(root, "bench", "out", "data.json");
 const PEER = path.join(root, "bench", "peers", "data_torch.py");
 const DATA = path.join(root, "bench", "out", `data-${IMAGES}`);

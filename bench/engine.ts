@@ -6,16 +6,15 @@
 // each repeat measures every case on both sides back to back (alternating which side goes first), so that
 // background load on a shared machine hits both sides alike and the ratios stay meaningful.
 import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import * as torch from "../src/torch/index.js";
 import { native } from "../src/torch/native.js";
 import { SGD } from "../src/torch/optim/index.js";
 import type { Tensor } from "../src/torch/index.js";
+import { benchArgs, numberArg, peerPython, ROOT } from "./options.js";
 
 const { nn } = torch;
 const F = nn.functional;
@@ -32,39 +31,22 @@ const USAGE = `usage: node dist/bench/engine.js [options]
   --python PATH   the peer's interpreter (default /usr/bin/python3, or FACEKD_PYTHON)
   --out FILE      JSON output (default bench/out/engine.json)`;
 
-const { values: opts } = parseArgs({
-  options: {
-    threads: { type: "string" },
-    seconds: { type: "string" },
-    repeats: { type: "string" },
-    warmup: { type: "string" },
-    quick: { type: "boolean", default: false },
-    "no-peer": { type: "boolean", default: false },
-    python: { type: "string" },
-    out: { type: "string" },
-    help: { type: "boolean", short: "h", default: false },
-  },
+const opts = benchArgs(USAGE, {
+  threads: { type: "string" },
+  seconds: { type: "string" },
+  repeats: { type: "string" },
+  warmup: { type: "string" },
+  quick: { type: "boolean", default: false },
+  "no-peer": { type: "boolean", default: false },
+  python: { type: "string" },
+  out: { type: "string" },
 });
-if (opts.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
 
-function numberOption(name: string, value: string | undefined, fallback: number, integer = false): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    console.error(`--${name}: expected a positive ${integer ? "integer" : "number"}, got '${value}'\n${USAGE}`);
-    process.exit(2);
-  }
-  return n;
-}
-
-if (opts.threads !== undefined) torch.setNumThreads(numberOption("threads", opts.threads, 1, true));
+if (opts.threads !== undefined) torch.setNumThreads(numberArg(USAGE, "threads", opts.threads, 1));
 const THREADS = torch.getNumThreads();
-const SECONDS = numberOption("seconds", opts.seconds, opts.quick ? 1 : 5);
-const REPEATS = numberOption("repeats", opts.repeats, opts.quick ? 1 : 3, true);
-const WARMUP = numberOption("warmup", opts.warmup, 3, true);
+const SECONDS = numberArg(USAGE, "seconds", opts.seconds, opts.quick ? 1 : 5, { integer: false, min: 0.1 });
+const REPEATS = numberArg(USAGE, "repeats", opts.repeats, opts.quick ? 1 : 3);
+const WARMUP = numberArg(USAGE, "warmup", opts.warmup, 3);
 const MATMUL_SECONDS = opts.quick ? 0.5 : 2;
 const MICRO_SECONDS = opts.quick ? 0.3 : 1;
 const BATCH = 32;
@@ -74,18 +56,8 @@ const FORMATS = ["nchw", "channels_last"] as const;
 type Format = (typeof FORMATS)[number];
 const CASES = ["train_nchw", "train_channels_last", "infer_nchw", "infer_channels_last"] as const;
 type CaseName = (typeof CASES)[number];
-const PYTHON = opts.python ?? process.env.FACEKD_PYTHON ?? "/usr/bin/python3";
+const PYTHON = peerPython(opts.python);
 
-function projectRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, "package.json"))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error("bench/engine: cannot find the package root from " + import.meta.url);
-    dir = parent;
-  }
-  return dir;
-}
-const ROOT = projectRoot();
 const OUT = opts.out ?? path.join(ROOT, "bench", "out", "engine.json");
 
 // ---------------------------------------------------------------- the model

@@ -7,16 +7,15 @@
 // Each case runs `--warmup` untimed steps and `--steps` timed ones on each side, back to back, alternating which
 // side goes first, so that background load on a shared machine hits both alike. Few steps: the numbers are noisy.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import * as torch from "../src/torch/index.js";
 import type { MemoryFormat, Tensor } from "../src/torch/index.js";
 import { SGD } from "../src/torch/optim/index.js";
 import { createModel, describeBuilt, listModels, heads, type Backbone } from "../src/models/index.js";
+import { benchArgs, numberArg, peerPython, ROOT } from "./options.js";
 
 const USAGE = `usage: node dist/bench/models.js [options]
   --threads N       intra-op threads on every side (default: facekd's default, all cores or FACEKD_THREADS)
@@ -33,43 +32,28 @@ const USAGE = `usage: node dist/bench/models.js [options]
   --python PATH     the peer's interpreter (default /usr/bin/python3, or FACEKD_PYTHON)
   --out FILE        JSON output (default bench/out/models.json)`;
 
-const { values: opts } = parseArgs({
-  options: {
-    threads: { type: "string" },
-    steps: { type: "string" },
-    warmup: { type: "string" },
-    batches: { type: "string" },
-    models: { type: "string" },
-    formats: { type: "string" },
-    variants: { type: "boolean", default: false },
-    quick: { type: "boolean", default: false },
-    "no-peer": { type: "boolean", default: false },
-    "no-onnx": { type: "boolean", default: false },
-    python: { type: "string" },
-    out: { type: "string" },
-    help: { type: "boolean", short: "h", default: false },
-  },
+const opts = benchArgs(USAGE, {
+  threads: { type: "string" },
+  steps: { type: "string" },
+  warmup: { type: "string" },
+  batches: { type: "string" },
+  models: { type: "string" },
+  formats: { type: "string" },
+  variants: { type: "boolean", default: false },
+  quick: { type: "boolean", default: false },
+  "no-peer": { type: "boolean", default: false },
+  "no-onnx": { type: "boolean", default: false },
+  python: { type: "string" },
+  out: { type: "string" },
 });
-if (opts.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
 
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`--${name}: expected a positive integer, got '${value}'\n${USAGE}`);
-    process.exit(2);
-  }
-  return n;
-}
-
-if (opts.threads !== undefined) torch.setNumThreads(positiveInt("threads", opts.threads, 1));
+if (opts.threads !== undefined) torch.setNumThreads(numberArg(USAGE, "threads", opts.threads, 1));
 const THREADS = torch.getNumThreads();
-const STEPS = positiveInt("steps", opts.steps, opts.quick ? 1 : 3);
-const WARMUP = positiveInt("warmup", opts.warmup, 1);
-const BATCHES = (opts.batches ?? (opts.quick ? "32" : "64,32")).split(",").map((b) => positiveInt("batches", b, 0));
+const STEPS = numberArg(USAGE, "steps", opts.steps, opts.quick ? 1 : 3);
+const WARMUP = numberArg(USAGE, "warmup", opts.warmup, 1);
+const BATCHES = (opts.batches ?? (opts.quick ? "32" : "64,32"))
+  .split(",")
+  .map((b) => numberArg(USAGE, "batches", b, 0));
 const MODELS = (opts.models ?? "mbf,iresnet18").split(",").filter((m) => m !== "");
 const FORMATS = (opts.formats ?? "channels_last").split(",").map((f) => (f === "nchw" ? "contiguous" : f));
 for (const f of FORMATS) {
@@ -81,10 +65,7 @@ for (const f of FORMATS) {
 const MODES = ["train", "infer"] as const;
 type Mode = (typeof MODES)[number];
 const CLASSES = 1000;
-const PYTHON = opts.python ?? process.env.FACEKD_PYTHON ?? "/usr/bin/python3";
-const ROOT = fileURLToPath(
-  new URL(existsSync(new URL("../package.json", import.meta.url)) ? "../" : "../../", import.meta.url),
-);
+const PYTHON = peerPython(opts.python);
 const OUT = opts.out ?? path.join(ROOT, "bench", "out", "models.json");
 
 interface Case {
