@@ -4,3 +4,5 @@ export * as models from "./models/index.js";
 export * as distill from "./distill/index.js";
 export * as data from "./data/index.js";
 export * as train from "./train/index.js";
+export * as evaluation from "./eval/index.js";
+export * as analysis from "./analysis/index.js";

@@ -1,0 +1,65 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import * as torch from "../../src/torch/index.js";
+import { intrinsicDimension } from "../../src/analysis/intrinsic-dimension.js";
+import { nearestNeighbours } from "../../src/analysis/neighbours.js";
+import { SeededRandom, sampleIndices } from "../../src/analysis/sampling.js";
+import { twoNN } from "../../src/analysis/twonn.js";
+import { knownDimensionSet } from "../../src/analysis/synthetic.js";
+
+describe("the intrinsic-dimension protocol", () => {
+  test("shared neighbour lists give exactly the estimates of a fresh search on every subset", () => {
+    torch.manualSeed(11);
+    const embeddings = torch.randn([4000, 16]).add(torch.randn([1, 16]));
+    // k = 3 neighbours: about 3% of the subset points need a second search
+    const options = { sampleSize: 2500, repetitions: 3, neighbours: 3, seed: 42 } as const;
+    const r = intrinsicDimension(embeddings, options);
+    assert.ok(r.researched > 50, `some points searched again: ${r.researched}`);
+    // the same draws, done naively
+    const random = new SeededRandom(42);
+    const rows = torch.tensor(sampleIndices(4000, 2500, random)).long();
+    const x = torch.nn.functional.normalize(embeddings.index([rows]), 2, 1);
+    for (let rep = 0; rep < 3; rep++) {
+      const members = torch.tensor(sampleIndices(2500, 2250, random)).long();
+      const nn = nearestNeighbours(x.index([members]), 2, { unitNorm: true });
+      assert.equal(r.estimates[rep], twoNN(nn.distances.select(1, 0), nn.distances.select(1, 1)), `repetition ${rep}`);
+    }
+    assert.equal(r.subsetSize, 2250);
+    const mean = r.estimates.reduce((a, b) => a + b) / 3;
+    assert.ok(Math.abs(r.mean - mean) < 1e-12);
+  });
+
+  test("defaults: a 1% sample with a fixed seed, 20 subsets of 90%; repeatable", () => {
+    torch.manualSeed(12);
+    const embeddings = torch.randn([30000, 8]);
+    const a = intrinsicDimension(embeddings);
+    const b = intrinsicDimension(embeddings);
+    assert.equal(a.sampleSize, 300);
+    assert.equal(a.subsetSize, 270);
+    assert.equal(a.estimates.length, 20);
+    assert.deepEqual(a.estimates, b.estimates);
+    assert.notDeepEqual(intrinsicDimension(embeddings, { seed: 1 }).estimates, a.estimates);
+    // 8-d Gaussian directions lie on the 7-sphere
+    assert.ok(a.mean > 5.5 && a.mean < 8.5 && a.std > 0 && a.std < 1, `${a.mean} +- ${a.std}`);
+  });
+});
+
+describe("TwoNN on data of known dimension, N = 20,000 embedded linearly in 512-d", () => {
+  // Within 5% of d. Uniform cubes are checked up to d = 4 only: their boundary pulls TwoNN down as d grows
+  // (d = 5: ~4.8, d = 8: ~7.3, d = 10: ~9.0 at this N; see src/analysis/README.md).
+  const cases = [
+    ["cube", 2],
+    ["cube", 4],
+    ["sphere", 3],
+    ["sphere", 10],
+    ["swiss-roll", 2],
+  ] as const;
+  for (const [kind, d] of cases) {
+    test(`${kind}, d = ${d}`, () => {
+      const points = knownDimensionSet(kind, 20000, d, { seed: d });
+      const nn = nearestNeighbours(points, 2);
+      const estimate = twoNN(nn.distances.select(1, 0), nn.distances.select(1, 1));
+      assert.ok(Math.abs(estimate / d - 1) < 0.05, `estimate ${estimate} for d = ${d}`);
+    });
+  }
+});
