@@ -6,12 +6,11 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import * as torch from "../src/torch/index.js";
 import type { Tensor } from "../src/torch/index.js";
 import { rocFromHistogram, verifyAllVsAll } from "../src/eval/index.js";
 import { intrinsicDimension, SeededRandom, sampleIndices } from "../src/analysis/index.js";
+import { benchArgs, numberArg, peerPython, ROOT } from "./options.js";
 
 const USAGE = `usage: node dist-bench/bench/eval.js [options]
   --quick         20,000 embeddings all-vs-all and 10,000 through the TwoNN protocol (default 100,000 and 58,000)
@@ -21,38 +20,23 @@ const USAGE = `usage: node dist-bench/bench/eval.js [options]
   --python PATH   the peer's interpreter (default /usr/bin/python3, or FACEKD_PYTHON)
   --out FILE      JSON output (default bench/out/eval.json)`;
 
-const { values: opts } = parseArgs({
-  options: {
-    quick: { type: "boolean", default: false },
-    only: { type: "string" },
-    threads: { type: "string" },
-    "no-peer": { type: "boolean", default: false },
-    python: { type: "string" },
-    out: { type: "string" },
-    help: { type: "boolean", short: "h", default: false },
-  },
+const opts = benchArgs(USAGE, {
+  quick: { type: "boolean", default: false },
+  only: { type: "string" },
+  threads: { type: "string" },
+  "no-peer": { type: "boolean", default: false },
+  python: { type: "string" },
+  out: { type: "string" },
 });
-if (opts.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
 if (opts.only !== undefined && opts.only !== "all-vs-all" && opts.only !== "twonn") {
   console.error(`--only: expected all-vs-all or twonn, got '${opts.only}'\n${USAGE}`);
   process.exit(2);
 }
 
-if (opts.threads !== undefined) {
-  const n = Number(opts.threads);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`--threads: expected a positive integer, got '${opts.threads}'\n${USAGE}`);
-    process.exit(2);
-  }
-  torch.setNumThreads(n);
-}
+if (opts.threads !== undefined) torch.setNumThreads(numberArg(USAGE, "threads", opts.threads, 1));
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const PEER = path.join(ROOT, "bench", "peers", "eval_numpy.py");
-const PYTHON = opts.python ?? process.env.FACEKD_PYTHON ?? "/usr/bin/python3";
+const PYTHON = peerPython(opts.python);
 const OUT = opts.out ?? path.join(ROOT, "bench", "out", "eval.json");
 const THREADS = torch.getNumThreads();
 const ALL_VS_ALL = { n: opts.quick ? 20000 : 100000, dim: 512, perIdentity: 10, bins: 65536, block: 2048 };
