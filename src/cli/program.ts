@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import { registerData } from "./commands/data.js";
+import { registerId } from "./commands/id.js";
 import { registerInfo } from "./commands/info.js";
 import { registerModels } from "./commands/models.js";
 
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerModels(program);
   registerData(program);
+  registerId(program);
   registerInfo(program);
   return program;
 }

@@ -77,3 +77,21 @@ test("facekd data synth, info and pack work together", async () => {
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /nope/);
 });
+
+test("facekd id estimates the intrinsic dimension of an embedding file", async () => {
+  const { mkdtempSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const path = await import("node:path");
+  const { knownDimensionSet } = await import("../../src/analysis/index.js");
+  const { writeNpy } = await import("../../src/models/index.js");
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "facekd-id-")), "sphere.npy");
+  writeNpy(file, knownDimensionSet("sphere", 3000, 3, { ambient: 32, seed: 1 }));
+  const r = run("id", file, "--fraction", "1", "--repetitions", "5", "--json");
+  assert.equal(r.status, 0, r.stderr);
+  const result = JSON.parse(r.stdout) as { mean: number; estimates: number[] };
+  assert.equal(result.estimates.length, 5);
+  assert.ok(Math.abs(result.mean - 3) < 0.15, `estimated ${result.mean} for a 3-sphere`);
+  const bad = run("id", file, "--variant", "nope");
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--variant: expected one of skdim, ansuini, mle/);
+});
