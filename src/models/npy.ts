@@ -5,7 +5,7 @@
 import { readFileSync, writeSync } from "node:fs";
 import * as torch from "../torch/index.js";
 import type { DType, Tensor } from "../torch/index.js";
-import { typedArrayFromBytes } from "../torch/dtype.js";
+import { DTYPE_BYTES, typedArrayFromBytes } from "../torch/dtype.js";
 import { writeAtomically } from "../torch/serialize/index.js";
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -30,7 +30,16 @@ export function readNpy(file: string): Tensor {
   return parseNpy(readFileSync(file), file);
 }
 
-export function parseNpy(bytes: Uint8Array, source = "<npy bytes>"): Tensor {
+export interface NpyHeader {
+  dtype: DType;
+  shape: number[];
+  fortranOrder: boolean;
+  /** Byte offset of the first element. */
+  dataStart: number;
+}
+
+/** Parses the header at the start of `bytes`, which must hold at least the whole header. */
+export function parseNpyHeader(bytes: Uint8Array, source = "<npy bytes>"): NpyHeader {
   const fail = (what: string): never => {
     throw new Error(`readNpy(${source}): ${what}`);
   };
@@ -61,14 +70,20 @@ export function parseNpy(bytes: Uint8Array, source = "<npy bytes>"): Tensor {
     .filter((s) => s !== "")
     .map(Number);
   if (shape.some((n) => !Number.isSafeInteger(n) || n < 0)) fail(`bad shape (${shapeText})`);
+  return { dtype, shape, fortranOrder: fortran === "True", dataStart };
+}
 
+export function parseNpy(bytes: Uint8Array, source = "<npy bytes>"): Tensor {
+  const { dtype, shape, fortranOrder, dataStart } = parseNpyHeader(bytes, source);
   const numel = shape.reduce((a, b) => a * b, 1);
-  const itemBytes = Number(descr.slice(2));
+  const itemBytes = DTYPE_BYTES[dtype];
   const dataEnd = dataStart + numel * itemBytes;
-  if (dataEnd > bytes.length) fail(`the data is truncated: ${numel} x ${itemBytes} bytes expected`);
+  if (dataEnd > bytes.length) {
+    throw new Error(`readNpy(${source}): the data is truncated: ${numel} x ${itemBytes} bytes expected`);
+  }
   const data = new Uint8Array(bytes.subarray(dataStart, dataEnd)).buffer; // a copy, aligned for the typed array
   const elements = typedArrayFromBytes(dtype, data);
-  if (fortran === "False") return torch.tensor(elements, { shape, dtype });
+  if (!fortranOrder) return torch.tensor(elements, { shape, dtype });
   return torch.tidy(() =>
     torch
       .tensor(elements, { shape: [...shape].reverse(), dtype })
@@ -83,20 +98,27 @@ export function writeNpy(file: string, tensor: Tensor): void {
   writeAtomically(file, (fd) => void writeSync(fd, bytes));
 }
 
-export function encodeNpy(tensor: Tensor): Uint8Array {
-  const descr = DESCR_OF[tensor.dtype];
+/** A version 1.0 header for a C-order array, padded so that the data starts at a multiple of 64 bytes. */
+export function encodeNpyHeader(dtype: DType, shape: readonly number[]): Uint8Array {
+  const descr = DESCR_OF[dtype];
   if (descr === undefined) {
-    throw new Error(`writeNpy: numpy has no ${tensor.dtype} type; convert the tensor first (e.g. t.float())`);
+    throw new Error(`writeNpy: numpy has no ${dtype} type; convert the tensor first (e.g. t.float())`);
   }
-  const shape = tensor.shape;
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   header += " ".repeat(63 - ((10 + header.length) % 64)) + "\n";
-  const data = torch.tidy(() => tensor.cpu().contiguous().data());
-  const out = new Uint8Array(10 + header.length + data.byteLength);
+  const out = new Uint8Array(10 + header.length);
   out.set(MAGIC);
   out.set([1, 0, header.length & 0xff, header.length >> 8], 6);
   out.set(new TextEncoder().encode(header), 10);
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  return out;
+}
+
+export function encodeNpy(tensor: Tensor): Uint8Array {
+  const header = encodeNpyHeader(tensor.dtype, tensor.shape);
+  const data = torch.tidy(() => tensor.cpu().contiguous().data());
+  const out = new Uint8Array(header.length + data.byteLength);
+  out.set(header);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), header.length);
   return out;
 }

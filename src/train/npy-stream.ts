@@ -2,25 +2,12 @@
 // header for the final N first and appends rows batch by batch; the reader reads row ranges or gathers rows by
 // index with positioned reads, never loading the whole file (Node cannot memory-map; the OS page cache serves
 // repeated reads).
-import { closeSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import * as torch from "../torch/index.js";
 import type { EmbeddingLookup } from "../distill/index.js";
+import { encodeNpyHeader, parseNpyHeader, type NpyHeader } from "../models/npy.js";
 
-const MAGIC = "\x93NUMPY";
 const ROW_BYTES = 4; // float32
-
-/** A version 1.0 header for C-order little-endian float32 [rows, dim], padded to a multiple of 64 bytes. */
-function header(rows: number, dim: number): Buffer {
-  let dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${dim}), }`;
-  dict += " ".repeat(63 - ((10 + dict.length) % 64)) + "\n";
-  const out = Buffer.alloc(10 + dict.length);
-  out.write(MAGIC, 0, "latin1");
-  out.writeUInt8(1, 6);
-  out.writeUInt8(0, 7);
-  out.writeUInt16LE(dict.length, 8);
-  out.write(dict, 10, "latin1");
-  return out;
-}
 
 /**
  * Writes an [rows, dim] float32 .npy in batches of rows. The file appears under its name only when close() finds
@@ -39,7 +26,7 @@ export class NpyRowWriter {
   ) {
     this.#partial = `${file}.partial`;
     this.#fd = openSync(this.#partial, "w");
-    writeSync(this.#fd, header(rows, dim));
+    writeSync(this.#fd, encodeNpyHeader("float32", [rows, dim]));
   }
 
   get written(): number {
@@ -91,26 +78,25 @@ export class NpyRows implements EmbeddingLookup {
 
   constructor(readonly file: string) {
     this.#fd = openSync(file, "r");
-    const fail = (what: string): never => {
+    // a version 1 header is at most 10 + 65535 bytes; parseNpyHeader says when a longer one is cut off
+    const prefix = Buffer.alloc(Math.min(fstatSync(this.#fd).size, 10 + 65535));
+    readSync(this.#fd, prefix, 0, prefix.length, 0);
+    let header: NpyHeader;
+    try {
+      header = parseNpyHeader(prefix, file);
+    } catch (error) {
       closeSync(this.#fd);
-      throw new Error(`${file}: ${what}`);
-    };
-    const start = Buffer.alloc(12);
-    readSync(this.#fd, start, 0, 12, 0);
-    if (start.toString("latin1", 0, 6) !== MAGIC) fail("not a .npy file (no \\x93NUMPY magic)");
-    const major = start[6]!;
-    const [length, offset] = major === 1 ? [start.readUInt16LE(8), 10] : [start.readUInt32LE(8), 12];
-    const text = Buffer.alloc(length);
-    readSync(this.#fd, text, 0, length, offset);
-    const dict = text.toString("latin1");
-    if (!/'descr'\s*:\s*'<f4'/.test(dict) || !/'fortran_order'\s*:\s*False/.test(dict)) {
-      fail(`expected C-order float32 embeddings, got ${dict.trim()} (save them with arr.astype('<f4'))`);
+      throw error;
     }
-    const shape =
-      /'shape'\s*:\s*\(\s*(\d+)\s*,\s*(\d+)\s*,?\s*\)/.exec(dict) ?? fail(`expected a 2-D shape in ${dict.trim()}`);
-    this.count = Number(shape[1]);
-    this.dim = Number(shape[2]);
-    this.#dataStart = offset + length;
+    if (header.dtype !== "float32" || header.fortranOrder || header.shape.length !== 2) {
+      closeSync(this.#fd);
+      throw new Error(
+        `${file}: expected C-order float32 embeddings [N, D], got ${header.fortranOrder ? "Fortran-order " : ""}` +
+          `${header.dtype} [${header.shape.join(", ")}] (save them with arr.astype('<f4'))`,
+      );
+    }
+    [this.count, this.dim] = header.shape as [number, number];
+    this.#dataStart = header.dataStart;
   }
 
   /** Rows [start, end) as a float32 tensor [end - start, D]. */
