@@ -4,16 +4,8 @@ import * as torch from "../../src/torch/index.js";
 import { heads } from "../../src/models/index.js";
 import { shkdLoss, studentHeadLoss, teacherHeadKD, thkdLoss } from "../../src/distill/index.js";
 import { gradcheck, input } from "../helpers/gradcheck.js";
-import { dot, f64, int64, kl, mean, norm, softmax, valueOf, type Matrix } from "./reference.js";
+import { dot, f64, FS, FT, int64, kl, mean, norm, softmax, valueOf, type Matrix } from "./reference.js";
 
-const FS: Matrix = [
-  [1, 0.5, -0.2],
-  [0.1, -1, 2],
-];
-const FT: Matrix = [
-  [2, 0, 0.3],
-  [0.4, -0.6, 1],
-];
 const W: Matrix = [
   [1, 0, 0],
   [0, 1, 0.5],

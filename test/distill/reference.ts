@@ -31,3 +31,21 @@ export const int64 = (values: number[]): torch.Tensor => torch.tensor(values, { 
 
 /** A loss's value as a number, freeing everything it made. */
 export const valueOf = (f: () => torch.Tensor): number => torch.tidy(() => f().item());
+
+// Tiny inputs shared by several tests: student/teacher embeddings (FS, FT) and logits (ZS, ZT).
+export const FS: Matrix = [
+  [1, 0.5, -0.2],
+  [0.1, -1, 2],
+];
+export const FT: Matrix = [
+  [2, 0, 0.3],
+  [0.4, -0.6, 1],
+];
+export const ZS: Matrix = [
+  [1, 2, 0],
+  [0, -1, 3],
+];
+export const ZT: Matrix = [
+  [2, 1, 0],
+  [0.5, 0.5, 1],
+];

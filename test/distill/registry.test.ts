@@ -9,25 +9,8 @@ import {
   listLosses,
   reverseDistillationSpecs,
 } from "../../src/distill/index.js";
-import { dot, f64, int64, mean, norm, softmax, valueOf, type Matrix } from "./reference.js";
+import { dot, f64, FS, FT, int64, mean, norm, softmax, valueOf, ZS, ZT, type Matrix } from "./reference.js";
 import { values } from "../helpers/gradcheck.js";
-
-const FS: Matrix = [
-  [1, 0.5, -0.2],
-  [0.1, -1, 2],
-];
-const FT: Matrix = [
-  [2, 0, 0.3],
-  [0.4, -0.6, 1],
-];
-const ZS: Matrix = [
-  [1, 2, 0],
-  [0, -1, 3],
-];
-const ZT: Matrix = [
-  [2, 1, 0],
-  [0.5, 0.5, 1],
-];
 
 describe("loss registry", () => {
   test("a combination gives the weighted sum and each term's unweighted value", () => {

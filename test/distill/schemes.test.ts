@@ -10,17 +10,9 @@ import {
   mutual,
   snapshot,
 } from "../../src/distill/index.js";
-import { f64, kl, mean, softmax, valueOf, type Matrix } from "./reference.js";
+import { f64, kl, mean, softmax, valueOf, ZS, ZT } from "./reference.js";
 
 const { nn } = torch;
-const ZS: Matrix = [
-  [1, 2, 0],
-  [0, -1, 3],
-];
-const ZT: Matrix = [
-  [2, 1, 0],
-  [0.5, 0.5, 1],
-];
 
 describe("offline", () => {
   test("freeze: eval mode, no gradient to the parameters", () => {
