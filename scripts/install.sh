@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenblas0-pthread)
+# chromium: the report's end-to-end test renders the HTML report in a real headless browser
+packages=(libopenblas0-pthread chromium)
 if [ -z "${LIBTORCH:-}" ]; then packages+=(libtorch-dev libgloo-dev); fi
 missing=()
 for p in "${packages[@]}"; do

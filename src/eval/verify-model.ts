@@ -1,0 +1,72 @@
+// A model on a verification pack, end to end: decode the pack's images, embed them (flip-sum by default, as
+// insightface evaluates) and run the pair protocol. The embeddings stay in memory: a pack holds a few thousand pairs.
+import * as torch from "../torch/index.js";
+import { FaceLoader, MemorySource, readVerificationPack } from "../data/index.js";
+import type { Backbone } from "../models/index.js";
+import { embedBatch } from "../train/embed.js";
+import { pairsOfPack, verifyPairs, type PairProtocolOptions, type PairProtocolResult } from "./pairs.js";
+
+export interface ModelVerificationOptions extends PairProtocolOptions {
+  batchSize?: number;
+  /** emb(x) + emb(mirrored x) (true). */
+  flipSum?: boolean;
+  /** Decoding threads (2); 0 decodes in the main thread. */
+  workers?: number;
+  onBatch?: (done: number, total: number) => void;
+}
+
+/** The embeddings [2N, D] of a pack's images, in pack order, by `model` in eval mode. */
+export async function embedPackImages(
+  model: Backbone,
+  name: string,
+  images: Uint8Array[],
+  { batchSize = 128, flipSum = true, workers = 2, onBatch }: ModelVerificationOptions = {},
+): Promise<torch.Tensor> {
+  const source = new MemorySource(name, images, new Int32Array(images.length).fill(-1), null);
+  const size = model.spec.inputSize;
+  const loader = new FaceLoader(source, {
+    batchSize,
+    imageSize: [size, size],
+    shuffle: false,
+    flip: false,
+    dropLast: false,
+    workers,
+    layout: "channels_last",
+  });
+  const parts: torch.Tensor[] = [];
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    for await (const batch of loader.epoch()) {
+      try {
+        parts.push(torch.keep(embedBatch(model, batch.images, flipSum)));
+      } finally {
+        batch[Symbol.dispose]();
+      }
+      onBatch?.(parts.reduce((n, p) => n + p.size(0), 0), images.length);
+    }
+    return torch.tidy(() => torch.cat(parts, 0));
+  } finally {
+    parts.forEach((p) => p.dispose());
+    await loader.close();
+    model.train(wasTraining);
+  }
+}
+
+/** The insightface pair protocol of `model` on the verification pack at `packPath` (.bin). */
+export async function verifyModelOnPack(
+  model: Backbone,
+  packPath: string,
+  options: ModelVerificationOptions = {},
+): Promise<PairProtocolResult> {
+  const pack = readVerificationPack(packPath);
+  const embeddings = await embedPackImages(model, packPath, pack.images, options);
+  try {
+    return torch.tidy(() => {
+      const { left, right } = pairsOfPack(embeddings);
+      return verifyPairs(left, right, pack.issame, options);
+    });
+  } finally {
+    embeddings.dispose();
+  }
+}
