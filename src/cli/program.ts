@@ -2,17 +2,29 @@
 import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import { registerData } from "./commands/data.js";
+import { registerDistill } from "./commands/distill.js";
+import { registerEmbed } from "./commands/embed.js";
+import { registerEval } from "./commands/eval.js";
 import { registerId } from "./commands/id.js";
 import { registerInfo } from "./commands/info.js";
 import { registerModels } from "./commands/models.js";
+import { registerRefo } from "./commands/refo.js";
+import { registerReport } from "./commands/report.js";
+import { registerTrain } from "./commands/train.js";
 
 export function buildProgram(): Command {
   const program = new Command("facekd")
     .description("Knowledge distillation for face recognition (ReFO / ReFO+) on libtorch")
     .showHelpAfterError()
     .exitOverride();
+  registerRefo(program);
+  registerReport(program);
   registerModels(program);
   registerData(program);
+  registerTrain(program);
+  registerDistill(program);
+  registerEmbed(program);
+  registerEval(program);
   registerId(program);
   registerInfo(program);
   return program;

@@ -31,4 +31,4 @@ export {
 } from "./identification.js";
 export { formatPairTable, formatTarTable, formatIdentificationTable } from "./tables.js";
 export { rocChartSpec, writeRocPlot, type NamedCurve } from "./roc-plot.js";
-export { embedPackImages, verifyModelOnPack, type ModelVerificationOptions } from "./verify-model.js";
+export { embedImages, verifyModelOnPack, type ModelVerificationOptions } from "./verify-model.js";

@@ -15,8 +15,8 @@ export interface ModelVerificationOptions extends PairProtocolOptions {
   onBatch?: (done: number, total: number) => void;
 }
 
-/** The embeddings [2N, D] of a pack's images, in pack order, by `model` in eval mode. */
-export async function embedPackImages(
+/** The embeddings [N, D] of encoded images (JPEG/PNG), in order, by `model` in eval mode. */
+export async function embedImages(
   model: Backbone,
   name: string,
   images: Uint8Array[],
@@ -43,7 +43,10 @@ export async function embedPackImages(
       } finally {
         batch[Symbol.dispose]();
       }
-      onBatch?.(parts.reduce((n, p) => n + p.size(0), 0), images.length);
+      onBatch?.(
+        parts.reduce((n, p) => n + p.size(0), 0),
+        images.length,
+      );
     }
     return torch.tidy(() => torch.cat(parts, 0));
   } finally {
@@ -60,7 +63,7 @@ export async function verifyModelOnPack(
   options: ModelVerificationOptions = {},
 ): Promise<PairProtocolResult> {
   const pack = readVerificationPack(packPath);
-  const embeddings = await embedPackImages(model, packPath, pack.images, options);
+  const embeddings = await embedImages(model, packPath, pack.images, options);
   try {
     return torch.tidy(() => {
       const { left, right } = pairsOfPack(embeddings);

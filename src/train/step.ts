@@ -11,6 +11,8 @@ export interface StepInputs {
   optimizer: torch.optim.Optimizer<torch.optim.BaseHyper>;
   params: torch.nn.Parameter[];
   clipGradNorm: number | undefined;
+  /** The trained model's classifier outputs (class centres, logits) for its embedding, when it has a margin head. */
+  classify?: (embedding: torch.Tensor) => ModelOutputs;
   /** The frozen teacher's outputs for these images, when there is a live teacher. */
   teacher?: (images: torch.Tensor) => ModelOutputs;
 }
@@ -30,7 +32,7 @@ export function trainStep(inputs: StepInputs, images: torch.Tensor, context: Los
     // BatchNorm statistics move in the forward pass: restored if the step is skipped
     const buffers = model.namedBuffers().map(([, b]) => [b, b.clone()] as const);
     const { embedding, stages } = model.forwardFeatures(images);
-    const ctx: LossContext = { ...context, [role]: { embedding, features: stages } };
+    const ctx: LossContext = { ...context, [role]: { embedding, features: stages, ...inputs.classify?.(embedding) } };
     if (inputs.teacher) ctx.teacher = inputs.teacher(images);
     const { total, terms } = loss(ctx);
     const value = total.item();

@@ -1,14 +1,23 @@
 // The training loop over a run folder: config.json, metrics.jsonl, checkpoints/ (checkpoint.ts) and, at the end,
-// model.safetensors (the backbone alone, for loadBackbone). One step: forward with feature taps, the combined loss,
-// backward, optional gradient clipping, optimizer and scheduler step. Randomness: libtorch's generator state cannot
-// be saved, so every step starts with torch.manualSeed(deriveSeed(seed, step)) and the loader's shuffles and flips
-// come from (seed, epoch): a run resumed from a checkpoint repeats the uninterrupted run's steps exactly.
+// model.safetensors (the backbone alone, for loadBackbone) and head.safetensors (the losses' learned parts, such as
+// margin heads' class centres, which later runs load as frozen classifiers: classifiers.ts). One step: forward with
+// feature taps (and the classifiers' logits when a loss reads them), the combined loss, backward, optional gradient
+// clipping, optimizer and scheduler step. Randomness: libtorch's generator state cannot be saved, so every step
+// starts with torch.manualSeed(deriveSeed(seed, step)) and the loader's shuffles and flips come from (seed, epoch):
+// a run resumed from a checkpoint repeats the uninterrupted run's steps exactly.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import * as torch from "../torch/index.js";
 import { FaceLoader, openDataset, type FaceSource, type LoaderPosition } from "../data/index.js";
 import { deriveSeed } from "../data/rng.js";
-import { combineLosses, freeze, frozenOutputs, type EmbeddingLookup, type Role } from "../distill/index.js";
+import {
+  combineLosses,
+  freeze,
+  frozenOutputs,
+  type EmbeddingLookup,
+  type ModelOutputs,
+  type Role,
+} from "../distill/index.js";
 import { createModel, loadBackbone, saveBackbone, type Backbone } from "../models/index.js";
 import {
   loadCheckpoint,
@@ -18,12 +27,19 @@ import {
   type SidecarName,
   type TrainState,
 } from "./checkpoint.js";
+import {
+  classify,
+  loadClassifier,
+  needsLogits,
+  trainedClassifier,
+  type Classifier,
+  type FrozenClassifierConfig,
+} from "./classifiers.js";
 import { resolveConfig, type ModelConfig, type ResolvedTrainConfig, type TrainConfig } from "./config.js";
 import { writeJsonAtomically } from "./json-file.js";
 import { MetricsLog } from "./metrics.js";
 import { NpyRows } from "./npy-stream.js";
 import { buildOptimizer, buildScheduler } from "./optimizer.js";
-import { BatchIndices } from "./indices.js";
 import { createProgress, type Progress } from "./progress.js";
 import { trainStep, type StepInputs, type StepOutcome } from "./step.js";
 
@@ -61,6 +77,8 @@ export interface TrainResult {
   finished: boolean;
   /** model.safetensors, once finished. */
   modelFile: string | null;
+  /** head.safetensors (the loss module's state dict), once finished, when the losses have learned parts. */
+  headFile: string | null;
   best: CheckpointSidecar["best"] | null;
 }
 
@@ -118,6 +136,31 @@ function openPrecomputed(
   return stores;
 }
 
+/** The frozen classifiers of `config.classifiers`, each checked against the embedding it is applied to. */
+function loadClassifiers(
+  config: ResolvedTrainConfig,
+  model: Backbone,
+  teacher: Backbone | undefined,
+): Partial<Record<Role, Classifier>> {
+  const loaded: Partial<Record<Role, Classifier>> = {};
+  try {
+    for (const [owner, entry] of Object.entries(config.classifiers ?? {}) as [Role, FrozenClassifierConfig][]) {
+      if (owner === config.role) {
+        throw new Error(
+          `classifiers.${owner}: the ${owner} is the model trained by this run; its classifier is its margin ` +
+            "term's (arcface, cosface, ...), not a file: remove the entry",
+        );
+      }
+      // the teacher's classifier is applied to the live teacher's embedding; the others to the trained model's
+      loaded[owner] = loadClassifier(owner, entry, (owner === "teacher" && teacher ? teacher : model).embeddingSize);
+    }
+  } catch (error) {
+    for (const classifier of Object.values(loaded)) classifier.weight.dispose();
+    throw error;
+  }
+  return loaded;
+}
+
 async function run(
   config: ResolvedTrainConfig,
   options: TrainOptions,
@@ -132,6 +175,7 @@ async function run(
   const model = buildModel(config.model).to({ memoryFormat: config.memoryFormat });
   const loss = combineLosses(config.losses);
   const teacher = config.teacher && freeze(buildModel(config.teacher).to({ memoryFormat: config.memoryFormat }));
+  const frozen = loadClassifiers(config, model, teacher);
   const params = [...model.parameters(), ...loss.module.parameters()];
   const optimizer = buildOptimizer(params, config.optimizer);
   const layout = config.memoryFormat === "channels_last" ? "channels_last" : "nchw";
@@ -190,6 +234,20 @@ async function run(
     save(better ? ["last", "best"] : ["last"]);
   };
 
+  const logits = needsLogits(loss);
+  const own = trainedClassifier(loss, config.losses, role);
+  const teacherHead = frozen.teacher;
+  const teacherOutputs = (images: torch.Tensor): ModelOutputs => {
+    const outputs = frozenOutputs(teacher!, images);
+    return teacherHead
+      ? { ...outputs, ...torch.noGrad(() => classify(outputs.embedding!, teacherHead, logits)) }
+      : outputs;
+  };
+  // frozen classifiers of a model that is not run here: the same tensor every step
+  const fixed: Partial<Record<Role, ModelOutputs>> = {};
+  for (const [owner, classifier] of Object.entries(frozen) as [Role, Classifier][]) {
+    if (!(owner === "teacher" && teacher)) fixed[owner] = { classifier: classifier.weight };
+  }
   const stepInputs: StepInputs = {
     model,
     role,
@@ -197,9 +255,9 @@ async function run(
     optimizer,
     params,
     clipGradNorm: config.clipGradNorm,
-    ...(teacher ? { teacher: (images: torch.Tensor) => frozenOutputs(teacher, images) } : {}),
+    ...(own ? { classify: (embedding: torch.Tensor) => classify(embedding, own, logits) } : {}),
+    ...(teacher ? { teacher: teacherOutputs } : {}),
   };
-  const indices = precomputed ? new BatchIndices(source.length, seed, shuffle) : null;
   const progress: Progress = createProgress(options.progressStream ?? process.stderr, log, step, totalSteps);
   let images = 0;
   let clock = performance.now();
@@ -215,8 +273,9 @@ async function run(
         let outcome: StepOutcome;
         try {
           outcome = trainStep(stepInputs, batch.images, {
+            ...fixed,
             labels: batch.labels,
-            ...(indices ? { indices: indices.of(before, count, batchSize) } : {}),
+            indices: batch.indices,
             ...(precomputed ? { precomputed } : {}),
           });
         } finally {
@@ -275,17 +334,24 @@ async function run(
     }
     const finished = step >= totalSteps;
     let modelFile: string | null = null;
+    let headFile: string | null = null;
     if (finished) {
       if (options.evaluate && step % options.evaluate.every !== 0) await evaluate();
       else save(["last"]);
       modelFile = join(config.runDir, "model.safetensors");
       saveBackbone(modelFile, model);
+      const head = loss.module.stateDict();
+      if (head.size > 0) {
+        headFile = join(config.runDir, "head.safetensors");
+        torch.serialize.saveSafetensors(headFile, head);
+      }
     }
-    return { step, totalSteps, finished, modelFile, best };
+    return { step, totalSteps, finished, modelFile, headFile, best };
   } finally {
     progress.stop();
     await loader.close();
     for (const module of [model, loss.module, teacher]) module?.dispose();
+    for (const classifier of Object.values(frozen)) classifier.weight.dispose();
     optimizer.dispose();
   }
 }

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
@@ -26,6 +27,8 @@ const source = new MemorySource(
 
 interface Seen {
   indices: number[];
+  /** The batch's own `indices` (dataset positions). */
+  positions: number[];
   labels: number[];
   flipped: boolean[];
   images: number[];
@@ -36,7 +39,13 @@ function describe(batch: Batch): Seen {
   const [n, , h, w] = batch.images.shape as [number, number, number, number];
   const values = torch.tidy(() => batch.images.contiguous().toNumbers());
   const at = (i: number, c: number, y: number, x: number): number => values[((i * 3 + c) * h + y) * w + x]!;
-  const seen: Seen = { indices: [], labels: batch.labels.toNumbers(), flipped: [], images: values };
+  const seen: Seen = {
+    indices: [],
+    positions: batch.indices.toNumbers(),
+    labels: batch.labels.toNumbers(),
+    flipped: [],
+    images: values,
+  };
   for (let i = 0; i < n; i++) {
     seen.indices.push(Math.round((at(i, 0, 0, 0) * 127.5 + 127.5) / 20));
     // green = 4 x (column): decreasing along the row when mirrored
@@ -123,11 +132,13 @@ test("loader: batches pair every image with its own label, drop-last, shapes and
     assert.deepEqual(batch.images.shape, [4, 3, 16, 16]);
     assert.ok(batch.images.isContiguous("channels_last"));
     assert.equal(batch.labels.dtype, "int64");
+    assert.equal(batch.indices.dtype, "int64");
     const seen = describe(batch);
     assert.deepEqual(
       seen.labels,
       seen.indices.map((i) => i % 3),
     );
+    assert.deepEqual(seen.positions, seen.indices, "indices name the dataset positions of the images");
     batch[Symbol.dispose]();
   }
   assert.deepEqual(loader.position, { epoch: 1, index: 0 });
@@ -243,6 +254,14 @@ test("loader: a corrupt JPEG stops with the record's key, or is counted, logged 
       [2, 3, 3],
     ],
   );
+  assert.deepEqual(
+    batches.map((b) => b.positions),
+    [
+      [0, 1, 2, 3],
+      [4, 6, 7],
+    ],
+    "the skipped record's position is left out of the batch's indices",
+  );
   assert.equal(lenient.skipped, 1);
   assert.equal(logged.length, 1);
   assert.match(logged[0]!, /record key 6/);
@@ -258,4 +277,27 @@ test("loader: unlabeled data where labels are needed, and images that contradict
   writeFileSync(path.join(path.dirname(rec), "property"), "4,112,112\n");
   const loader = new FaceLoader(RecDataset.open(rec), { batchSize: 2, shuffle: false, workers: 0 });
   await assert.rejects(collect(loader), /the image is 16x16 but the dataset's property file declares 112x112/);
+});
+
+test("loader: closed in the middle of an epoch with reads ahead in flight, the process still exits cleanly", async () => {
+  // a late reply used to unref the worker that close() was waiting on, and node exited with code 13
+  const loaderModule = new URL("../../src/data/loader/loader.js", import.meta.url).href;
+  const memoryModule = new URL("../../src/data/memory.js", import.meta.url).href;
+  const script = `
+    import { FaceLoader } from ${JSON.stringify(loaderModule)};
+    import { MemorySource } from ${JSON.stringify(memoryModule)};
+    const image = Buffer.from(${JSON.stringify(Buffer.from(await jpeg(90, 160, 160)).toString("base64"))}, "base64");
+    const source = new MemorySource("m", Array(256).fill(image), Array(256).fill(0), 1);
+    const loader = new FaceLoader(source, { batchSize: 16, imageSize: [112, 112], workers: 2 });
+    let n = 0;
+    for await (const batch of loader.epoch()) { batch[Symbol.dispose](); if (++n === 2) break; }
+    await loader.close();
+    console.log("closed");`;
+  const file = path.join(dir, "close-mid-epoch.mjs"); // a file, not -e: worker threads inherit the flags
+  writeFileSync(file, script);
+  for (let i = 0; i < 4; i++) {
+    const r = spawnSync(process.execPath, [file], { encoding: "utf8" });
+    assert.equal(r.status, 0, `run ${i}: exit ${r.status}: ${r.stderr}`);
+    assert.equal(r.stdout.trim(), "closed");
+  }
 });

@@ -12,6 +12,8 @@ export interface LoadedSamples {
   /** count x height x width x 3 bytes (NHWC). */
   pixels: Uint8Array;
   labels: Int32Array;
+  /** The dataset positions of the samples kept (a skipped corrupt record leaves its position out). */
+  positions: Int32Array;
   /** 1 where the image is to be mirrored (done on the batch tensor). */
   flips: Uint8Array;
   count: number;
@@ -46,21 +48,24 @@ export async function loadSamples(
   );
   const pixels = new Uint8Array(n * frame);
   const labels = new Int32Array(n);
+  const positions = new Int32Array(n);
   const flips = new Uint8Array(n);
   const skipped: string[] = [];
   let count = 0;
-  for (const result of results) {
+  for (const [i, result] of results.entries()) {
     if (typeof result === "string") {
       skipped.push(result);
       continue;
     }
     pixels.set(result.pixels, count * frame);
+    positions[count] = request.positions[i]!;
     flips[count] = result.flip;
     labels[count++] = result.label;
   }
   return {
     pixels: pixels.subarray(0, count * frame),
     labels: labels.subarray(0, count),
+    positions: positions.subarray(0, count),
     flips: flips.subarray(0, count),
     count,
     skipped,

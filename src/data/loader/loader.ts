@@ -39,6 +39,8 @@ export interface Batch extends Disposable {
   images: torch.Tensor;
   /** [n] int64 identity labels (-1 for unlabeled data). */
   labels: torch.Tensor;
+  /** [n] int64 dataset positions of the samples (rows of embeddings precomputed in dataset order). */
+  indices: torch.Tensor;
   /** The loader's position after this batch: save it with a checkpoint to resume after this batch. */
   position: LoaderPosition;
 }
@@ -152,8 +154,12 @@ export class FaceLoader {
   /** Stops the worker threads. */
   async close(): Promise<void> {
     const workers = this.#workers.splice(0);
-    // an idle worker is unref'd, and waiting on an unref'd worker's exit would not keep the process alive
-    for (const w of workers) w.worker.ref();
+    // an idle worker is unref'd, and waiting on an unref'd worker's exit would not keep the process alive; the
+    // message handler goes first, or a late reply to a read-ahead request would unref the worker again
+    for (const w of workers) {
+      w.worker.removeAllListeners("message");
+      w.worker.ref();
+    }
     await Promise.all(workers.map((w) => w.worker.terminate()));
   }
 
@@ -171,13 +177,16 @@ export class FaceLoader {
     const [h, w] = this.#size;
     const images = imagesToTensor(loaded.pixels, loaded.count, h, w, this.#layout, loaded.flips);
     const labels = torch.tensor(loaded.labels, { dtype: "int64" });
+    const indices = torch.tensor(loaded.positions, { dtype: "int64" });
     return {
       images,
       labels,
+      indices,
       position: this.position,
       [Symbol.dispose]() {
         images.dispose();
         labels.dispose();
+        indices.dispose();
       },
     };
   }

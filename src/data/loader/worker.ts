@@ -3,7 +3,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { errorMessage } from "../errors.js";
 import { openSource } from "../open.js";
 import type { SourceSpec } from "../source.js";
-import { loadSamples, type SampleRequest } from "./load-samples.js";
+import { loadSamples, type LoadedSamples, type SampleRequest } from "./load-samples.js";
 
 export interface WorkerSetup {
   spec: SourceSpec;
@@ -11,9 +11,7 @@ export interface WorkerSetup {
   skipCorrupt: boolean;
 }
 
-export type WorkerReply =
-  | { id: number; pixels: Uint8Array; labels: Int32Array; flips: Uint8Array; count: number; skipped: string[] }
-  | { id: number; error: string; errorName: string };
+export type WorkerReply = ({ id: number } & LoadedSamples) | { id: number; error: string; errorName: string };
 
 const setup = workerData as WorkerSetup;
 const source = openSource(setup.spec);
@@ -22,7 +20,12 @@ parentPort!.on("message", (message: SampleRequest & { id: number }) => {
   loadSamples(source, message, setup.size, setup.skipCorrupt).then(
     (loaded) => {
       const reply: WorkerReply = { id: message.id, ...loaded };
-      const transfer = [loaded.pixels.buffer, loaded.labels.buffer, loaded.flips.buffer] as ArrayBuffer[];
+      const transfer = [
+        loaded.pixels.buffer,
+        loaded.labels.buffer,
+        loaded.positions.buffer,
+        loaded.flips.buffer,
+      ] as ArrayBuffer[];
       parentPort!.postMessage(reply, transfer);
     },
     (error: unknown) => {

@@ -1,0 +1,55 @@
+// `facekd distill`: `facekd train` for configs with a distillation term, with a shortcut for the teacher's
+// precomputed embeddings.
+import path from "node:path";
+import type { Command } from "commander";
+import { trainConfigSchema } from "../../train/config-schema.js";
+import { addTrainOptions, runConfigFile, type TrainFlags } from "./train.js";
+
+const DISTILLATION_LOSSES = [
+  "fo",
+  "reverse",
+  "embedding",
+  "kd",
+  "kd-ce",
+  "th-kd",
+  "sh-kd",
+  "fitnet",
+  "at",
+  "lsp",
+  "rkd-distance",
+  "rkd-angle",
+  "sp",
+];
+
+const distillSchema = trainConfigSchema.superRefine((config, ctx) => {
+  if (!config.losses.some((l) => DISTILLATION_LOSSES.includes(l.name))) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["losses"],
+      message:
+        `has no distillation term: add one of ${DISTILLATION_LOSSES.join(", ")} ` +
+        "(or use facekd train for a model trained on labels alone)",
+    });
+  }
+});
+
+export function registerDistill(program: Command): void {
+  addTrainOptions(
+    program
+      .command("distill")
+      .description("train a student (or a reverse-distilled teacher) with a distillation term from a YAML config"),
+  )
+    .option("--teacher-embeddings <file.npy>", "the teacher's embeddings of the dataset (sets precomputed.teacher)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  facekd distill --config examples/configs/distill-fo.yaml\n" +
+        "  facekd distill --config distill-fo.yaml --teacher-embeddings runs/teacher/emb.npy --run-dir runs/student",
+    )
+    .action((flags: TrainFlags & { teacherEmbeddings?: string }) =>
+      runConfigFile(
+        flags,
+        distillSchema,
+        flags.teacherEmbeddings === undefined ? {} : { "precomputed.teacher": path.resolve(flags.teacherEmbeddings) },
+      ),
+    );
+}

@@ -1,0 +1,123 @@
+// `facekd eval`: a model on verification packs by the insightface pair protocol, or the all-vs-all TAR@FAR of
+// precomputed embeddings; tables on the terminal, and with --out the results as JSON and the ROC plot.
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { Command } from "commander";
+import {
+  formatPairTable,
+  formatTarTable,
+  verifyAllVsAll,
+  verifyModelOnPack,
+  writeRocPlot,
+  type NamedCurve,
+  type PairProtocolResult,
+} from "../../eval/index.js";
+import { readNpy } from "../../models/index.js";
+import * as torch from "../../torch/index.js";
+import { addModelOptions, loadModel, type ModelFlags } from "../model-options.js";
+import { collect, integerOption } from "../parse.js";
+import { progress } from "../progress.js";
+
+interface EvalFlags extends ModelFlags {
+  pairs: string[];
+  flipSum: boolean;
+  batchSize: number;
+  workers: number;
+  embeddings?: string;
+  labels?: string;
+  allVsAll?: boolean;
+  out?: string;
+  json?: boolean;
+}
+
+/** Writes results.json and roc.svg/png into `out`; returns their paths. */
+async function writeResults(out: string, results: object, curves: NamedCurve[]): Promise<string[]> {
+  mkdirSync(out, { recursive: true });
+  const json = path.join(out, "results.json");
+  writeFileSync(json, JSON.stringify(results, null, 2) + "\n");
+  const plot = await writeRocPlot(path.join(out, "roc"), curves);
+  return [json, plot.svg, plot.png];
+}
+
+async function evalPairs(flags: EvalFlags): Promise<void> {
+  if (flags.pairs.length === 0)
+    throw new Error("--pairs: name at least one verification pack (.bin), or use --all-vs-all");
+  const model = loadModel(flags);
+  const sets: { name: string; file: string; result: PairProtocolResult }[] = [];
+  try {
+    for (const file of flags.pairs) {
+      const name = path.basename(file, path.extname(file));
+      const bar = progress(`embedding ${name}`);
+      try {
+        const options = { batchSize: flags.batchSize, flipSum: flags.flipSum, workers: flags.workers };
+        sets.push({ name, file, result: await verifyModelOnPack(model, file, { ...options, onBatch: bar.update }) });
+      } finally {
+        bar.stop();
+      }
+    }
+  } finally {
+    model.dispose();
+  }
+  const results = { model: flags.model, weights: flags.weights, flipSum: flags.flipSum, sets };
+  const files = flags.out
+    ? await writeResults(
+        flags.out,
+        results,
+        sets.map(({ name, result }) => ({ name, curve: result.roc.curve })),
+      )
+    : [];
+  if (flags.json) console.log(JSON.stringify({ ...results, files }, null, 2));
+  else {
+    console.log(formatPairTable(sets));
+    console.log(`\n${formatTarTable(sets.map(({ name, result }) => ({ name, roc: result.roc })))}`);
+    for (const file of files) console.log(`wrote ${file}`);
+  }
+}
+
+async function evalAllVsAll(flags: EvalFlags): Promise<void> {
+  if (flags.embeddings === undefined || flags.labels === undefined) {
+    throw new Error("--all-vs-all needs --embeddings <file.npy> and --labels <file.npy> (as facekd embed writes)");
+  }
+  const bar = progress("all-vs-all tiles");
+  const { roc, binWidth, tarSlack } = torch.tidy(() =>
+    verifyAllVsAll(readNpy(flags.embeddings!), readNpy(flags.labels!), { onProgress: bar.update }),
+  );
+  bar.stop();
+  const name = path.basename(flags.embeddings, ".npy");
+  const results = { embeddings: flags.embeddings, labels: flags.labels, roc, binWidth, tarSlack };
+  const files = flags.out ? await writeResults(flags.out, results, [{ name, curve: roc.curve }]) : [];
+  if (flags.json) console.log(JSON.stringify({ ...results, files }, null, 2));
+  else {
+    console.log(formatTarTable([{ name, roc }]));
+    console.log(`${roc.genuineCount} genuine and ${roc.impostorCount} impostor pairs; thresholds ${binWidth} apart`);
+    for (const file of files) console.log(`wrote ${file}`);
+  }
+}
+
+export function registerEval(program: Command): void {
+  addModelOptions(
+    program
+      .command("eval")
+      .description(
+        "verification: a model on insightface .bin pair packs (10-fold accuracy, VAL@FAR, TAR@FAR, EER, AUC), " +
+          "or all-vs-all TAR@FAR of precomputed embeddings",
+      ),
+  )
+    .option("--pairs <file.bin>", "a verification pack (repeat for several)", collect, [])
+    .option("--no-flip-sum", "embed each image alone (default: image + mirror image, as insightface)")
+    .option("--batch-size <n>", "images per forward pass", integerOption("batch-size", 1), 128)
+    .option("--workers <n>", "decoding threads (0: in the main thread)", integerOption("workers", 0), 2)
+    .option("--all-vs-all", "score every pair of --embeddings by --labels instead of a model on packs")
+    .option("--embeddings <file.npy>", "with --all-vs-all: embeddings [N, D]")
+    .option("--labels <file.npy>", "with --all-vs-all: their identity labels [N]")
+    .option("--out <dir>", "write results.json and the ROC plot (roc.svg, roc.png) here")
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  facekd eval --model iresnet50 --weights backbone.pth --pairs lfw.bin --pairs cfp_fp.bin --out eval/\n" +
+        "  facekd eval --model mbf-w0.25@32 --embedding-size 16 --weights runs/s/model.safetensors " +
+        "--pairs data/synthetic/pairs.bin --json\n" +
+        "  facekd eval --all-vs-all --embeddings emb.npy --labels emb.labels.npy --out eval/mr-all",
+    )
+    .action((flags: EvalFlags) => (flags.allVsAll ? evalAllVsAll(flags) : evalPairs(flags)));
+}

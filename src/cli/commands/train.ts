@@ -1,0 +1,84 @@
+// `facekd train`: a training run from a YAML config (the trainer's config, validated by its schema), resumed when
+// its run folder holds a checkpoint. `facekd distill` runs the same way (runConfigFile).
+import path from "node:path";
+import type { Command } from "commander";
+import type { z } from "zod";
+import { trainConfigSchema } from "../../train/config-schema.js";
+import { train } from "../../train/index.js";
+import { readConfigFile } from "../config-file.js";
+import { integerOption } from "../parse.js";
+
+/** The config keys that name files to read, and the one that names the folder to write. */
+const PATH_KEYS = {
+  inputs: ["data.path", "model.init", "precomputed.*", "classifiers.*.path", "teacher.init"],
+  outputs: ["runDir"],
+};
+
+export interface TrainFlags {
+  config: string;
+  runDir?: string;
+  steps?: number;
+  epochs?: number;
+  batchSize?: number;
+  threads?: number;
+  seed?: number;
+  fresh?: boolean;
+  json?: boolean;
+}
+
+/** The options `train` and `distill` share. */
+export function addTrainOptions(command: Command): Command {
+  return command
+    .requiredOption("--config <file.yaml>", "the run's config (paths in it are relative to its folder)")
+    .option("--run-dir <dir>", "run folder, over the config's runDir")
+    .option("--steps <n>", "run length in steps, over the config's steps or epochs", integerOption("steps", 1))
+    .option("--epochs <n>", "run length in epochs, over the config's steps or epochs", integerOption("epochs", 1))
+    .option("--batch-size <n>", "over the config's batchSize", integerOption("batch-size", 1))
+    .option("--threads <n>", "libtorch threads, over the config's threads", integerOption("threads", 1))
+    .option("--seed <n>", "over the config's seed", integerOption("seed", 0))
+    .option("--fresh", "refuse a run folder that already holds a checkpoint instead of resuming it")
+    .option("--json", "print the result as JSON");
+}
+
+function overridesOf(flags: TrainFlags): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  if (flags.runDir !== undefined) o.runDir = path.resolve(flags.runDir);
+  if (flags.steps !== undefined && flags.epochs !== undefined) throw new Error("--steps and --epochs: give one");
+  if (flags.steps !== undefined) Object.assign(o, { steps: flags.steps, epochs: undefined });
+  if (flags.epochs !== undefined) Object.assign(o, { epochs: flags.epochs, steps: undefined });
+  if (flags.batchSize !== undefined) o.batchSize = flags.batchSize;
+  if (flags.threads !== undefined) o.threads = flags.threads;
+  if (flags.seed !== undefined) o.seed = flags.seed;
+  return o;
+}
+
+/** Reads `flags.config` with `schema` (the train config's, or a refinement of it), trains and prints the result. */
+export async function runConfigFile(
+  flags: TrainFlags,
+  schema: z.ZodType<z.output<typeof trainConfigSchema>, z.input<typeof trainConfigSchema>> = trainConfigSchema,
+  overrides: Record<string, unknown> = {},
+): Promise<void> {
+  const config = readConfigFile(flags.config, schema, {
+    ...PATH_KEYS,
+    overrides: { ...overridesOf(flags), ...overrides },
+  });
+  const result = await train(config, { resume: !flags.fresh });
+  if (flags.json) console.log(JSON.stringify({ runDir: config.runDir, ...result }, null, 2));
+  else if (result.modelFile) console.log(`trained ${result.step} steps; model: ${result.modelFile}`);
+  else console.log(`stopped at step ${result.step}/${result.totalSteps}; resume with the same command`);
+}
+
+export function registerTrain(program: Command): void {
+  addTrainOptions(
+    program
+      .command("train")
+      .description("train a model from a YAML config: run folder with checkpoints, metrics and model.safetensors"),
+  )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  facekd train --config examples/configs/train-teacher.yaml\n" +
+        "  facekd train --config train.yaml --run-dir runs/try2 --steps 500 --threads 4 --fresh\n\n" +
+        "A run folder that holds a checkpoint is resumed where it stopped (unless --fresh).",
+    )
+    .action((flags: TrainFlags) => runConfigFile(flags));
+}

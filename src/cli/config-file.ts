@@ -1,0 +1,117 @@
+// YAML config files for the commands: parsed with line numbers, relative paths resolved against the file's folder,
+// command-line overrides applied, then validated by a zod schema. Every problem becomes `<file>:<line>: <key>:
+// <problem>`, the line that of the key when the YAML has it.
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
+import type { z } from "zod";
+import { checkConfig } from "../train/config-schema.js";
+
+export interface ConfigFileOptions {
+  /** Keys (dotted, `*` for every key of an object) naming files or folders that must exist. */
+  inputs?: readonly string[];
+  /** Keys naming paths to be created (resolved the same way, not checked). */
+  outputs?: readonly string[];
+  /** Values from the command line by dotted key, set over the file's; undefined removes the key. */
+  overrides?: Readonly<Record<string, unknown>>;
+}
+
+type Key = (string | number)[];
+type Plain = Record<string, unknown>;
+
+const isPlain = (v: unknown): v is Plain => typeof v === "object" && v !== null && !Array.isArray(v);
+const keyText = (key: Key): string => key.map((k, i) => (typeof k === "number" ? `[${k}]` : i ? `.${k}` : k)).join("");
+
+/** The keys of `data` matching `pattern` (`*` matches each key of an object or item of a list) holding strings. */
+function stringKeys(data: unknown, pattern: string[], prefix: Key = []): Key[] {
+  if (pattern.length === 0) return typeof data === "string" ? [prefix] : [];
+  const [head, ...rest] = pattern as [string, ...string[]];
+  if (Array.isArray(data)) {
+    return head === "*" ? data.flatMap((item, i) => stringKeys(item, rest, [...prefix, i])) : [];
+  }
+  if (!isPlain(data)) return [];
+  const keys = head === "*" ? Object.keys(data) : [head];
+  return keys.flatMap((k) => stringKeys(data[k], rest, [...prefix, k]));
+}
+
+function getKey(data: unknown, key: Key): unknown {
+  return key.reduce<unknown>((v, k) => (isPlain(v) || Array.isArray(v) ? (v as Plain)[k] : undefined), data);
+}
+
+function setKey(data: Plain, dotted: string, value: unknown): void {
+  const parts = dotted.split(".");
+  const last = parts.pop()!;
+  let target = data;
+  for (const part of parts) {
+    if (typeof target[part] !== "object" || target[part] === null) target[part] = {}; // lists stay lists
+    target = target[part] as Plain;
+  }
+  if (value === undefined) delete target[last];
+  else target[last] = value;
+}
+
+/** The 1-based line of the deepest part of `key` that the document has. */
+function lineOf(doc: Document, lines: LineCounter, key: Key): number | undefined {
+  let node: unknown = doc.contents;
+  let offset: number | undefined;
+  for (const k of key) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === k);
+      if (!pair) break;
+      offset = (pair.key as { range?: [number, number, number] }).range?.[0];
+      node = pair.value;
+    } else if (isSeq(node) && typeof k === "number" && node.items[k]) {
+      node = node.items[k];
+      offset = (node as { range?: [number, number, number] }).range?.[0];
+    } else break;
+  }
+  return offset === undefined ? undefined : lines.linePos(offset).line;
+}
+
+/** Reads, resolves and validates a YAML config file; throws one line per problem. */
+export function readConfigFile<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  options: ConfigFileOptions = {},
+): z.output<S> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new Error(`cannot read the config file ${file}: ${(error as Error).message}`);
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
+  if (doc.errors.length > 0) throw new Error(`${file}: invalid YAML: ${doc.errors[0]!.message}`);
+  const data: unknown = doc.toJS();
+  const overridden = new Set(Object.keys(options.overrides ?? {}));
+  const where = (key: Key): string => {
+    const fromFlags = [...overridden].some((o) => keyText(key) === o || keyText(key).startsWith(`${o}.`));
+    const line = fromFlags ? undefined : lineOf(doc, lines, key);
+    return `${file}${line === undefined ? "" : `:${line}`}: ${key.length ? `${keyText(key)}: ` : ""}`;
+  };
+
+  const problems: string[] = [];
+  if (isPlain(data)) {
+    for (const [key, value] of Object.entries(options.overrides ?? {})) setKey(data, key, value);
+    const folder = path.dirname(path.resolve(file));
+    for (const [patterns, mustExist] of [
+      [options.inputs ?? [], true],
+      [options.outputs ?? [], false],
+    ] as const) {
+      for (const key of patterns.flatMap((p) => stringKeys(data, p.split(".")))) {
+        const value = getKey(data, key) as string;
+        const resolved = path.resolve(folder, value);
+        setKey(data, key.join("."), resolved);
+        if (mustExist && !existsSync(resolved)) {
+          const how = path.isAbsolute(value) ? "" : ` (resolved against the config file's folder: ${resolved})`;
+          problems.push(`${where(key)}${value} does not exist${how}`);
+        }
+      }
+    }
+  }
+  const checked = checkConfig(schema, data);
+  if (!checked.ok) problems.unshift(...checked.problems.map((p) => `${where(p.path)}${p.problem}`));
+  if (problems.length > 0) throw new Error(problems.join("\n"));
+  return (checked as { value: z.output<S> }).value;
+}

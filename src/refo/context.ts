@@ -1,0 +1,60 @@
+// What every stage of a run reads: the resolved config, the run's datasets and where each stage keeps its outputs.
+import { basename, join } from "node:path";
+import type { RefoConfig } from "./config.js";
+import type { DatasetRole } from "./plan.js";
+import type { StageFolders } from "./stage-state.js";
+
+export interface VerificationSet {
+  /** The set's name in tables and results: the pack's file name without `.bin`. */
+  name: string;
+  path: string;
+}
+
+export interface RunPaths {
+  runDir: string;
+  /** Where the synthetic dataset is generated. */
+  dataDir: string;
+  d1: string;
+  d2: string;
+  verification: VerificationSet[];
+}
+
+export interface StageContext {
+  config: RefoConfig;
+  paths: RunPaths;
+  folders: StageFolders;
+  numClasses: number;
+  log: (line: string) => void;
+  /** Where the trainer's progress bars go when it is a terminal. */
+  progressStream: NodeJS.WriteStream;
+  /** A progress display for other long work (embedding a dataset). */
+  progress: (label: string) => { update(done: number, total: number): void; stop(): void };
+}
+
+/** The datasets of `config` in `runDir` (external paths as given, the synthetic ones inside the run folder). */
+export function runPaths(config: RefoConfig, runDir: string): RunPaths {
+  const dataDir = join(runDir, "data");
+  const { labeled, unlabeled, verification } = config.data;
+  const d1 = labeled ?? join(dataDir, "train", "train.rec");
+  const d2 = unlabeled ?? (labeled !== undefined ? labeled : join(dataDir, "unlabeled", "unlabeled.rec"));
+  const packs = verification ?? (labeled === undefined ? [join(dataDir, "pairs.bin")] : []);
+  return {
+    runDir,
+    dataDir,
+    d1,
+    d2,
+    verification: packs.map((path) => ({
+      name: labeled === undefined && verification === undefined ? "synthetic-pairs" : basename(path, ".bin"),
+      path,
+    })),
+  };
+}
+
+export const datasetPath = (paths: RunPaths, data: DatasetRole): string => (data === "d1" ? paths.d1 : paths.d2);
+
+export const modelFile = (ctx: StageContext, stage: string): string =>
+  join(ctx.folders.dir(stage), "model.safetensors");
+export const headFile = (ctx: StageContext, stage: string): string => join(ctx.folders.dir(stage), "head.safetensors");
+export const embeddingsFile = (ctx: StageContext, stage: string): string =>
+  join(ctx.folders.dir(stage), "embeddings.npy");
+export const evaluationFile = (ctx: StageContext, stage: string): string => join(ctx.folders.dir(stage), "eval.json");

@@ -1,0 +1,90 @@
+// The last stage: every model's evaluation gathered into results.json, the intrinsic gaps to S', the findings in
+// words (what was measured, whichever way it went, beside what the paper reports) and the HTML report.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import * as torch from "../../torch/index.js";
+import { toJson } from "../../analysis/index.js";
+import { writeReport, type ModelResult, type RunResults, type StageResult } from "../../report/index.js";
+import { evaluationFile, type StageContext } from "../context.js";
+import { STUDENT_LABELS, TEACHER_STANDARD, type Stage } from "../plan.js";
+import type { ModelEvaluation } from "./evaluate-stage.js";
+
+/** What the seeds report, for the findings (FACTS.md: ReFO paper, IJB-C TAR@FAR = 1e-4 with an MFN student). */
+const PAPER_CLAIM =
+  "the paper reports the ReFO student ahead (IJB-C TAR@FAR=1e-4: ReFO 92.23, ReFO+ 92.41, MFN with labels only 89.13)";
+
+function machine(): string {
+  return `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "unknown CPU"}), ${os.platform()} ${os.arch()}, libtorch ${torch.buildInfo().torchVersion}, ${torch.getNumThreads()} threads`;
+}
+
+const points = (x: number): string => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(2)} points`;
+
+function findings(models: ModelResult[], set: string | undefined): string[] {
+  if (set === undefined) return ["no verification set was evaluated: give data.verification packs to compare models"];
+  const byId = new Map(models.map((m) => [m.id, m]));
+  const accuracy = (id: string) => byId.get(id)?.verification[set]?.accuracy;
+  const out: string[] = [];
+  const compare = (a: string, b: string, claim = "") => {
+    const [x, y] = [accuracy(a), accuracy(b)];
+    if (x === undefined || y === undefined) return;
+    const verb = x > y ? "beats" : x < y ? "trails" : "ties";
+    out.push(
+      `${byId.get(a)!.label} ${verb} ${byId.get(b)!.label} on ${set}: ${(100 * x).toFixed(2)}% vs ${(100 * y).toFixed(2)}% (${points(x - y)})${claim}`,
+    );
+  };
+  compare(TEACHER_STANDARD, STUDENT_LABELS);
+  compare("student-fo-refo", "student-fo-standard", `; ${PAPER_CLAIM}`);
+  compare("student-fo-refo-plus", "student-fo-standard");
+  compare("student-fo-refo", STUDENT_LABELS);
+  for (const id of ["student-kd", "student-th-kd", "student-fo-sh-kd"]) compare("student-fo-refo", id);
+  return out;
+}
+
+function intrinsicGap(models: ModelResult[]): RunResults["intrinsicGap"] {
+  const reference = models.find((m) => m.id === STUDENT_LABELS)?.intrinsicDimension;
+  if (!reference) return null;
+  return {
+    reference: STUDENT_LABELS,
+    rows: models
+      .filter((m) => m.intrinsicDimension !== null)
+      .map((m) => ({ id: m.id, ...m.intrinsicDimension!, gap: m.intrinsicDimension!.mean - reference.mean })),
+  };
+}
+
+export async function runResultsStage(ctx: StageContext, stages: readonly Stage[]): Promise<RunResults> {
+  const models: ModelResult[] = [];
+  for (const stage of stages) {
+    if (stage.spec.kind !== "evaluate") continue;
+    const file = evaluationFile(ctx, stage.id);
+    const evaluation = JSON.parse(readFileSync(file, "utf8")) as ModelEvaluation;
+    const metrics = join("stages", stage.spec.modelStage, "metrics.jsonl");
+    models.push({
+      ...evaluation,
+      metrics: existsSync(join(ctx.paths.runDir, metrics)) ? metrics : null,
+      stage: stage.spec.modelStage,
+    });
+  }
+  const stageResults: StageResult[] = stages.map(({ id, title }) => {
+    const marker = ctx.folders.marker(id);
+    return {
+      id,
+      title,
+      status: marker?.status === "done" ? "done" : "pending",
+      seconds: marker?.seconds ?? null,
+    };
+  });
+  const results: RunResults = {
+    name: ctx.config.name,
+    createdAt: new Date().toISOString(),
+    machine: machine(),
+    intrinsicGap: intrinsicGap(models),
+    models,
+    stages: stageResults,
+    findings: findings(models, ctx.paths.verification[0]?.name),
+    config: ctx.config,
+  };
+  writeFileSync(join(ctx.paths.runDir, "results.json"), toJson(results) + "\n");
+  await writeReport(ctx.paths.runDir);
+  return results;
+}

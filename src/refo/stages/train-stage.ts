@@ -1,0 +1,71 @@
+// Training stages: a TrainSpec becomes a train() config whose run folder is the stage folder, so a killed stage
+// resumes from its last checkpoint when the run is started again. Importing a pretrained teacher is here too.
+import { loadBackbone, saveBackbone } from "../../models/index.js";
+import { train, type TrainConfig } from "../../train/index.js";
+import { datasetPath, embeddingsFile, headFile, modelFile, type StageContext } from "../context.js";
+import type { PlannedModel, StageSpec, TrainSpec } from "../plan.js";
+
+/** The architecture name of a planned model, with the run's embedding size. */
+export function modelConfig(ctx: StageContext, model: PlannedModel) {
+  return { name: model.architecture, options: { embeddingSize: ctx.config.embeddingSize } };
+}
+
+export function trainConfig(ctx: StageContext, stageId: string, spec: TrainSpec): TrainConfig {
+  const { config } = ctx;
+  const teacherStage = spec.liveTeacher;
+  const teacherArchitecture = config.teacher.model;
+  return {
+    runDir: ctx.folders.dir(stageId),
+    model: { ...modelConfig(ctx, spec.model), ...(spec.init ? { init: spec.init } : {}) },
+    role: spec.model.role,
+    losses: spec.losses,
+    data: { path: datasetPath(ctx.paths, spec.data), workers: config.workers },
+    ...(spec.precomputed && {
+      precomputed: Object.fromEntries(
+        Object.entries(spec.precomputed).map(([role, stage]) => [role, embeddingsFile(ctx, stage)]),
+      ),
+    }),
+    ...(teacherStage && {
+      teacher: {
+        name: teacherArchitecture,
+        options: { embeddingSize: config.embeddingSize },
+        init: modelFile(ctx, teacherStage),
+      },
+    }),
+    ...(spec.classifiers && {
+      classifiers: Object.fromEntries(
+        Object.entries(spec.classifiers).map(([role, stage]) => [
+          role,
+          { path: headFile(ctx, stage), scale: config.margin.s },
+        ]),
+      ),
+    }),
+    optimizer: spec.optimizer,
+    schedule: spec.schedule,
+    steps: spec.steps,
+    batchSize: spec.batchSize,
+    ...(spec.clipGradNorm !== undefined ? { clipGradNorm: spec.clipGradNorm } : {}),
+    seed: config.seed,
+    ...(config.threads !== undefined ? { threads: config.threads } : {}),
+    checkpointEvery: config.checkpointEvery,
+    logEvery: Math.max(1, Math.min(50, Math.floor(spec.steps / 10))),
+  };
+}
+
+export async function runTrainStage(ctx: StageContext, stageId: string, spec: TrainSpec): Promise<void> {
+  const result = await train(trainConfig(ctx, stageId, spec), {
+    log: ctx.log,
+    progressStream: ctx.progressStream,
+  });
+  if (!result.finished)
+    throw new Error(`stage ${stageId}: training stopped at step ${result.step}/${result.totalSteps}`);
+}
+
+export function runImportStage(ctx: StageContext, stageId: string, spec: Extract<StageSpec, { kind: "import" }>): void {
+  const model = loadBackbone(spec.model.architecture, spec.file, { embeddingSize: ctx.config.embeddingSize });
+  try {
+    saveBackbone(modelFile(ctx, stageId), model);
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,220 @@
+// The report's charts as vega specs: training loss per stage and intrinsic dimension per model (the ROC charts
+// are eval's rocChartSpec), rendered to SVG text for inlining.
+import { renderChart, type ChartSpec } from "../analysis/chart.js";
+import { rocChartSpec } from "../eval/roc-plot.js";
+import type { StageCurves } from "./metrics.js";
+import type { ModelResult, RunResults } from "./results.js";
+
+const SCHEMA = "https://vega.github.io/schema/vega/v6.json";
+// legends under the plot keep the charts narrow enough for two side by side; labels are model names, so long
+const BOTTOM_LEGEND = { orient: "bottom", direction: "horizontal", columns: 2, labelLimit: 260 } as const;
+const ROLE_COLOURS = { teacher: "#4c78a8", student: "#f58518" };
+
+export async function chartSvg(spec: ChartSpec): Promise<string> {
+  return (await renderChart(spec, 1)).svg;
+}
+
+/** Total loss (and its terms, when there are several) against step; skipped steps as red rules. */
+export function lossChartSpec(curves: StageCurves, title: string): ChartSpec {
+  const values = curves.points;
+  const min = Math.min(...values.map((p) => p.value));
+  const max = Math.max(...values.map((p) => p.value));
+  const series = [...new Set(values.map((p) => p.series))];
+  return {
+    $schema: SCHEMA,
+    width: 460,
+    height: 240,
+    padding: 8,
+    title: { text: title },
+    data: [
+      { name: "points", values },
+      { name: "skipped", values: curves.skipped },
+    ],
+    scales: [
+      { name: "x", type: "linear", domain: { data: "points", field: "step" }, range: "width", nice: true, zero: false },
+      {
+        name: "y",
+        // terms far smaller than the total would lie flat on a linear axis
+        type: min > 0 && max / min > 100 ? "log" : "linear",
+        domain: { data: "points", field: "value" },
+        range: "height",
+        nice: true,
+        zero: false,
+      },
+      { name: "color", type: "ordinal", domain: series, range: "category" },
+    ],
+    axes: [
+      { orient: "bottom", scale: "x", title: "step", grid: true },
+      { orient: "left", scale: "y", title: "loss", grid: true },
+    ],
+    legends: series.length > 1 ? [{ stroke: "color", title: "term", symbolType: "stroke", ...BOTTOM_LEGEND }] : [],
+    marks: [
+      {
+        type: "rule",
+        from: { data: "skipped" },
+        encode: {
+          enter: {
+            x: { scale: "x", field: "step" },
+            y: { value: 0 },
+            y2: { signal: "height" },
+            stroke: { value: "#d62728" },
+            strokeOpacity: { value: 0.6 },
+            strokeDash: { value: [3, 3] },
+          },
+        },
+      },
+      {
+        type: "group",
+        from: { facet: { name: "series", data: "points", groupby: "series" } },
+        marks: [
+          {
+            type: "line",
+            from: { data: "series" },
+            encode: {
+              enter: {
+                x: { scale: "x", field: "step" },
+                y: { scale: "y", field: "value" },
+                stroke: { scale: "color", field: "series" },
+                strokeWidth: { signal: "datum.series === 'loss' ? 2.5 : 1.5" },
+              },
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/**
+ * The operating points that move the line by at least 1/`resolution` of the plot (log FAR or TAR): a 480-pixel
+ * chart needs a few hundred of the ~2000 points, and vega takes long over many lines of the full ones.
+ */
+function thinRoc(roc: { far: number[]; tar: number[] }, resolution = 500): { far: number[]; tar: number[] } {
+  const logs = roc.far.filter((f) => f > 0).map(Math.log10);
+  const step = (Math.max(...logs) - Math.min(...logs)) / resolution;
+  const far: number[] = [];
+  const tar: number[] = [];
+  roc.far.forEach((f, i) => {
+    const t = roc.tar[i]!;
+    const last = far.length - 1;
+    const moved =
+      last < 0 ||
+      i === roc.far.length - 1 ||
+      far[last]! === 0 ||
+      Math.abs(Math.log10(f) - Math.log10(far[last]!)) >= step ||
+      Math.abs(t - tar[last]!) >= 1 / resolution;
+    if (moved) {
+      far.push(f);
+      tar.push(t);
+    }
+  });
+  return { far, tar };
+}
+
+/** ROC curves of every model evaluated on `set`; null when none has an operating point with FAR > 0. */
+export function rocSpecForSet(models: readonly ModelResult[], set: string): ChartSpec | null {
+  const curves = models.flatMap((m) => {
+    const roc = m.verification[set]?.roc;
+    // rocChartSpec draws far and tar only; the report's curves carry no thresholds
+    return roc && roc.far.some((f) => f > 0) ? [{ name: m.label, curve: { ...thinRoc(roc), threshold: [] } }] : [];
+  });
+  if (curves.length === 0) return null;
+  const spec = rocChartSpec(curves, `ROC: ${set}`);
+  return { ...spec, legends: spec.legends?.map((l) => ({ ...l, ...BOTTOM_LEGEND })) };
+}
+
+/** One bar per model (mean ID, +-1 std whisker), coloured by role; the gap reference outlined. */
+export function intrinsicDimensionChartSpec(results: RunResults): ChartSpec | null {
+  const gaps = new Map(results.intrinsicGap?.rows.map((r) => [r.id, r.gap]));
+  const reference = results.intrinsicGap?.reference;
+  const values = results.models.flatMap((m) => {
+    if (m.intrinsicDimension === null) return [];
+    const { mean, std } = m.intrinsicDimension;
+    const gap = gaps.get(m.id);
+    const note =
+      m.id === reference ? "reference" : gap === undefined ? "" : `gap ${gap >= 0 ? "+" : ""}${gap.toFixed(2)}`;
+    return [
+      { model: m.label, role: m.role, mean, low: mean - std, high: mean + std, note, reference: m.id === reference },
+    ];
+  });
+  if (values.length === 0) return null;
+  const x = { scale: "x", field: "model" };
+  return {
+    $schema: SCHEMA,
+    width: Math.max(260, 95 * values.length),
+    height: 260,
+    padding: 8,
+    title: { text: "Intrinsic dimension (TwoNN), mean ± std" },
+    data: [{ name: "id", values }],
+    scales: [
+      { name: "x", type: "band", domain: { data: "id", field: "model" }, range: "width", padding: 0.3 },
+      { name: "y", type: "linear", domain: { data: "id", field: "high" }, range: "height", nice: true, zero: true },
+      { name: "role", type: "ordinal", domain: Object.keys(ROLE_COLOURS), range: Object.values(ROLE_COLOURS) },
+    ],
+    axes: [
+      { orient: "bottom", scale: "x", labelAngle: -25, labelAlign: "right", labelLimit: 240 },
+      { orient: "left", scale: "y", title: "intrinsic dimension", grid: true },
+    ],
+    legends: [{ fill: "role", title: "role", orient: "right" }],
+    marks: [
+      {
+        type: "rect",
+        from: { data: "id" },
+        encode: {
+          enter: {
+            x,
+            width: { scale: "x", band: 1 },
+            y: { scale: "y", field: "mean" },
+            y2: { scale: "y", value: 0 },
+            fill: { scale: "role", field: "role" },
+            stroke: { value: "#111" },
+            strokeWidth: { signal: "datum.reference ? 3 : 0" },
+          },
+        },
+      },
+      {
+        type: "rule",
+        from: { data: "id" },
+        encode: {
+          enter: {
+            x: { ...x, band: 0.5 },
+            y: { scale: "y", field: "low" },
+            y2: { scale: "y", field: "high" },
+            stroke: { value: "#222" },
+            strokeWidth: { value: 1.5 },
+          },
+        },
+      },
+      {
+        type: "text",
+        from: { data: "id" },
+        encode: {
+          enter: {
+            x: { ...x, band: 0.5 },
+            y: { scale: "y", field: "high", offset: -4 },
+            text: { signal: "format(datum.mean, '.2f')" },
+            baseline: { value: "bottom" },
+            align: { value: "center" },
+            fill: { value: "#222" },
+          },
+        },
+      },
+      {
+        type: "text",
+        from: { data: "id" },
+        encode: {
+          enter: {
+            x: { ...x, band: 0.5 },
+            y: { scale: "y", value: 0, offset: -6 },
+            text: { field: "note" },
+            baseline: { value: "bottom" },
+            align: { value: "center" },
+            fontSize: { value: 10 },
+            fontWeight: { value: "bold" },
+            fill: { value: "#fff" },
+          },
+        },
+      },
+    ],
+  };
+}

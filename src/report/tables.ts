@@ -1,0 +1,116 @@
+// The report's HTML tables: models (size, speed, intrinsic dimension, verification), intrinsic gap, stages.
+import { escapeHtml as e, formatCount, formatFar, formatPercent, formatSeconds, formatShort } from "./format.js";
+import type { ModelResult, RunResults } from "./results.js";
+
+const PREFERRED_FARS = [1e-3, 1e-2];
+
+/** Verification set names in order of first appearance. */
+export function verificationSets(models: readonly ModelResult[]): string[] {
+  return [...new Set(models.flatMap((m) => Object.keys(m.verification)))];
+}
+
+/** The FARs to show for a set: 1e-3 and 1e-2 where some model has a TAR there, else the two largest that do. */
+export function tableFars(models: readonly ModelResult[], set: string): number[] {
+  const withTar = [
+    ...new Set(
+      models.flatMap((m) => (m.verification[set]?.tarAtFar ?? []).filter((t) => t.tar !== null).map((t) => t.far)),
+    ),
+  ].sort((a, b) => a - b);
+  const preferred = withTar.filter((f) => PREFERRED_FARS.some((p) => Math.abs(f - p) <= p * 1e-6));
+  return preferred.length > 0 ? preferred : withTar.slice(-2);
+}
+
+/** The student with the highest accuracy on the first verification set, if any student was evaluated there. */
+export function bestStudent(models: readonly ModelResult[]): { model: ModelResult; set: string } | null {
+  const set = verificationSets(models)[0];
+  if (set === undefined) return null;
+  const students = models.filter((m) => m.role === "student" && m.verification[set] !== undefined);
+  if (students.length === 0) return null;
+  const model = students.reduce((a, b) => (b.verification[set]!.accuracy > a.verification[set]!.accuracy ? b : a));
+  return { model, set };
+}
+
+export function modelsTable(models: readonly ModelResult[]): string {
+  const sets = verificationSets(models);
+  const fars = new Map(sets.map((s) => [s, tableFars(models, s)]));
+  const best = bestStudent(models);
+  const fixed = ["model", "role", "kind", "architecture", "params", "FLOPs (M)", "img/s", "intrinsic dim."];
+  const head1 =
+    fixed.map((h) => `<th rowspan="2">${e(h)}</th>`).join("") +
+    sets.map((s) => `<th colspan="${1 + fars.get(s)!.length}" class="set">${e(s)}</th>`).join("");
+  const head2 = sets
+    .map(
+      (s) =>
+        `<th>acc. %</th>` +
+        fars
+          .get(s)!
+          .map((f) => `<th>TAR@${formatFar(f)}</th>`)
+          .join(""),
+    )
+    .join("");
+  const rows = models.map((m) => {
+    const isBest = best?.model === m;
+    const id = m.intrinsicDimension;
+    const cells = [
+      `<td class="name">${e(m.label)}${isBest ? ' <span class="badge best">best student</span>' : ""}` +
+        `<div class="sub">${e(m.id)}</div></td>`,
+      `<td><span class="role ${m.role}">${e(m.role)}</span></td>`,
+      `<td>${e(m.kind)}</td>`,
+      `<td class="mono">${e(m.architecture)}</td>`,
+      `<td class="num">${formatCount(m.parameters)}</td>`,
+      `<td class="num">${formatShort(m.flops / 1e6)}</td>`,
+      `<td class="num">${m.imagesPerSecond === null ? "–" : formatShort(m.imagesPerSecond)}</td>`,
+      `<td class="num">${id === null ? "–" : `${id.mean.toFixed(2)} <span class="sub">± ${id.std.toFixed(2)}</span>`}</td>`,
+      ...sets.flatMap((s) => {
+        const v = m.verification[s];
+        const acc = v ? `${formatPercent(v.accuracy)} <span class="sub">± ${formatPercent(v.accuracyStd)}</span>` : "–";
+        return [
+          `<td class="num">${acc}</td>`,
+          ...fars.get(s)!.map((f) => {
+            const tar = v?.tarAtFar.find((t) => Math.abs(t.far - f) <= f * 1e-6)?.tar;
+            return `<td class="num">${tar === undefined ? "–" : tar === null ? "n/a" : formatPercent(tar)}</td>`;
+          }),
+        ];
+      }),
+    ];
+    return `<tr${isBest ? ' class="best"' : ""} data-model="${e(m.id)}">${cells.join("")}</tr>`;
+  });
+  const caption =
+    "<caption>Accuracy (± std over the folds) and TAR at a FAR, in percent; n/a: too few impostor pairs for that FAR." +
+    (best ? ` Highlighted: the best student by accuracy on ${e(best.set)}.` : "") +
+    "</caption>";
+  return (
+    `<div class="scroll"><table class="models">${caption}<thead><tr>${head1}</tr><tr>${head2}</tr></thead>` +
+    `<tbody>${rows.join("")}</tbody></table></div>`
+  );
+}
+
+export function intrinsicGapTable(results: RunResults): string {
+  const gap = results.intrinsicGap;
+  if (gap === null || gap.rows.length === 0) return "";
+  const label = (id: string) => results.models.find((m) => m.id === id)?.label ?? id;
+  const rows = gap.rows.map(
+    (r) =>
+      `<tr${r.id === gap.reference ? ' class="reference"' : ""}><td>${e(label(r.id))}</td>` +
+      `<td class="num">${r.mean.toFixed(2)} ± ${r.std.toFixed(2)}</td>` +
+      `<td class="num">${r.id === gap.reference ? "reference" : `${r.gap >= 0 ? "+" : ""}${r.gap.toFixed(2)}`}</td></tr>`,
+  );
+  return (
+    `<table class="gap"><thead><tr><th>model</th><th>ID (mean ± std)</th><th>gap to ${e(label(gap.reference))}</th>` +
+    `</tr></thead><tbody>${rows.join("")}</tbody></table>`
+  );
+}
+
+export function stagesTable(results: RunResults): string {
+  const rows = results.stages.map(
+    (s) =>
+      `<tr><td class="mono">${e(s.id)}</td><td>${e(s.title)}</td>` +
+      `<td><span class="status ${s.status}">${e(s.status)}</span></td>` +
+      `<td class="num">${s.seconds === null ? "–" : formatSeconds(s.seconds)}</td></tr>`,
+  );
+  const total = results.stages.reduce((sum, s) => sum + (s.seconds ?? 0), 0);
+  return (
+    `<table class="stages"><thead><tr><th>stage</th><th>title</th><th>status</th><th>time</th></tr></thead>` +
+    `<tbody>${rows.join("")}</tbody><tfoot><tr><td colspan="3">total</td><td class="num">${formatSeconds(total)}</td></tr></tfoot></table>`
+  );
+}

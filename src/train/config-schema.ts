@@ -1,0 +1,189 @@
+// The training config's schema (zod): every key, its type, default and range, the single source of the config's
+// types (config.ts) and of its checks. Objects are strict, so a misspelled key is an error listing the allowed ones;
+// `configProblems` turns zod's issues into "<key path> <problem>" lines for the config's readers.
+import { z } from "zod";
+
+/** A strict object whose unknown-key error lists the keys it allows. */
+export function strict<S extends z.ZodRawShape>(shape: S) {
+  const allowed = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === "unrecognized_keys" ? `is not a known key (allowed: ${allowed})` : undefined),
+  });
+}
+
+const positiveInt = z.number().int().positive();
+const roleSchema = z.enum(["student", "teacher"]);
+/** Keys of the two roles' entries, either may be left out. */
+const byRole = <T extends z.ZodType>(value: T) => strict({ student: value.optional(), teacher: value.optional() });
+
+export const optimizerSchema = strict({
+  type: z.enum(["sgd", "adamw"]),
+  lr: z.number().min(0),
+  weightDecay: z.number().optional(),
+  /** SGD only (default 0.9). */
+  momentum: z.number().optional(),
+  nesterov: z.boolean().optional(),
+  /** AdamW only. */
+  betas: z.tuple([z.number(), z.number()]).optional(),
+});
+
+export const scheduleSchema = strict({
+  /** constant, polynomial (arcface_torch's decay to 0, default), cosine (to 0), multistep. */
+  type: z.enum(["constant", "polynomial", "cosine", "multistep"]),
+  /** polynomial: the exponent (1). */
+  power: z.number().optional(),
+  /** multistep: the steps at which lr is multiplied by gamma (0.1). */
+  milestones: z.array(z.number().int().min(0)).optional(),
+  gamma: z.number().optional(),
+  /** Linear warmup from 0 over this many steps before the schedule (0). */
+  warmupSteps: z.number().int().min(0).optional(),
+});
+
+export const dataSchema = strict({
+  /** A dataset openDataset() reads: a .rec pack, a list file or an image folder. */
+  path: z.string({ error: "must name a dataset (.rec, list file or folder)" }),
+  shuffle: z.boolean().optional(),
+  /** Random horizontal flips (true). */
+  flip: z.boolean().optional(),
+  /** Decoding threads (2); 0 decodes in the main thread. */
+  workers: z.number().int().min(0).optional(),
+});
+
+/** createModel's options; their ranges are checked where the model is built. */
+const backboneOptionsSchema = strict({
+  embeddingSize: z.number().optional(),
+  widthMultiplier: z.number().optional(),
+  inputSize: z.number().optional(),
+  dropout: z.number().optional(),
+});
+
+const modelShape = {
+  /** A registered model name, such as `mbf` or `iresnet18-w0.25@56`. */
+  name: z.string({ error: "must name a registered model, such as 'mbf'" }),
+  options: backboneOptionsSchema.optional(),
+  /** A checkpoint (safetensors or .pth) to start from instead of a fresh initialization. */
+  init: z.string().optional(),
+};
+export const modelSchema = strict(modelShape);
+
+/** One term of the objective, as combineLosses() takes it (which checks names and options). */
+const lossSchema = strict({
+  name: z.string(),
+  weight: z.number().optional(),
+  label: z.string().optional(),
+  options: z.record(z.string(), z.unknown()).optional(),
+});
+
+const classifierSchema = strict({
+  path: z.string(),
+  key: z.string().optional(),
+  scale: z.number().positive().optional(),
+});
+
+export const trainConfigSchema = strict({
+  /** The run folder: config.json, metrics.jsonl, checkpoints/, model.safetensors. */
+  runDir: z.string({ error: "must name the run folder" }).min(1, "must name the run folder"),
+  model: modelSchema,
+  /** The trained model's role in the losses' context (student); `teacher` for ReFO's reverse distillation. */
+  role: roleSchema.default("student"),
+  losses: z.array(lossSchema).min(1, "must list at least one loss"),
+  data: dataSchema,
+  /** Embeddings precomputed over the same dataset, in its order (.npy float32 [N, D]), by the role of their model. */
+  precomputed: byRole(z.string()).optional(),
+  /**
+   * Frozen classifiers from finished runs (their head.safetensors), by the role of the model that owns them: the
+   * teacher's (KD and TH-KD with a live teacher) or the student's (SH-KD, while training the teacher). `key` picks
+   * the [classes, D] tensor when the file holds several; `scale` is s of the logits s * cos(f, w) (64).
+   */
+  classifiers: byRole(classifierSchema).optional(),
+  /** A frozen teacher run on every batch (offline distillation with a live teacher); only when role is student. */
+  teacher: strict({ ...modelShape, init: z.string({ error: "must name the teacher's checkpoint" }) }).optional(),
+  optimizer: optimizerSchema,
+  schedule: scheduleSchema.default({ type: "polynomial" }),
+  /** The length of the run: steps, or epochs over the dataset (one of the two). */
+  steps: positiveInt.optional(),
+  epochs: positiveInt.optional(),
+  batchSize: positiveInt,
+  /** Clip the gradients' global L2 norm to this value (arcface_torch: 5); unset: no clipping. */
+  clipGradNorm: z.number().positive().optional(),
+  seed: z.number().int().min(0).default(0),
+  /** libtorch intra-op threads (unset: leave libtorch's setting). */
+  threads: positiveInt.optional(),
+  memoryFormat: z.enum(["channels_last", "contiguous"]).default("channels_last"),
+  /** Write a checkpoint every this many steps (and always at the end). */
+  checkpointEvery: positiveInt.default(1000),
+  /** Log metrics every this many steps. */
+  logEvery: positiveInt.default(10),
+  /** Stop after this many consecutive steps with a non-finite loss or gradient. */
+  maxBadSteps: positiveInt.default(5),
+}).superRefine((config, ctx) => {
+  if (config.steps === undefined && config.epochs === undefined) {
+    ctx.addIssue({ code: "custom", path: ["steps"], message: "is required (or epochs instead): the run's length" });
+  }
+  if (config.steps !== undefined && config.epochs !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["epochs"], message: "cannot be set together with steps: keep one of them" });
+  }
+  if (config.teacher !== undefined && config.role !== "student") {
+    ctx.addIssue({ code: "custom", path: ["teacher"], message: "is only for training a student (role is teacher)" });
+  }
+});
+
+export interface ConfigProblem {
+  path: (string | number)[];
+  /** `optimizer.lr`, `losses[0].name`; empty for the whole config. */
+  key: string;
+  /** Starts with a verb: "must be >= 0, got -1". */
+  problem: string;
+}
+
+const show = (value: unknown): string => (typeof value === "string" ? `'${value}'` : (JSON.stringify(value) ?? "null"));
+
+/** The message of a zod issue that no schema customized. */
+function describeIssue(issue: z.core.$ZodRawIssue): string {
+  const got = issue.input === undefined ? "" : `, got ${show(issue.input)}`;
+  switch (issue.code) {
+    case "invalid_type":
+      if (issue.input === undefined) return "is required";
+      return issue.expected === "int"
+        ? `must be an integer${got}`
+        : `must be a${/^[aeiou]/.test(issue.expected) ? "n" : ""} ${issue.expected}${got}`;
+    case "too_small":
+      return issue.origin === "array"
+        ? `must have at least ${issue.minimum} items${got}`
+        : `must be ${issue.inclusive ? ">=" : ">"} ${issue.minimum}${got}`;
+    case "too_big":
+      return issue.origin === "array"
+        ? `must have at most ${issue.maximum} items${got}`
+        : `must be ${issue.inclusive ? "<=" : "<"} ${issue.maximum}${got}`;
+    case "invalid_value":
+      return `must be one of ${issue.values.map(show).join(", ")}${got}`;
+    default:
+      return issue.message ?? "is invalid";
+  }
+}
+
+const keyOf = (path: (string | number)[]): string =>
+  path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
+
+/** Validates `data`: the parsed value, or every problem found, an unknown key as its own path. */
+export function checkConfig<S extends z.ZodType>(
+  schema: S,
+  data: unknown,
+): { ok: true; value: z.output<S> } | { ok: false; problems: ConfigProblem[] } {
+  const result = schema.safeParse(data, { error: describeIssue });
+  if (result.success) return { ok: true, value: result.data };
+  const problems = result.error.issues.flatMap((issue) => {
+    const path = issue.path as (string | number)[];
+    const paths = issue.code === "unrecognized_keys" ? issue.keys.map((k) => [...path, k]) : [path];
+    return paths.map((p) => ({ path: p, key: keyOf(p), problem: issue.message }));
+  });
+  return { ok: false, problems };
+}
+
+/** The parsed value of `data`, or a RangeError `<what>: <key> <problem>; ...` naming every bad key. */
+export function parseConfig<S extends z.ZodType>(schema: S, data: unknown, what: string): z.output<S> {
+  const checked = checkConfig(schema, data);
+  if (checked.ok) return checked.value;
+  const lines = checked.problems.map(({ key, problem }) => `${key === "" ? "" : `${key} `}${problem}`);
+  throw new RangeError(`${what}: ${lines.join("; ")}`);
+}

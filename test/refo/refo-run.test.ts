@@ -1,0 +1,197 @@
+// `facekd refo` end to end on tiny synthetic data, through the command line: every stage's artifacts and the report
+// exist and are well formed; finished stages are skipped and a config change reruns only what it touches; a run
+// killed during the ReFO teacher's training and started again ends with the same results as an uninterrupted one.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import { readResults, type RunResults } from "../../src/report/index.js";
+import { NpyRows } from "../../src/train/index.js";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+const cli = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8" });
+
+const TINY = {
+  name: "tiny",
+  seed: 3,
+  threads: 1,
+  workers: 0,
+  checkpointEvery: 2,
+  data: {
+    synthetic: {
+      identities: 8,
+      imagesPerIdentity: 6,
+      unlabeledIdentities: 8,
+      unlabeledImagesPerIdentity: 6,
+      pairs: 40,
+      testIdentities: 8,
+      imageSize: 32,
+    },
+  },
+  embeddingSize: 16,
+  teacher: { model: "mbf-w0.5@32", steps: 8, batchSize: 16 },
+  student: { model: "mbf-w0.25@32", steps: 8, batchSize: 16 },
+  refoPlus: { enabled: false },
+  baselines: ["fo-standard"],
+  evaluation: { idSample: 40, idRepetitions: 3, batchSize: 32 },
+};
+const STAGES = [
+  "data",
+  "student-labels",
+  "teacher-standard",
+  "student-labels.embed-d1",
+  "teacher-refo",
+  "teacher-refo.embed-d2",
+  "student-fo-refo",
+  "teacher-standard.embed-d2",
+  "student-fo-standard",
+  "eval.student-labels",
+  "eval.teacher-standard",
+  "eval.teacher-refo",
+  "eval.student-fo-refo",
+  "eval.student-fo-standard",
+  "results",
+];
+
+let root: string;
+let runA: string;
+let configA: string;
+
+function writeConfig(name: string, config: unknown): string {
+  const file = join(root, `${name}.yaml`);
+  writeFileSync(file, stringify(config));
+  return file;
+}
+
+/** Results without what legitimately differs between two runs (time, speed, where it ran). */
+function comparable(results: RunResults) {
+  return {
+    models: results.models.map(({ imagesPerSecond: _speed, ...rest }) => rest),
+    intrinsicGap: results.intrinsicGap,
+    findings: results.findings,
+  };
+}
+
+before(() => {
+  root = mkdtempSync(join(tmpdir(), "facekd-refo-"));
+  runA = join(root, "a");
+  configA = writeConfig("a", TINY);
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+test("facekd refo runs every stage and writes well-formed artifacts and the report", () => {
+  const r = cli("refo", "--config", configA, "--run-dir", runA);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /FO ← ReFO teacher \(ReFO\)/);
+  assert.match(r.stdout, /report: .*report\.html/);
+
+  for (const id of STAGES) {
+    const marker = JSON.parse(readFileSync(join(runA, "stages", id, "stage.json"), "utf8"));
+    assert.equal(marker.status, "done", id);
+  }
+  for (const model of [
+    "student-labels",
+    "teacher-standard",
+    "teacher-refo",
+    "student-fo-refo",
+    "student-fo-standard",
+  ]) {
+    assert.ok(existsSync(join(runA, "stages", model, "model.safetensors")), model);
+    const metrics = readFileSync(join(runA, "stages", model, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n");
+    assert.ok(metrics.length >= 1 && JSON.parse(metrics.at(-1)!).step === 8, model);
+  }
+  // the reverse-distilled teacher logged both of its terms; the FO students only theirs
+  const refoTerms = JSON.parse(readFileSync(join(runA, "stages/teacher-refo/metrics.jsonl"), "utf8").split("\n")[0]!);
+  assert.deepEqual(Object.keys(refoTerms.terms).sort(), ["arcface", "reverse"]);
+  const foTerms = JSON.parse(readFileSync(join(runA, "stages/student-fo-refo/metrics.jsonl"), "utf8").split("\n")[0]!);
+  assert.deepEqual(Object.keys(foTerms.terms), ["fo"]);
+
+  for (const [stage, rows] of [
+    ["student-labels.embed-d1", 48],
+    ["teacher-refo.embed-d2", 48],
+  ] as const) {
+    const embeddings = new NpyRows(join(runA, "stages", stage, "embeddings.npy"));
+    assert.deepEqual([embeddings.count, embeddings.dim], [rows, 16], stage);
+    embeddings.close();
+  }
+
+  const results = readResults(runA); // validates every key
+  assert.equal(results.models.length, 5);
+  for (const m of results.models) {
+    const v = m.verification["synthetic-pairs"]!;
+    assert.ok(v.accuracy >= 0 && v.accuracy <= 1, `${m.id} accuracy ${v.accuracy}`);
+    assert.ok(m.intrinsicDimension!.mean > 0 && m.parameters > 0 && m.flops > 0, m.id);
+  }
+  assert.equal(results.intrinsicGap?.reference, "student-labels");
+  assert.ok(
+    results.findings.some((f) => /FO ← ReFO teacher \(ReFO\) (beats|trails|ties) FO ← standard teacher/.test(f)),
+  );
+  const html = readFileSync(join(runA, "report.html"), "utf8");
+  for (const m of results.models) assert.ok(html.includes(m.label.replace("'", "&#39;")), m.label);
+  assert.ok((html.match(/<svg/g) ?? []).length >= 3, "loss, ROC and ID charts");
+});
+
+test("a second run skips finished stages; a config change reruns only the stages downstream of it", () => {
+  const again = cli("refo", "--config", configA, "--run-dir", runA, "--dry-run", "--json");
+  assert.equal(again.status, 0, again.stderr);
+  const plan = JSON.parse(again.stdout).plan as { id: string; status: string }[];
+  assert.deepEqual(
+    plan.filter((s) => s.status !== "done").map((s) => `${s.id}:${s.status}`),
+    ["results:forced"],
+  );
+
+  const changed = writeConfig("changed", { ...TINY, refo: { beta2: 2 } });
+  const replanned = cli("refo", "--config", changed, "--run-dir", runA, "--dry-run", "--json");
+  assert.equal(replanned.status, 0, replanned.stderr);
+  const statuses = Object.fromEntries(
+    (JSON.parse(replanned.stdout).plan as { id: string; status: string }[]).map((s) => [s.id, s.status]),
+  );
+  // beta2 is the weight of feature-only distillation: the FO students and what reads them, nothing upstream
+  for (const id of ["student-fo-refo", "student-fo-standard", "eval.student-fo-refo", "eval.student-fo-standard"])
+    assert.equal(statuses[id], "invalidated", id);
+  for (const id of ["data", "student-labels", "teacher-refo", "teacher-refo.embed-d2", "eval.teacher-refo"])
+    assert.equal(statuses[id], "done", id);
+
+  const bad = cli("refo", "--config", writeConfig("bad", { ...TINY, student: { ...TINY.student, stpes: 3 } }));
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /bad\.yaml:\d+: student.*stpes/);
+  const unknownStage = cli("refo", "--config", configA, "--run-dir", runA, "--only", "teacher-nope");
+  assert.equal(unknownStage.status, 1);
+  assert.match(unknownStage.stderr, /--only: no stage 'teacher-nope'.*teacher-refo/);
+});
+
+test("a run killed while training the ReFO teacher resumes to the same results as an uninterrupted run", async () => {
+  const runB = join(root, "b");
+  const checkpoint = join(runB, "stages", "teacher-refo", "checkpoints", "last.json");
+  const child = spawn(process.execPath, [MAIN, "refo", "--config", configA, "--run-dir", runB], { stdio: "ignore" });
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (existsSync(checkpoint)) {
+        clearInterval(poll);
+        child.kill("SIGKILL");
+        resolve();
+      } else if (child.exitCode !== null) {
+        clearInterval(poll);
+        reject(new Error(`the run ended (${child.exitCode}) before teacher-refo wrote a checkpoint`));
+      }
+    }, 20);
+  });
+  await exited;
+  assert.ok(!existsSync(join(runB, "stages", "teacher-refo", "model.safetensors")), "killed before it finished");
+  const marker = JSON.parse(readFileSync(join(runB, "stages", "teacher-refo", "stage.json"), "utf8"));
+  assert.equal(marker.status, "running");
+
+  const resumed = cli("refo", "--config", configA, "--run-dir", runB);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, /teacher-refo: .*\(resuming\)/);
+  assert.match(resumed.stderr, /resuming .*teacher-refo at step [2-7]\/8/);
+  assert.doesNotMatch(resumed.stderr, /\] student-labels:/, "finished stages are not run again");
+  assert.deepEqual(comparable(readResults(runB)), comparable(readResults(runA)));
+});

@@ -1,0 +1,103 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Command } from "commander";
+import { registerReport } from "../../src/cli/commands/report.js";
+import { writeReport } from "../../src/report/index.js";
+import { FIXTURE_METRICS, fixtureResults, writeFixtureRun } from "./fixture.js";
+
+const NAMESPACES = ["http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink", "http://www.w3.org/1999/xhtml"];
+
+describe("facekd report", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "facekd-report-"));
+  const results = fixtureResults();
+
+  test("writes a self-contained report.html with the tables, one SVG per chart and the config", async () => {
+    const run = writeFixtureRun(path.join(dir, "run"));
+    const file = await writeReport(run);
+    assert.equal(file, path.join(run, "report.html"));
+    const html = readFileSync(file, "utf8");
+
+    const rows = [...html.matchAll(/<tr[^>]*data-model="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(
+      rows,
+      results.models.map((m) => m.id),
+    );
+    for (const m of results.models) assert.ok(html.includes(m.label), m.label);
+    // the best student by accuracy on the first set is highlighted
+    const best = results.models
+      .filter((m) => m.role === "student")
+      .sort((a, b) => b.verification["synthetic-pairs"]!.accuracy - a.verification["synthetic-pairs"]!.accuracy)[0]!;
+    assert.match(html, new RegExp(`<tr class="best" data-model="${best.id}"`));
+    assert.equal(html.match(/class="best"/g)?.length, 1);
+    // TAR columns at 1e-3 and 1e-2, with n/a where a model has too few impostor pairs
+    assert.match(html, /<th>TAR@1e-3<\/th>/);
+    assert.match(html, /<th>TAR@1e-2<\/th>/);
+    assert.doesNotMatch(html, /TAR@1e-1/);
+    assert.match(html, /<td class="num">n\/a<\/td>/);
+
+    // loss charts for the metrics files that exist, one ROC per set, the ID chart
+    const sets = new Set(results.models.flatMap((m) => Object.keys(m.verification)));
+    const charts = Object.keys(FIXTURE_METRICS).length + sets.size + 1;
+    assert.equal(html.match(/<svg/g)?.length, charts);
+    assert.equal(html.match(/<figure class="chart">/g)?.length, charts);
+    assert.match(html, /student-fo-standard\/metrics\.jsonl is missing/);
+    assert.match(html, /1 skipped steps/);
+
+    const urls = [...html.matchAll(/https?:\/\/[^\s"'<>)]+/g)].map((m) => m[0]);
+    assert.ok(urls.length > 0); // the SVG namespaces
+    assert.deepEqual(
+      urls.filter((u) => !NAMESPACES.includes(u)),
+      [],
+    );
+    assert.doesNotMatch(html, /<script|<link|src=/);
+    assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+    assert.match(html, /<details>.*&quot;reverseWeight&quot;: 0\.4/s);
+    for (const s of results.stages) assert.ok(html.includes(s.title), s.title);
+  });
+
+  test("the command writes the report and prints its path, --json as an object", async () => {
+    const run = writeFixtureRun(path.join(dir, "cli"));
+    const printed: string[] = [];
+    const log = console.log;
+    console.log = (text: string) => void printed.push(text);
+    try {
+      const program = new Command().exitOverride();
+      registerReport(program);
+      await program.parseAsync(["report", run], { from: "user" });
+      await program.parseAsync(["report", run, "--json"], { from: "user" });
+    } finally {
+      console.log = log;
+    }
+    const report = path.join(run, "report.html");
+    assert.deepEqual(printed.slice(0, 1), [report]);
+    assert.deepEqual(JSON.parse(printed[1]!), { report });
+    assert.ok(existsSync(report));
+
+    const help: string[] = [];
+    const program = new Command().exitOverride().configureOutput({ writeOut: (text) => void help.push(text) });
+    registerReport(program);
+    await assert.rejects(program.parseAsync(["report", "--help"], { from: "user" }), {
+      code: "commander.helpDisplayed",
+    });
+    assert.match(help.join(""), /--json[\s\S]*Examples:\n {2}facekd report runs\/demo/);
+  });
+
+  test("a missing or malformed results.json is an error naming the file and the key", async () => {
+    const run = path.join(dir, "bad");
+    await assert.rejects(writeReport(run), /bad\/results\.json: cannot read .*facekd refo/);
+    const bad = fixtureResults() as unknown as { models: { verification: Record<string, { auc: unknown }> }[] };
+    bad.models[2]!.verification["lfw"]!.auc = "high";
+    writeFixtureRun(run, bad as unknown as ReturnType<typeof fixtureResults>);
+    await assert.rejects(writeReport(run), /bad\/results\.json: models\.2\.verification\.lfw\.auc: .*number/);
+    writeFileSync(path.join(run, "results.json"), JSON.stringify({ ...fixtureResults(), stages: [{ id: "x" }] }));
+    await assert.rejects(writeReport(run), /results\.json: stages\.0\.title/);
+    writeFileSync(path.join(run, "results.json"), "{ not json");
+    await assert.rejects(writeReport(run), /results\.json: not valid JSON/);
+    assert.ok(!existsSync(path.join(run, "report.html")));
+  });
+
+  test.after(() => rmSync(dir, { recursive: true, force: true }));
+});
