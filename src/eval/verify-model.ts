@@ -1,9 +1,10 @@
 // A model on a verification pack, end to end: decode the pack's images, embed them (flip-sum by default, as
-// insightface evaluates) and run the pair protocol. The embeddings stay in memory: a pack holds a few thousand pairs.
+// insightface evaluates), L2-normalize and run the pair protocol. The embeddings stay in memory: a pack holds a few thousand pairs.
 import * as torch from "../torch/index.js";
 import { FaceLoader, MemorySource, readVerificationPack } from "../data/index.js";
 import type { Backbone } from "../models/index.js";
 import { embedBatch } from "../train/embed.js";
+import { l2Normalize } from "./embeddings.js";
 import { pairsOfPack, verifyPairs, type PairProtocolOptions, type PairProtocolResult } from "./pairs.js";
 
 export interface ModelVerificationOptions extends PairProtocolOptions {
@@ -66,7 +67,8 @@ export async function verifyModelOnPack(
   const embeddings = await embedImages(model, packPath, pack.images, options);
   try {
     return torch.tidy(() => {
-      const { left, right } = pairsOfPack(embeddings);
+      // insightface normalizes the (flip-summed) embeddings: its thresholds 0..4 are squared distances on the sphere
+      const { left, right } = pairsOfPack(l2Normalize(embeddings));
       return verifyPairs(left, right, pack.issame, options);
     });
   } finally {

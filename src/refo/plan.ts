@@ -252,11 +252,11 @@ export function planStages(config: RefoConfig, numClasses: number): Stage[] {
     const id = "teacher-sh-kd";
     addModel({
       id,
-      title: "train the teacher through S''s frozen classifier (SH-KD) on D1",
+      title: "train the teacher through the frozen classifier of S' (SH-KD) on D1",
       needs: [STUDENT_LABELS, ...dataNeeds],
       spec: trainSpec(
         "teacher",
-        teacherModel(id, "SH-KD teacher (S''s head)", "sh-kd"),
+        teacherModel(id, "SH-KD teacher (the head of S')", "sh-kd"),
         "d1",
         [{ name: "sh-kd", options: { margin: config.margin.name, s: config.margin.s, m: config.margin.m } }],
         { classifiers: { student: STUDENT_LABELS } },

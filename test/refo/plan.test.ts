@@ -12,7 +12,7 @@ const trainSpec = (stages: Stage[], id: string): TrainSpec => {
   return stage.spec as TrainSpec;
 };
 
-test("the default plan: the five ReFO steps, ReFO+ through the FO student of the standard teacher, every model evaluated", () => {
+test("the default plan: the five ReFO steps, ReFO+ through a wider student proxy, every model evaluated", () => {
   const stages = plan({});
   const ids = stages.map((s) => s.id);
   const position = (id: string) => ids.indexOf(id);
@@ -33,9 +33,11 @@ test("the default plan: the five ReFO steps, ReFO+ through the FO student of the
   assert.deepEqual(fo.losses, [{ name: "fo", weight: 5, options: { metric: "normalized-l2" } }]);
   assert.equal(fo.data, "d2");
   assert.deepEqual(fo.precomputed, { teacher: "teacher-refo.embed-d2" });
-  assert.deepEqual(trainSpec(stages, "teacher-refo-plus").precomputed, { student: "student-fo-standard.embed-d1" });
+  assert.deepEqual(trainSpec(stages, "teacher-refo-plus").precomputed, { student: "proxy-wider.embed-d1" });
+  assert.equal(trainSpec(stages, "proxy-wider").model.architecture, "mbf-w0.5@48");
   const evaluated = stages.filter((s) => s.spec.kind === "evaluate").map((s) => s.id.replace("eval.", ""));
   assert.deepEqual(evaluated.sort(), [
+    "proxy-wider",
     "student-fo-refo",
     "student-fo-refo-plus",
     "student-fo-standard",
@@ -47,12 +49,13 @@ test("the default plan: the five ReFO steps, ReFO+ through the FO student of the
   assert.equal(ids.at(-1), "results");
 });
 
-test("raw embeddings take beta1 = 0.001; the wider proxy is trained with labels; baselines wire teacher heads", () => {
+test("raw embeddings take beta1 = 0.001; the FO-student proxy; baselines wire teacher heads", () => {
   assert.equal(trainSpec(plan({ refo: { normalized: false } }), "teacher-refo").losses[1]!.weight, 0.001);
-  const wider = plan({ student: { model: "mbf-w0.25@48" }, refoPlus: { proxy: "wider" }, baselines: [] });
-  assert.equal(trainSpec(wider, "proxy-wider").model.architecture, "mbf-w0.5@48");
-  assert.deepEqual(trainSpec(wider, "teacher-refo-plus").precomputed, { student: "proxy-wider.embed-d1" });
-  assert.ok(!wider.some((s) => s.id === "student-fo-standard"), "fo-standard only when asked for or as the proxy");
+  const foProxy = plan({ refoPlus: { proxy: "fo-standard" }, baselines: [] });
+  assert.deepEqual(trainSpec(foProxy, "teacher-refo-plus").precomputed, { student: "student-fo-standard.embed-d1" });
+  assert.ok(!foProxy.some((s) => s.id === "proxy-wider"));
+  const noBaselines = plan({ baselines: [] });
+  assert.ok(!noBaselines.some((s) => s.id === "student-fo-standard"), "fo-standard only when asked for or as proxy");
 
   const baselines = plan({ baselines: ["kd", "th-kd", "sh-kd"], refoPlus: { enabled: false } });
   const kd = trainSpec(baselines, "student-kd");
@@ -100,7 +103,6 @@ test("fingerprints move for the changed stage and everything downstream of it on
     "student-fo-refo",
     "student-fo-refo-plus",
     "student-fo-standard",
-    "student-fo-standard.embed-d1",
     "teacher-refo",
     "teacher-refo-plus",
     "teacher-refo-plus.embed-d2",

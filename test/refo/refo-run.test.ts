@@ -36,7 +36,7 @@ const TINY = {
   teacher: { model: "mbf-w0.5@32", steps: 8, batchSize: 16 },
   student: { model: "mbf-w0.25@32", steps: 8, batchSize: 16 },
   refoPlus: { enabled: false },
-  baselines: ["fo-standard"],
+  baselines: ["fo-standard", "kd", "th-kd", "sh-kd"],
   evaluation: { idSample: 40, idRepetitions: 3, batchSize: 32 },
 };
 const STAGES = [
@@ -49,13 +49,23 @@ const STAGES = [
   "student-fo-refo",
   "teacher-standard.embed-d2",
   "student-fo-standard",
+  "student-kd",
+  "student-th-kd",
+  "teacher-sh-kd",
+  "teacher-sh-kd.embed-d2",
+  "student-fo-sh-kd",
   "eval.student-labels",
   "eval.teacher-standard",
   "eval.teacher-refo",
   "eval.student-fo-refo",
   "eval.student-fo-standard",
+  "eval.student-kd",
+  "eval.student-th-kd",
+  "eval.teacher-sh-kd",
+  "eval.student-fo-sh-kd",
   "results",
 ];
+const MODELS = STAGES.filter((id) => id.startsWith("eval.")).map((id) => id.slice("eval.".length));
 
 let root: string;
 let runA: string;
@@ -109,8 +119,13 @@ test("facekd refo runs every stage and writes well-formed artifacts and the repo
   // the reverse-distilled teacher logged both of its terms; the FO students only theirs
   const refoTerms = JSON.parse(readFileSync(join(runA, "stages/teacher-refo/metrics.jsonl"), "utf8").split("\n")[0]!);
   assert.deepEqual(Object.keys(refoTerms.terms).sort(), ["arcface", "reverse"]);
-  const foTerms = JSON.parse(readFileSync(join(runA, "stages/student-fo-refo/metrics.jsonl"), "utf8").split("\n")[0]!);
-  assert.deepEqual(Object.keys(foTerms.terms), ["fo"]);
+  const terms = (stage: string) =>
+    Object.keys(JSON.parse(readFileSync(join(runA, "stages", stage, "metrics.jsonl"), "utf8").split("\n")[0]!).terms);
+  assert.deepEqual(terms("student-fo-refo"), ["fo"]);
+  // the head-sharing baselines ran with the frozen heads of the runs they name
+  assert.deepEqual(terms("student-kd"), ["arcface", "kd"]);
+  assert.deepEqual(terms("student-th-kd"), ["arcface", "th-kd"]);
+  assert.deepEqual(terms("teacher-sh-kd"), ["sh-kd"]);
 
   for (const [stage, rows] of [
     ["student-labels.embed-d1", 48],
@@ -122,7 +137,7 @@ test("facekd refo runs every stage and writes well-formed artifacts and the repo
   }
 
   const results = readResults(runA); // validates every key
-  assert.equal(results.models.length, 5);
+  assert.deepEqual(results.models.map((m) => m.id).sort(), [...MODELS].sort());
   for (const m of results.models) {
     const v = m.verification["synthetic-pairs"]!;
     assert.ok(v.accuracy >= 0 && v.accuracy <= 1, `${m.id} accuracy ${v.accuracy}`);
@@ -133,7 +148,7 @@ test("facekd refo runs every stage and writes well-formed artifacts and the repo
     results.findings.some((f) => /FO ← ReFO teacher \(ReFO\) (beats|trails|ties) FO ← standard teacher/.test(f)),
   );
   const html = readFileSync(join(runA, "report.html"), "utf8");
-  for (const m of results.models) assert.ok(html.includes(m.label.replace("'", "&#39;")), m.label);
+  for (const m of results.models) assert.ok(html.includes(m.label.replaceAll("'", "&#39;")), m.label);
   assert.ok((html.match(/<svg/g) ?? []).length >= 3, "loss, ROC and ID charts");
 });
 

@@ -93,7 +93,7 @@ export function registerRefo(program: Command): void {
       .command("demo")
       .description(
         "the built-in comparison on synthetic faces: standard, ReFO and ReFO+ teachers, the labels-only student and " +
-          "FO students from each teacher (about 15 minutes on 2 cores)",
+          "FO students from each teacher (about 12 minutes on 2 cores)",
       )
       .option("--quick", "a tiny version (a minute or two) to see every stage work, not to compare methods"),
   )

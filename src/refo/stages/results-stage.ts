@@ -23,14 +23,17 @@ const points = (x: number): string => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(2
 function findings(models: ModelResult[], set: string | undefined): string[] {
   if (set === undefined) return ["no verification set was evaluated: give data.verification packs to compare models"];
   const byId = new Map(models.map((m) => [m.id, m]));
-  const accuracy = (id: string) => byId.get(id)?.verification[set]?.accuracy;
+  const verification = (id: string) => byId.get(id)?.verification[set];
   const out: string[] = [];
   const compare = (a: string, b: string, claim = "") => {
-    const [x, y] = [accuracy(a), accuracy(b)];
+    const [x, y] = [verification(a), verification(b)];
     if (x === undefined || y === undefined) return;
-    const verb = x > y ? "beats" : x < y ? "trails" : "ties";
+    const verb = x.accuracy > y.accuracy ? "beats" : x.accuracy < y.accuracy ? "trails" : "ties";
+    const spread = Math.max(x.accuracyStd, y.accuracyStd);
     out.push(
-      `${byId.get(a)!.label} ${verb} ${byId.get(b)!.label} on ${set}: ${(100 * x).toFixed(2)}% vs ${(100 * y).toFixed(2)}% (${points(x - y)})${claim}`,
+      `${byId.get(a)!.label} ${verb} ${byId.get(b)!.label} on ${set}: ${(100 * x.accuracy).toFixed(2)}% vs ` +
+        `${(100 * y.accuracy).toFixed(2)}% (${points(x.accuracy - y.accuracy)}; the folds' std is up to ` +
+        `${(100 * spread).toFixed(2)})${claim}`,
     );
   };
   compare(TEACHER_STANDARD, STUDENT_LABELS);
@@ -39,6 +42,22 @@ function findings(models: ModelResult[], set: string | undefined): string[] {
   compare("student-fo-refo", STUDENT_LABELS);
   for (const id of ["student-kd", "student-th-kd", "student-fo-sh-kd"]) compare("student-fo-refo", id);
   return out;
+}
+
+/** The teachers' intrinsic dimension before and after tailoring, against S' (supp. sec. 2 of the paper). */
+function intrinsicFindings(gap: RunResults["intrinsicGap"], models: ModelResult[]): string[] {
+  if (gap === null) return [];
+  const row = (id: string) => gap.rows.find((r) => r.id === id);
+  const label = (id: string) => models.find((m) => m.id === id)?.label ?? id;
+  const reference = row(gap.reference)!;
+  const standard = row(TEACHER_STANDARD);
+  if (standard === undefined) return [];
+  const describe = (id: string) => `${label(id)} ${row(id)!.mean.toFixed(2)} (gap ${row(id)!.gap.toFixed(2)})`;
+  const tailored = ["teacher-refo", "teacher-refo-plus", "teacher-sh-kd"].filter((id) => row(id) !== undefined);
+  return [
+    `intrinsic dimension (TwoNN): ${label(gap.reference)} ${reference.mean.toFixed(2)}, ${describe(TEACHER_STANDARD)}` +
+      (tailored.length ? `; after tailoring: ${tailored.map(describe).join(", ")}` : ""),
+  ];
 }
 
 function intrinsicGap(models: ModelResult[]): RunResults["intrinsicGap"] {
@@ -74,14 +93,15 @@ export async function runResultsStage(ctx: StageContext, stages: readonly Stage[
       seconds: marker?.seconds ?? null,
     };
   });
+  const gap = intrinsicGap(models);
   const results: RunResults = {
     name: ctx.config.name,
     createdAt: new Date().toISOString(),
     machine: machine(),
-    intrinsicGap: intrinsicGap(models),
+    intrinsicGap: gap,
     models,
     stages: stageResults,
-    findings: findings(models, ctx.paths.verification[0]?.name),
+    findings: [...findings(models, ctx.paths.verification[0]?.name), ...intrinsicFindings(gap, models)],
     config: ctx.config,
   };
   writeFileSync(join(ctx.paths.runDir, "results.json"), toJson(results) + "\n");
