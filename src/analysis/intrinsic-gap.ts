@@ -53,30 +53,63 @@ export function formatIntrinsicGapTable(report: IntrinsicGapReport): string {
   );
 }
 
-/** Bars of each model's mean ID with a +-1 std whisker. */
-export function intrinsicGapChartSpec(report: IntrinsicGapReport, title = "Intrinsic dimension (TwoNN)"): ChartSpec {
-  const values = report.rows.map(({ name, result }) => ({
-    model: name,
-    mean: result.mean,
-    low: result.mean - result.std,
-    high: result.mean + result.std,
+/** One bar of an intrinsic-dimension chart. */
+export interface IdBar {
+  model: string;
+  mean: number;
+  std: number;
+  /** Bars of one group share a colour (such as the model's role). */
+  group?: string;
+  /** Text inside the bar's foot (such as its gap to the reference). */
+  note?: string;
+  /** Drawn with a heavy outline (the reference of the gaps). */
+  outlined?: boolean;
+}
+
+const PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#b279a2"];
+
+/** `gap +1.23` */
+export const gapNote = (gap: number): string => `gap ${gap >= 0 ? "+" : ""}${gap.toFixed(2)}`;
+
+/** Bars of each model's mean ID with a +-1 std whisker, the mean above and the note inside each bar. */
+export function idBarChartSpec(
+  bars: readonly IdBar[],
+  title = "Intrinsic dimension (TwoNN), mean ± std",
+  colours: Readonly<Record<string, string>> = {},
+): ChartSpec {
+  const values = bars.map(({ model, mean, std, group = "", note = "", outlined = false }) => ({
+    model,
+    mean,
+    low: mean - std,
+    high: mean + std,
+    group,
+    note,
+    outlined,
   }));
+  const groups = [...new Set(values.map((v) => v.group))];
   const x = { scale: "x", field: "model" };
   return {
     $schema: "https://vega.github.io/schema/vega/v6.json",
-    width: Math.max(200, 90 * values.length),
-    height: 280,
+    width: Math.max(260, 95 * values.length),
+    height: 260,
     padding: 8,
     title: { text: title },
     data: [{ name: "id", values }],
     scales: [
       { name: "x", type: "band", domain: { data: "id", field: "model" }, range: "width", padding: 0.3 },
       { name: "y", type: "linear", domain: { data: "id", field: "high" }, range: "height", nice: true, zero: true },
+      {
+        name: "group",
+        type: "ordinal",
+        domain: groups,
+        range: groups.map((g, i) => colours[g] ?? PALETTE[i % PALETTE.length]!),
+      },
     ],
     axes: [
-      { orient: "bottom", scale: "x", title: "model" },
+      { orient: "bottom", scale: "x", labelAngle: -25, labelAlign: "right", labelLimit: 240 },
       { orient: "left", scale: "y", title: "intrinsic dimension", grid: true },
     ],
+    legends: groups.length > 1 ? [{ fill: "group", orient: "right" }] : [],
     marks: [
       {
         type: "rect",
@@ -87,7 +120,9 @@ export function intrinsicGapChartSpec(report: IntrinsicGapReport, title = "Intri
             width: { scale: "x", band: 1 },
             y: { scale: "y", field: "mean" },
             y2: { scale: "y", value: 0 },
-            fill: { value: "#4c78a8" },
+            fill: { scale: "group", field: "group" },
+            stroke: { value: "#111" },
+            strokeWidth: { signal: "datum.outlined ? 3 : 0" },
           },
         },
       },
@@ -100,25 +135,44 @@ export function intrinsicGapChartSpec(report: IntrinsicGapReport, title = "Intri
             y: { scale: "y", field: "low" },
             y2: { scale: "y", field: "high" },
             stroke: { value: "#222" },
-            strokeWidth: { value: 2 },
+            strokeWidth: { value: 1.5 },
           },
         },
       },
-      {
-        type: "text",
+      ...[
+        { y: { scale: "y", field: "high", offset: -4 }, text: { signal: "format(datum.mean, '.2f')" }, fill: "#222" },
+        { y: { scale: "y", value: 0, offset: -6 }, text: { field: "note" }, fill: "#fff" },
+      ].map(({ y, text, fill }) => ({
+        type: "text" as const,
         from: { data: "id" },
         encode: {
           enter: {
             x: { ...x, band: 0.5 },
-            y: { scale: "y", field: "high", offset: -6 },
-            text: { signal: "format(datum.mean, '.2f')" },
-            align: { value: "center" },
-            fill: { value: "#222" },
+            y,
+            text,
+            baseline: { value: "bottom" as const },
+            align: { value: "center" as const },
+            fontSize: { value: 10 },
+            fill: { value: fill },
           },
         },
-      },
+      })),
     ],
   };
+}
+
+/** The gap report's chart: each model's bar, the reference outlined, the others noting their gap. */
+export function intrinsicGapChartSpec(report: IntrinsicGapReport, title?: string): ChartSpec {
+  return idBarChartSpec(
+    report.rows.map(({ name, result, gap }) => ({
+      model: name,
+      mean: result.mean,
+      std: result.std,
+      note: name === report.reference ? "reference" : gapNote(gap),
+      outlined: name === report.reference,
+    })),
+    title,
+  );
 }
 
 /** Writes `<basePath>.svg` and `<basePath>.png`. */

@@ -1,9 +1,9 @@
 // A model on a verification pack, end to end: decode the pack's images, embed them (flip-sum by default, as
 // insightface evaluates), L2-normalize and run the pair protocol. The embeddings stay in memory: a pack holds a few thousand pairs.
 import * as torch from "../torch/index.js";
-import { FaceLoader, MemorySource, readVerificationPack } from "../data/index.js";
+import { MemorySource, readVerificationPack } from "../data/index.js";
 import type { Backbone } from "../models/index.js";
-import { embedBatch } from "../train/embed.js";
+import { embedBatch, inferenceLoader } from "../train/embed.js";
 import { l2Normalize } from "./embeddings.js";
 import { pairsOfPack, verifyPairs, type PairProtocolOptions, type PairProtocolResult } from "./pairs.js";
 
@@ -24,16 +24,7 @@ export async function embedImages(
   { batchSize = 128, flipSum = true, workers = 2, onBatch }: ModelVerificationOptions = {},
 ): Promise<torch.Tensor> {
   const source = new MemorySource(name, images, new Int32Array(images.length).fill(-1), null);
-  const size = model.spec.inputSize;
-  const loader = new FaceLoader(source, {
-    batchSize,
-    imageSize: [size, size],
-    shuffle: false,
-    flip: false,
-    dropLast: false,
-    workers,
-    layout: "channels_last",
-  });
+  const loader = inferenceLoader(model, source, { batchSize, workers, layout: "channels_last" });
   const parts: torch.Tensor[] = [];
   const wasTraining = model.training;
   model.eval();

@@ -1,6 +1,7 @@
 // The report's charts as vega specs: training loss per stage and intrinsic dimension per model (the ROC charts
 // are eval's rocChartSpec), rendered to SVG text for inlining.
 import { renderChart, type ChartSpec } from "../analysis/chart.js";
+import { gapNote, idBarChartSpec, type IdBar } from "../analysis/intrinsic-gap.js";
 import { rocChartSpec } from "../eval/roc-plot.js";
 import type { StageCurves } from "./metrics.js";
 import type { ModelResult, RunResults } from "./results.js";
@@ -127,94 +128,11 @@ export function rocSpecForSet(models: readonly ModelResult[], set: string): Char
 export function intrinsicDimensionChartSpec(results: RunResults): ChartSpec | null {
   const gaps = new Map(results.intrinsicGap?.rows.map((r) => [r.id, r.gap]));
   const reference = results.intrinsicGap?.reference;
-  const values = results.models.flatMap((m) => {
+  const bars: IdBar[] = results.models.flatMap((m) => {
     if (m.intrinsicDimension === null) return [];
-    const { mean, std } = m.intrinsicDimension;
     const gap = gaps.get(m.id);
-    const note =
-      m.id === reference ? "reference" : gap === undefined ? "" : `gap ${gap >= 0 ? "+" : ""}${gap.toFixed(2)}`;
-    return [
-      { model: m.label, role: m.role, mean, low: mean - std, high: mean + std, note, reference: m.id === reference },
-    ];
+    const note = m.id === reference ? "reference" : gap === undefined ? "" : gapNote(gap);
+    return [{ model: m.label, ...m.intrinsicDimension, group: m.role, note, outlined: m.id === reference }];
   });
-  if (values.length === 0) return null;
-  const x = { scale: "x", field: "model" };
-  return {
-    $schema: SCHEMA,
-    width: Math.max(260, 95 * values.length),
-    height: 260,
-    padding: 8,
-    title: { text: "Intrinsic dimension (TwoNN), mean ± std" },
-    data: [{ name: "id", values }],
-    scales: [
-      { name: "x", type: "band", domain: { data: "id", field: "model" }, range: "width", padding: 0.3 },
-      { name: "y", type: "linear", domain: { data: "id", field: "high" }, range: "height", nice: true, zero: true },
-      { name: "role", type: "ordinal", domain: Object.keys(ROLE_COLOURS), range: Object.values(ROLE_COLOURS) },
-    ],
-    axes: [
-      { orient: "bottom", scale: "x", labelAngle: -25, labelAlign: "right", labelLimit: 240 },
-      { orient: "left", scale: "y", title: "intrinsic dimension", grid: true },
-    ],
-    legends: [{ fill: "role", title: "role", orient: "right" }],
-    marks: [
-      {
-        type: "rect",
-        from: { data: "id" },
-        encode: {
-          enter: {
-            x,
-            width: { scale: "x", band: 1 },
-            y: { scale: "y", field: "mean" },
-            y2: { scale: "y", value: 0 },
-            fill: { scale: "role", field: "role" },
-            stroke: { value: "#111" },
-            strokeWidth: { signal: "datum.reference ? 3 : 0" },
-          },
-        },
-      },
-      {
-        type: "rule",
-        from: { data: "id" },
-        encode: {
-          enter: {
-            x: { ...x, band: 0.5 },
-            y: { scale: "y", field: "low" },
-            y2: { scale: "y", field: "high" },
-            stroke: { value: "#222" },
-            strokeWidth: { value: 1.5 },
-          },
-        },
-      },
-      {
-        type: "text",
-        from: { data: "id" },
-        encode: {
-          enter: {
-            x: { ...x, band: 0.5 },
-            y: { scale: "y", field: "high", offset: -4 },
-            text: { signal: "format(datum.mean, '.2f')" },
-            baseline: { value: "bottom" },
-            align: { value: "center" },
-            fill: { value: "#222" },
-          },
-        },
-      },
-      {
-        type: "text",
-        from: { data: "id" },
-        encode: {
-          enter: {
-            x: { ...x, band: 0.5 },
-            y: { scale: "y", value: 0, offset: -6 },
-            text: { field: "note" },
-            baseline: { value: "bottom" },
-            align: { value: "center" },
-            fontSize: { value: 10 },
-            fontWeight: { value: "bold" },
-            fill: { value: "#fff" },
-          },
-        },
-      },
-    ],
-  };
+  return bars.length === 0 ? null : idBarChartSpec(bars, undefined, ROLE_COLOURS);
 }

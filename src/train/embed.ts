@@ -29,6 +29,24 @@ export interface ExtractResult {
   dim: number;
 }
 
+/** Every sample of `source` once, in order, unflipped, at the model's input size. */
+export function inferenceLoader(
+  model: Backbone,
+  source: FaceSource,
+  { batchSize, workers, layout }: { batchSize: number; workers: number; layout: BatchLayout },
+): FaceLoader {
+  const size = model.spec.inputSize;
+  return new FaceLoader(source, {
+    batchSize,
+    imageSize: [size, size],
+    shuffle: false,
+    flip: false,
+    dropLast: false,
+    workers,
+    layout,
+  });
+}
+
 /** The embedding of a batch, or with `flipSum` the sum of the embeddings of it and of its mirror image. */
 export function embedBatch(model: Backbone, images: torch.Tensor, flipSum: boolean): torch.Tensor {
   return torch.noGrad(() =>
@@ -56,16 +74,7 @@ export async function extractEmbeddings(
     count: source.length,
     dim: model.embeddingSize,
   };
-  const size = model.spec.inputSize;
-  const loader = new FaceLoader(source, {
-    batchSize,
-    imageSize: [size, size],
-    shuffle: false,
-    flip: false,
-    dropLast: false,
-    workers,
-    layout,
-  });
+  const loader = inferenceLoader(model, source, { batchSize, workers, layout });
   const writer = new NpyRowWriter(out, source.length, model.embeddingSize);
   const labels = new BigInt64Array(source.length);
   const wasTraining = model.training;
