@@ -181,6 +181,7 @@ export const OPS: readonly string[] = [
   "mm",
   "bmm",
   "addmm",
+  "addmm.out",
   "dot",
   "outer",
   "t",

@@ -38,3 +38,19 @@ function defaultThreads(): number {
 }
 
 setNumThreads(defaultThreads());
+
+/** Runs `fn` (sync or async) with `n` intra-op threads, then restores the previous count, also on error. */
+export function withNumThreads<T>(n: number, fn: () => T): T {
+  const previous = getNumThreads();
+  setNumThreads(n);
+  let result: T;
+  try {
+    result = fn();
+  } catch (error) {
+    setNumThreads(previous);
+    throw error;
+  }
+  if (result instanceof Promise) return result.finally(() => setNumThreads(previous)) as T;
+  setNumThreads(previous);
+  return result;
+}

@@ -901,387 +901,393 @@ export function addmm(self: Tensor, mat1: Tensor, mat2: Tensor, beta?: number | 
   return wrap(call(172, "aten::addmm", "", [handleOf(self), handleOf(mat1), handleOf(mat2), beta, alpha]));
 }
 
+/** `aten::addmm.out(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1, Tensor(a!) out) -> Tensor(a!)` */
+export function addmm_out(self: Tensor, mat1: Tensor, mat2: Tensor, beta: number | boolean | undefined, alpha: number | boolean | undefined, out: Tensor): Tensor {
+  callInPlace(173, "aten::addmm", "out", [handleOf(self), handleOf(mat1), handleOf(mat2), beta, alpha, handleOf(out)]);
+  return out;
+}
+
 /** `aten::dot(Tensor self, Tensor tensor) -> Tensor` */
 export function dot(self: Tensor, tensor: Tensor): Tensor {
-  return wrap(call(173, "aten::dot", "", [handleOf(self), handleOf(tensor)]));
+  return wrap(call(174, "aten::dot", "", [handleOf(self), handleOf(tensor)]));
 }
 
 /** `aten::outer(Tensor self, Tensor vec2) -> Tensor` */
 export function outer(self: Tensor, vec2: Tensor): Tensor {
-  return wrap(call(174, "aten::outer", "", [handleOf(self), handleOf(vec2)]));
+  return wrap(call(175, "aten::outer", "", [handleOf(self), handleOf(vec2)]));
 }
 
 /** `aten::t(Tensor(a) self) -> Tensor(a)` */
 export function t(self: Tensor): Tensor {
-  return wrap(call(175, "aten::t", "", [handleOf(self)]));
+  return wrap(call(176, "aten::t", "", [handleOf(self)]));
 }
 
 /** `aten::einsum(str equation, Tensor[] tensors, *, int[]? path=None) -> Tensor` */
 export function einsum(equation: string, tensors: readonly Tensor[], path?: number | readonly number[] | null): Tensor {
-  return wrap(call(176, "aten::einsum", "", [equation, handlesOf(tensors), path]));
+  return wrap(call(177, "aten::einsum", "", [equation, handlesOf(tensors), path]));
 }
 
 /** `aten::conv2d(Tensor input, Tensor weight, Tensor? bias=None, int[2] stride=1, int[2] padding=0, int[2] dilation=1, int groups=1) -> Tensor` */
 export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, stride?: number | readonly number[], padding?: number | readonly number[], dilation?: number | readonly number[], groups?: number): Tensor {
-  return wrap(call(177, "aten::conv2d", "", [handleOf(input), handleOf(weight), handleOf(bias), stride, padding, dilation, groups]));
+  return wrap(call(178, "aten::conv2d", "", [handleOf(input), handleOf(weight), handleOf(bias), stride, padding, dilation, groups]));
 }
 
 /** `aten::batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, float momentum, float eps, bool cudnn_enabled) -> Tensor` */
 export function batch_norm(input: Tensor, weight: Tensor | null | undefined, bias: Tensor | null | undefined, running_mean: Tensor | null | undefined, running_var: Tensor | null | undefined, training: boolean, momentum: number, eps: number, cudnn_enabled: boolean): Tensor {
-  return wrap(call(178, "aten::batch_norm", "", [handleOf(input), handleOf(weight), handleOf(bias), handleOf(running_mean), handleOf(running_var), training, momentum, eps, cudnn_enabled]));
+  return wrap(call(179, "aten::batch_norm", "", [handleOf(input), handleOf(weight), handleOf(bias), handleOf(running_mean), handleOf(running_var), training, momentum, eps, cudnn_enabled]));
 }
 
 /** `aten::layer_norm(Tensor input, int[] normalized_shape, Tensor? weight=None, Tensor? bias=None, float eps=1.0000000000000001e-05, bool cudnn_enable=True) -> Tensor` */
 export function layer_norm(input: Tensor, normalized_shape: number | readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps?: number, cudnn_enable?: boolean): Tensor {
-  return wrap(call(179, "aten::layer_norm", "", [handleOf(input), normalized_shape, handleOf(weight), handleOf(bias), eps, cudnn_enable]));
+  return wrap(call(180, "aten::layer_norm", "", [handleOf(input), normalized_shape, handleOf(weight), handleOf(bias), eps, cudnn_enable]));
 }
 
 /** `aten::linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor` */
 export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  return wrap(call(180, "aten::linear", "", [handleOf(input), handleOf(weight), handleOf(bias)]));
+  return wrap(call(181, "aten::linear", "", [handleOf(input), handleOf(weight), handleOf(bias)]));
 }
 
 /** `aten::dropout(Tensor input, float p, bool train) -> Tensor` */
 export function dropout(input: Tensor, p: number, train: boolean): Tensor {
-  return wrap(call(181, "aten::dropout", "", [handleOf(input), p, train]));
+  return wrap(call(182, "aten::dropout", "", [handleOf(input), p, train]));
 }
 
 /** `aten::feature_dropout(Tensor input, float p, bool train) -> Tensor` */
 export function feature_dropout(input: Tensor, p: number, train: boolean): Tensor {
-  return wrap(call(182, "aten::feature_dropout", "", [handleOf(input), p, train]));
+  return wrap(call(183, "aten::feature_dropout", "", [handleOf(input), p, train]));
 }
 
 /** `aten::softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor` */
 export function softmax_int(self: Tensor, dim: number, dtype?: DType | null): Tensor {
-  return wrap(call(183, "aten::softmax", "int", [handleOf(self), dim, dtype == null ? dtype : dtypeCode(dtype)]));
+  return wrap(call(184, "aten::softmax", "int", [handleOf(self), dim, dtype == null ? dtype : dtypeCode(dtype)]));
 }
 
 /** `aten::log_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor` */
 export function log_softmax_int(self: Tensor, dim: number, dtype?: DType | null): Tensor {
-  return wrap(call(184, "aten::log_softmax", "int", [handleOf(self), dim, dtype == null ? dtype : dtypeCode(dtype)]));
+  return wrap(call(185, "aten::log_softmax", "int", [handleOf(self), dim, dtype == null ? dtype : dtypeCode(dtype)]));
 }
 
 /** `aten::cross_entropy_loss(Tensor self, Tensor target, Tensor? weight=None, int reduction=1, int ignore_index=-100, float label_smoothing=0.) -> Tensor` */
 export function cross_entropy_loss(self: Tensor, target: Tensor, weight?: Tensor | null, reduction?: number, ignore_index?: number, label_smoothing?: number): Tensor {
-  return wrap(call(185, "aten::cross_entropy_loss", "", [handleOf(self), handleOf(target), handleOf(weight), reduction, ignore_index, label_smoothing]));
+  return wrap(call(186, "aten::cross_entropy_loss", "", [handleOf(self), handleOf(target), handleOf(weight), reduction, ignore_index, label_smoothing]));
 }
 
 /** `aten::nll_loss_nd(Tensor self, Tensor target, Tensor? weight=None, int reduction=1, int ignore_index=-100) -> Tensor` */
 export function nll_loss_nd(self: Tensor, target: Tensor, weight?: Tensor | null, reduction?: number, ignore_index?: number): Tensor {
-  return wrap(call(186, "aten::nll_loss_nd", "", [handleOf(self), handleOf(target), handleOf(weight), reduction, ignore_index]));
+  return wrap(call(187, "aten::nll_loss_nd", "", [handleOf(self), handleOf(target), handleOf(weight), reduction, ignore_index]));
 }
 
 /** `aten::kl_div(Tensor self, Tensor target, int reduction=1, *, bool log_target=False) -> Tensor` */
 export function kl_div(self: Tensor, target: Tensor, reduction?: number, log_target?: boolean): Tensor {
-  return wrap(call(187, "aten::kl_div", "", [handleOf(self), handleOf(target), reduction, log_target]));
+  return wrap(call(188, "aten::kl_div", "", [handleOf(self), handleOf(target), reduction, log_target]));
 }
 
 /** `aten::mse_loss(Tensor self, Tensor target, int reduction=1) -> Tensor` */
 export function mse_loss(self: Tensor, target: Tensor, reduction?: number): Tensor {
-  return wrap(call(188, "aten::mse_loss", "", [handleOf(self), handleOf(target), reduction]));
+  return wrap(call(189, "aten::mse_loss", "", [handleOf(self), handleOf(target), reduction]));
 }
 
 /** `aten::l1_loss(Tensor self, Tensor target, int reduction=1) -> Tensor` */
 export function l1_loss(self: Tensor, target: Tensor, reduction?: number): Tensor {
-  return wrap(call(189, "aten::l1_loss", "", [handleOf(self), handleOf(target), reduction]));
+  return wrap(call(190, "aten::l1_loss", "", [handleOf(self), handleOf(target), reduction]));
 }
 
 /** `aten::smooth_l1_loss(Tensor self, Tensor target, int reduction=1, float beta=1.) -> Tensor` */
 export function smooth_l1_loss(self: Tensor, target: Tensor, reduction?: number, beta?: number): Tensor {
-  return wrap(call(190, "aten::smooth_l1_loss", "", [handleOf(self), handleOf(target), reduction, beta]));
+  return wrap(call(191, "aten::smooth_l1_loss", "", [handleOf(self), handleOf(target), reduction, beta]));
 }
 
 /** `aten::huber_loss(Tensor self, Tensor target, int reduction=1, float delta=1.) -> Tensor` */
 export function huber_loss(self: Tensor, target: Tensor, reduction?: number, delta?: number): Tensor {
-  return wrap(call(191, "aten::huber_loss", "", [handleOf(self), handleOf(target), reduction, delta]));
+  return wrap(call(192, "aten::huber_loss", "", [handleOf(self), handleOf(target), reduction, delta]));
 }
 
 /** `aten::binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=1) -> Tensor` */
 export function binary_cross_entropy_with_logits(self: Tensor, target: Tensor, weight?: Tensor | null, pos_weight?: Tensor | null, reduction?: number): Tensor {
-  return wrap(call(192, "aten::binary_cross_entropy_with_logits", "", [handleOf(self), handleOf(target), handleOf(weight), handleOf(pos_weight), reduction]));
+  return wrap(call(193, "aten::binary_cross_entropy_with_logits", "", [handleOf(self), handleOf(target), handleOf(weight), handleOf(pos_weight), reduction]));
 }
 
 /** `aten::cosine_similarity(Tensor x1, Tensor x2, int dim=1, float eps=1e-08) -> Tensor` */
 export function cosine_similarity(x1: Tensor, x2: Tensor, dim?: number, eps?: number): Tensor {
-  return wrap(call(193, "aten::cosine_similarity", "", [handleOf(x1), handleOf(x2), dim, eps]));
+  return wrap(call(194, "aten::cosine_similarity", "", [handleOf(x1), handleOf(x2), dim, eps]));
 }
 
 /** `aten::cdist(Tensor x1, Tensor x2, float p=2., int? compute_mode=None) -> Tensor` */
 export function cdist(x1: Tensor, x2: Tensor, p?: number, compute_mode?: number | null): Tensor {
-  return wrap(call(194, "aten::cdist", "", [handleOf(x1), handleOf(x2), p, compute_mode]));
+  return wrap(call(195, "aten::cdist", "", [handleOf(x1), handleOf(x2), p, compute_mode]));
 }
 
 /** `aten::pairwise_distance(Tensor x1, Tensor x2, float p=2., float eps=9.9999999999999995e-07, bool keepdim=False) -> Tensor` */
 export function pairwise_distance(x1: Tensor, x2: Tensor, p?: number, eps?: number, keepdim?: boolean): Tensor {
-  return wrap(call(195, "aten::pairwise_distance", "", [handleOf(x1), handleOf(x2), p, eps, keepdim]));
+  return wrap(call(196, "aten::pairwise_distance", "", [handleOf(x1), handleOf(x2), p, eps, keepdim]));
 }
 
 /** `aten::avg_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) -> Tensor` */
 export function avg_pool2d(self: Tensor, kernel_size: number | readonly number[], stride?: number | readonly number[], padding?: number | readonly number[], ceil_mode?: boolean, count_include_pad?: boolean, divisor_override?: number | null): Tensor {
-  return wrap(call(196, "aten::avg_pool2d", "", [handleOf(self), kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override]));
+  return wrap(call(197, "aten::avg_pool2d", "", [handleOf(self), kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override]));
 }
 
 /** `aten::max_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> Tensor` */
 export function max_pool2d(self: Tensor, kernel_size: number | readonly number[], stride?: number | readonly number[], padding?: number | readonly number[], dilation?: number | readonly number[], ceil_mode?: boolean): Tensor {
-  return wrap(call(197, "aten::max_pool2d", "", [handleOf(self), kernel_size, stride, padding, dilation, ceil_mode]));
+  return wrap(call(198, "aten::max_pool2d", "", [handleOf(self), kernel_size, stride, padding, dilation, ceil_mode]));
 }
 
 /** `aten::adaptive_avg_pool2d(Tensor self, SymInt[2] output_size) -> Tensor` */
 export function adaptive_avg_pool2d(self: Tensor, output_size: number | readonly number[]): Tensor {
-  return wrap(call(198, "aten::adaptive_avg_pool2d", "", [handleOf(self), output_size]));
+  return wrap(call(199, "aten::adaptive_avg_pool2d", "", [handleOf(self), output_size]));
 }
 
 /** `aten::adaptive_max_pool2d(Tensor self, int[2] output_size) -> (Tensor, Tensor)` */
 export function adaptive_max_pool2d(self: Tensor, output_size: number | readonly number[]): [Tensor, Tensor] {
-  return wrapAll(call(199, "aten::adaptive_max_pool2d", "", [handleOf(self), output_size])) as [Tensor, Tensor];
+  return wrapAll(call(200, "aten::adaptive_max_pool2d", "", [handleOf(self), output_size])) as [Tensor, Tensor];
 }
 
 /** `aten::upsample_bilinear2d.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor` */
 export function upsample_bilinear2d_vec(input: Tensor, output_size: number | readonly number[] | null | undefined, align_corners: boolean, scale_factors?: readonly number[] | null): Tensor {
-  return wrap(call(200, "aten::upsample_bilinear2d", "vec", [handleOf(input), output_size, align_corners, scale_factors]));
+  return wrap(call(201, "aten::upsample_bilinear2d", "vec", [handleOf(input), output_size, align_corners, scale_factors]));
 }
 
 /** `aten::upsample_nearest2d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor` */
 export function upsample_nearest2d_vec(input: Tensor, output_size?: number | readonly number[] | null, scale_factors?: readonly number[] | null): Tensor {
-  return wrap(call(201, "aten::upsample_nearest2d", "vec", [handleOf(input), output_size, scale_factors]));
+  return wrap(call(202, "aten::upsample_nearest2d", "vec", [handleOf(input), output_size, scale_factors]));
 }
 
 /** `aten::pad(Tensor self, int[] pad, str mode="constant", float? value=None) -> Tensor` */
 export function pad(self: Tensor, pad: number | readonly number[], mode?: string, value?: number | null): Tensor {
-  return wrap(call(202, "aten::pad", "", [handleOf(self), pad, mode, value]));
+  return wrap(call(203, "aten::pad", "", [handleOf(self), pad, mode, value]));
 }
 
 /** `aten::constant_pad_nd(Tensor self, int[] pad, Scalar value=0) -> Tensor` */
 export function constant_pad_nd(self: Tensor, pad: number | readonly number[], value?: number | boolean): Tensor {
-  return wrap(call(203, "aten::constant_pad_nd", "", [handleOf(self), pad, value]));
+  return wrap(call(204, "aten::constant_pad_nd", "", [handleOf(self), pad, value]));
 }
 
 /** `aten::one_hot(Tensor self, int num_classes=-1) -> Tensor` */
 export function one_hot(self: Tensor, num_classes?: number): Tensor {
-  return wrap(call(204, "aten::one_hot", "", [handleOf(self), num_classes]));
+  return wrap(call(205, "aten::one_hot", "", [handleOf(self), num_classes]));
 }
 
 /** `aten::embedding(Tensor weight, Tensor indices, int padding_idx=-1, bool scale_grad_by_freq=False, bool sparse=False) -> Tensor` */
 export function embedding(weight: Tensor, indices: Tensor, padding_idx?: number, scale_grad_by_freq?: boolean, sparse?: boolean): Tensor {
-  return wrap(call(205, "aten::embedding", "", [handleOf(weight), handleOf(indices), padding_idx, scale_grad_by_freq, sparse]));
+  return wrap(call(206, "aten::embedding", "", [handleOf(weight), handleOf(indices), padding_idx, scale_grad_by_freq, sparse]));
 }
 
 /** `aten::pixel_shuffle(Tensor self, int upscale_factor) -> Tensor` */
 export function pixel_shuffle(self: Tensor, upscale_factor: number): Tensor {
-  return wrap(call(206, "aten::pixel_shuffle", "", [handleOf(self), upscale_factor]));
+  return wrap(call(207, "aten::pixel_shuffle", "", [handleOf(self), upscale_factor]));
 }
 
 /** `aten::gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor` */
 export function gather(self: Tensor, dim: number, index: Tensor, sparse_grad?: boolean): Tensor {
-  return wrap(call(207, "aten::gather", "", [handleOf(self), dim, handleOf(index), sparse_grad]));
+  return wrap(call(208, "aten::gather", "", [handleOf(self), dim, handleOf(index), sparse_grad]));
 }
 
 /** `aten::scatter.src(Tensor self, int dim, Tensor index, Tensor src) -> Tensor` */
 export function scatter_src(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
-  return wrap(call(208, "aten::scatter", "src", [handleOf(self), dim, handleOf(index), handleOf(src)]));
+  return wrap(call(209, "aten::scatter", "src", [handleOf(self), dim, handleOf(index), handleOf(src)]));
 }
 
 /** `aten::scatter.value(Tensor self, int dim, Tensor index, Scalar value) -> Tensor` */
 export function scatter_value(self: Tensor, dim: number, index: Tensor, value: number | boolean): Tensor {
-  return wrap(call(209, "aten::scatter", "value", [handleOf(self), dim, handleOf(index), value]));
+  return wrap(call(210, "aten::scatter", "value", [handleOf(self), dim, handleOf(index), value]));
 }
 
 /** `aten::scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor` */
 export function scatter_add(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
-  return wrap(call(210, "aten::scatter_add", "", [handleOf(self), dim, handleOf(index), handleOf(src)]));
+  return wrap(call(211, "aten::scatter_add", "", [handleOf(self), dim, handleOf(index), handleOf(src)]));
 }
 
 /** `aten::index_select(Tensor self, int dim, Tensor index) -> Tensor` */
 export function index_select(self: Tensor, dim: number, index: Tensor): Tensor {
-  return wrap(call(211, "aten::index_select", "", [handleOf(self), dim, handleOf(index)]));
+  return wrap(call(212, "aten::index_select", "", [handleOf(self), dim, handleOf(index)]));
 }
 
 /** `aten::masked_select(Tensor self, Tensor mask) -> Tensor` */
 export function masked_select(self: Tensor, mask: Tensor): Tensor {
-  return wrap(call(212, "aten::masked_select", "", [handleOf(self), handleOf(mask)]));
+  return wrap(call(213, "aten::masked_select", "", [handleOf(self), handleOf(mask)]));
 }
 
 /** `aten::masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor` */
 export function masked_fill_Scalar(self: Tensor, mask: Tensor, value: number | boolean): Tensor {
-  return wrap(call(213, "aten::masked_fill", "Scalar", [handleOf(self), handleOf(mask), value]));
+  return wrap(call(214, "aten::masked_fill", "Scalar", [handleOf(self), handleOf(mask), value]));
 }
 
 /** `aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor` */
 export function masked_fill_Tensor(self: Tensor, mask: Tensor, value: Tensor): Tensor {
-  return wrap(call(214, "aten::masked_fill", "Tensor", [handleOf(self), handleOf(mask), handleOf(value)]));
+  return wrap(call(215, "aten::masked_fill", "Tensor", [handleOf(self), handleOf(mask), handleOf(value)]));
 }
 
 /** `aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor` */
 export function index_Tensor(self: Tensor, indices: readonly (Tensor | null)[]): Tensor {
-  return wrap(call(215, "aten::index", "Tensor", [handleOf(self), handlesOf(indices)]));
+  return wrap(call(216, "aten::index", "Tensor", [handleOf(self), handlesOf(indices)]));
 }
 
 /** `aten::index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor` */
 export function index_put(self: Tensor, indices: readonly (Tensor | null)[], values: Tensor, accumulate?: boolean): Tensor {
-  return wrap(call(216, "aten::index_put", "", [handleOf(self), handlesOf(indices), handleOf(values), accumulate]));
+  return wrap(call(217, "aten::index_put", "", [handleOf(self), handlesOf(indices), handleOf(values), accumulate]));
 }
 
 /** `aten::nonzero(Tensor self) -> Tensor` */
 export function nonzero(self: Tensor): Tensor {
-  return wrap(call(217, "aten::nonzero", "", [handleOf(self)]));
+  return wrap(call(218, "aten::nonzero", "", [handleOf(self)]));
 }
 
 /** `aten::select.int(Tensor(a) self, int dim, int index) -> Tensor(a)` */
 export function select_int(self: Tensor, dim: number, index: number): Tensor {
-  return wrap(call(218, "aten::select", "int", [handleOf(self), dim, index]));
+  return wrap(call(219, "aten::select", "int", [handleOf(self), dim, index]));
 }
 
 /** `aten::slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor(a)` */
 export function slice_Tensor(self: Tensor, dim?: number, start?: number | null, end?: number | null, step?: number): Tensor {
-  return wrap(call(219, "aten::slice", "Tensor", [handleOf(self), dim, start, end, step]));
+  return wrap(call(220, "aten::slice", "Tensor", [handleOf(self), dim, start, end, step]));
 }
 
 /** `aten::narrow(Tensor(a) self, int dim, int start, int length) -> Tensor(a)` */
 export function narrow(self: Tensor, dim: number, start: number, length: number): Tensor {
-  return wrap(call(220, "aten::narrow", "", [handleOf(self), dim, start, length]));
+  return wrap(call(221, "aten::narrow", "", [handleOf(self), dim, start, length]));
 }
 
 /** `aten::take(Tensor self, Tensor index) -> Tensor` */
 export function take(self: Tensor, index: Tensor): Tensor {
-  return wrap(call(221, "aten::take", "", [handleOf(self), handleOf(index)]));
+  return wrap(call(222, "aten::take", "", [handleOf(self), handleOf(index)]));
 }
 
 /** `aten::index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor` */
 export function index_add(self: Tensor, dim: number, index: Tensor, source: Tensor, alpha?: number | boolean): Tensor {
-  return wrap(call(222, "aten::index_add", "", [handleOf(self), dim, handleOf(index), handleOf(source), alpha]));
+  return wrap(call(223, "aten::index_add", "", [handleOf(self), dim, handleOf(index), handleOf(source), alpha]));
 }
 
 /** `aten::tril(Tensor self, int diagonal=0) -> Tensor` */
 export function tril(self: Tensor, diagonal?: number): Tensor {
-  return wrap(call(223, "aten::tril", "", [handleOf(self), diagonal]));
+  return wrap(call(224, "aten::tril", "", [handleOf(self), diagonal]));
 }
 
 /** `aten::triu(Tensor self, int diagonal=0) -> Tensor` */
 export function triu(self: Tensor, diagonal?: number): Tensor {
-  return wrap(call(224, "aten::triu", "", [handleOf(self), diagonal]));
+  return wrap(call(225, "aten::triu", "", [handleOf(self), diagonal]));
 }
 
 /** `aten::diagonal(Tensor(a) self, int offset=0, int dim1=0, int dim2=1) -> Tensor(a)` */
 export function diagonal(self: Tensor, offset?: number, dim1?: number, dim2?: number): Tensor {
-  return wrap(call(225, "aten::diagonal", "", [handleOf(self), offset, dim1, dim2]));
+  return wrap(call(226, "aten::diagonal", "", [handleOf(self), offset, dim1, dim2]));
 }
 
 /** `aten::diag_embed(Tensor self, int offset=0, int dim1=-2, int dim2=-1) -> Tensor` */
 export function diag_embed(self: Tensor, offset?: number, dim1?: number, dim2?: number): Tensor {
-  return wrap(call(226, "aten::diag_embed", "", [handleOf(self), offset, dim1, dim2]));
+  return wrap(call(227, "aten::diag_embed", "", [handleOf(self), offset, dim1, dim2]));
 }
 
 /** `aten::cat(Tensor[] tensors, int dim=0) -> Tensor` */
 export function cat(tensors: readonly Tensor[], dim?: number): Tensor {
-  return wrap(call(227, "aten::cat", "", [handlesOf(tensors), dim]));
+  return wrap(call(228, "aten::cat", "", [handlesOf(tensors), dim]));
 }
 
 /** `aten::stack(Tensor[] tensors, int dim=0) -> Tensor` */
 export function stack(tensors: readonly Tensor[], dim?: number): Tensor {
-  return wrap(call(228, "aten::stack", "", [handlesOf(tensors), dim]));
+  return wrap(call(229, "aten::stack", "", [handlesOf(tensors), dim]));
 }
 
 /** `aten::split.Tensor(Tensor(a -> *) self, int split_size, int dim=0) -> Tensor(a)[]` */
 export function split_Tensor(self: Tensor, split_size: number, dim?: number): Tensor[] {
-  return wrapAll(call(229, "aten::split", "Tensor", [handleOf(self), split_size, dim]));
+  return wrapAll(call(230, "aten::split", "Tensor", [handleOf(self), split_size, dim]));
 }
 
 /** `aten::split_with_sizes(Tensor(a -> *) self, int[] split_sizes, int dim=0) -> Tensor(a)[]` */
 export function split_with_sizes(self: Tensor, split_sizes: number | readonly number[], dim?: number): Tensor[] {
-  return wrapAll(call(230, "aten::split_with_sizes", "", [handleOf(self), split_sizes, dim]));
+  return wrapAll(call(231, "aten::split_with_sizes", "", [handleOf(self), split_sizes, dim]));
 }
 
 /** `aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]` */
 export function chunk(self: Tensor, chunks: number, dim?: number): Tensor[] {
-  return wrapAll(call(231, "aten::chunk", "", [handleOf(self), chunks, dim]));
+  return wrapAll(call(232, "aten::chunk", "", [handleOf(self), chunks, dim]));
 }
 
 /** `aten::unbind.int(Tensor(a -> *) self, int dim=0) -> Tensor(a)[]` */
 export function unbind_int(self: Tensor, dim?: number): Tensor[] {
-  return wrapAll(call(232, "aten::unbind", "int", [handleOf(self), dim]));
+  return wrapAll(call(233, "aten::unbind", "int", [handleOf(self), dim]));
 }
 
 /** `aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)` */
 export function reshape(self: Tensor, shape: number | readonly number[]): Tensor {
-  return wrap(call(233, "aten::reshape", "", [handleOf(self), shape]));
+  return wrap(call(234, "aten::reshape", "", [handleOf(self), shape]));
 }
 
 /** `aten::view(Tensor(a) self, SymInt[] size) -> Tensor(a)` */
 export function view(self: Tensor, size: number | readonly number[]): Tensor {
-  return wrap(call(234, "aten::view", "", [handleOf(self), size]));
+  return wrap(call(235, "aten::view", "", [handleOf(self), size]));
 }
 
 /** `aten::flatten.using_ints(Tensor(a) self, int start_dim=0, int end_dim=-1) -> Tensor(a)` */
 export function flatten_using_ints(self: Tensor, start_dim?: number, end_dim?: number): Tensor {
-  return wrap(call(235, "aten::flatten", "using_ints", [handleOf(self), start_dim, end_dim]));
+  return wrap(call(236, "aten::flatten", "using_ints", [handleOf(self), start_dim, end_dim]));
 }
 
 /** `aten::unflatten.int(Tensor(a) self, int dim, int[] sizes) -> Tensor(a)` */
 export function unflatten_int(self: Tensor, dim: number, sizes: number | readonly number[]): Tensor {
-  return wrap(call(236, "aten::unflatten", "int", [handleOf(self), dim, sizes]));
+  return wrap(call(237, "aten::unflatten", "int", [handleOf(self), dim, sizes]));
 }
 
 /** `aten::permute(Tensor(a) self, int[] dims) -> Tensor(a)` */
 export function permute(self: Tensor, dims: number | readonly number[]): Tensor {
-  return wrap(call(237, "aten::permute", "", [handleOf(self), dims]));
+  return wrap(call(238, "aten::permute", "", [handleOf(self), dims]));
 }
 
 /** `aten::transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)` */
 export function transpose_int(self: Tensor, dim0: number, dim1: number): Tensor {
-  return wrap(call(238, "aten::transpose", "int", [handleOf(self), dim0, dim1]));
+  return wrap(call(239, "aten::transpose", "int", [handleOf(self), dim0, dim1]));
 }
 
 /** `aten::flip(Tensor self, int[] dims) -> Tensor` */
 export function flip(self: Tensor, dims: number | readonly number[]): Tensor {
-  return wrap(call(239, "aten::flip", "", [handleOf(self), dims]));
+  return wrap(call(240, "aten::flip", "", [handleOf(self), dims]));
 }
 
 /** `aten::roll(Tensor self, int[1] shifts, int[1] dims=[]) -> Tensor` */
 export function roll(self: Tensor, shifts: number | readonly number[], dims?: number | readonly number[]): Tensor {
-  return wrap(call(240, "aten::roll", "", [handleOf(self), shifts, dims]));
+  return wrap(call(241, "aten::roll", "", [handleOf(self), shifts, dims]));
 }
 
 /** `aten::squeeze(Tensor(a) self) -> Tensor(a)` */
 export function squeeze(self: Tensor): Tensor {
-  return wrap(call(241, "aten::squeeze", "", [handleOf(self)]));
+  return wrap(call(242, "aten::squeeze", "", [handleOf(self)]));
 }
 
 /** `aten::squeeze.dim(Tensor(a) self, int dim) -> Tensor(a)` */
 export function squeeze_dim(self: Tensor, dim: number): Tensor {
-  return wrap(call(242, "aten::squeeze", "dim", [handleOf(self), dim]));
+  return wrap(call(243, "aten::squeeze", "dim", [handleOf(self), dim]));
 }
 
 /** `aten::unsqueeze(Tensor(a) self, int dim) -> Tensor(a)` */
 export function unsqueeze(self: Tensor, dim: number): Tensor {
-  return wrap(call(243, "aten::unsqueeze", "", [handleOf(self), dim]));
+  return wrap(call(244, "aten::unsqueeze", "", [handleOf(self), dim]));
 }
 
 /** `aten::expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)` */
 export function expand(self: Tensor, size: number | readonly number[], implicit?: boolean): Tensor {
-  return wrap(call(244, "aten::expand", "", [handleOf(self), size, implicit]));
+  return wrap(call(245, "aten::expand", "", [handleOf(self), size, implicit]));
 }
 
 /** `aten::expand_as(Tensor(a) self, Tensor other) -> Tensor(a)` */
 export function expand_as(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(245, "aten::expand_as", "", [handleOf(self), handleOf(other)]));
+  return wrap(call(246, "aten::expand_as", "", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::repeat(Tensor self, SymInt[] repeats) -> Tensor` */
 export function repeat(self: Tensor, repeats: number | readonly number[]): Tensor {
-  return wrap(call(246, "aten::repeat", "", [handleOf(self), repeats]));
+  return wrap(call(247, "aten::repeat", "", [handleOf(self), repeats]));
 }
 
 /** `aten::tile(Tensor self, int[] dims) -> Tensor` */
 export function tile(self: Tensor, dims: number | readonly number[]): Tensor {
-  return wrap(call(247, "aten::tile", "", [handleOf(self), dims]));
+  return wrap(call(248, "aten::tile", "", [handleOf(self), dims]));
 }
 
 /** `aten::as_strided(Tensor(a) self, SymInt[] size, SymInt[] stride, SymInt? storage_offset=None) -> Tensor(a)` */
 export function as_strided(self: Tensor, size: number | readonly number[], stride: number | readonly number[], storage_offset?: number | null): Tensor {
-  return wrap(call(248, "aten::as_strided", "", [handleOf(self), size, stride, storage_offset]));
+  return wrap(call(249, "aten::as_strided", "", [handleOf(self), size, stride, storage_offset]));
 }
 
 /** `aten::movedim.int(Tensor(a) self, int source, int destination) -> Tensor(a)` */
 export function movedim_int(self: Tensor, source: number, destination: number): Tensor {
-  return wrap(call(249, "aten::movedim", "int", [handleOf(self), source, destination]));
+  return wrap(call(250, "aten::movedim", "int", [handleOf(self), source, destination]));
 }
