@@ -74,6 +74,11 @@ export function listLosses(): ({ name: string } & Omit<LossEntry, "create">)[] {
   return [...registry].map(([name, { summary, options }]) => ({ name, summary, options }));
 }
 
+/** The registered losses that transfer knowledge between models: every one but the classification terms. */
+export function distillationLosses(): string[] {
+  return [...registry.keys()].filter((name) => !CLASSIFICATION.has(name));
+}
+
 /** The objective sum(weight_i * loss_i) of `specs`. */
 export function combineLosses(specs: readonly LossSpec[]): CombinedLoss {
   if (specs.length === 0) throw new Error("combineLosses: no losses given (name at least one, such as 'fo')");
@@ -153,6 +158,7 @@ registerLoss("reverse", {
 });
 
 const MARGINS: readonly MarginName[] = ["arcface", "cosface", "normface", "combined"];
+const CLASSIFICATION = new Set<string>([...MARGINS, "ce"]);
 for (const margin of MARGINS) {
   const marginKeys = margin === "combined" ? ["s", "m1", "m2", "m3"] : margin === "normface" ? ["s"] : ["s", "m"];
   registerLoss(margin, {

@@ -6,6 +6,7 @@ import {
   combineLosses,
   embeddingDistance,
   hintonKD,
+  distillationLosses,
   listLosses,
   reverseDistillationSpecs,
 } from "../../src/distill/index.js";
@@ -193,5 +194,11 @@ describe("loss registry", () => {
       assert.ok(names.includes(name), name);
     }
     assert.deepEqual(listLosses().find((l) => l.name === "th-kd")!.options, ["temperature", "scale"]);
+    // every registered loss but the classification terms transfers knowledge (facekd distill requires one)
+    assert.deepEqual(
+      distillationLosses().sort(),
+      names.filter((n) => !["arcface", "cosface", "normface", "combined", "ce"].includes(n)).sort(),
+    );
+    assert.ok(distillationLosses().includes("fo") && !distillationLosses().includes("arcface"));
   });
 });

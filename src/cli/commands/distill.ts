@@ -2,32 +2,18 @@
 // precomputed embeddings.
 import path from "node:path";
 import type { Command } from "commander";
+import { distillationLosses } from "../../distill/index.js";
 import { trainConfigSchema } from "../../train/config-schema.js";
 import { addTrainOptions, runConfigFile, type TrainFlags } from "./train.js";
 
-const DISTILLATION_LOSSES = [
-  "fo",
-  "reverse",
-  "embedding",
-  "kd",
-  "kd-ce",
-  "th-kd",
-  "sh-kd",
-  "fitnet",
-  "at",
-  "lsp",
-  "rkd-distance",
-  "rkd-angle",
-  "sp",
-];
-
 const distillSchema = trainConfigSchema.superRefine((config, ctx) => {
-  if (!config.losses.some((l) => DISTILLATION_LOSSES.includes(l.name))) {
+  const distillation = distillationLosses();
+  if (!config.losses.some((l) => distillation.includes(l.name))) {
     ctx.addIssue({
       code: "custom",
       path: ["losses"],
       message:
-        `has no distillation term: add one of ${DISTILLATION_LOSSES.join(", ")} ` +
+        `has no distillation term: add one of ${distillation.join(", ")} ` +
         "(or use facekd train for a model trained on labels alone)",
     });
   }
