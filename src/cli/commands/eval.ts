@@ -12,6 +12,7 @@ import {
   type NamedCurve,
   type PairProtocolResult,
 } from "../../eval/index.js";
+import { toJson } from "../../analysis/index.js";
 import { readNpy } from "../../models/index.js";
 import * as torch from "../../torch/index.js";
 import { addModelOptions, loadModel, type ModelFlags } from "../model-options.js";
@@ -34,7 +35,7 @@ interface EvalFlags extends ModelFlags {
 async function writeResults(out: string, results: object, curves: NamedCurve[]): Promise<string[]> {
   mkdirSync(out, { recursive: true });
   const json = path.join(out, "results.json");
-  writeFileSync(json, JSON.stringify(results, null, 2) + "\n");
+  writeFileSync(json, toJson(results) + "\n");
   const plot = await writeRocPlot(path.join(out, "roc"), curves);
   return [json, plot.svg, plot.png];
 }
@@ -66,7 +67,7 @@ async function evalPairs(flags: EvalFlags): Promise<void> {
         sets.map(({ name, result }) => ({ name, curve: result.roc.curve })),
       )
     : [];
-  if (flags.json) console.log(JSON.stringify({ ...results, files }, null, 2));
+  if (flags.json) console.log(toJson({ ...results, files }));
   else {
     console.log(formatPairTable(sets));
     console.log(`\n${formatTarTable(sets.map(({ name, result }) => ({ name, roc: result.roc })))}`);
@@ -86,7 +87,7 @@ async function evalAllVsAll(flags: EvalFlags): Promise<void> {
   const name = path.basename(flags.embeddings, ".npy");
   const results = { embeddings: flags.embeddings, labels: flags.labels, roc, binWidth, tarSlack };
   const files = flags.out ? await writeResults(flags.out, results, [{ name, curve: roc.curve }]) : [];
-  if (flags.json) console.log(JSON.stringify({ ...results, files }, null, 2));
+  if (flags.json) console.log(toJson({ ...results, files }));
   else {
     console.log(formatTarTable([{ name, roc }]));
     console.log(`${roc.genuineCount} genuine and ${roc.impostorCount} impostor pairs; thresholds ${binWidth} apart`);

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import pc from "picocolors";
 import { formatResultsTable, refoConfigSchema, runRefo, type PlannedStage, type RefoResult } from "../../refo/index.js";
+import { toJson } from "../../analysis/index.js";
 import { readConfigFile } from "../config-file.js";
 import { progress } from "../progress.js";
 
@@ -38,7 +39,7 @@ async function execute(config: unknown, flags: RunFlags): Promise<void> {
     progress,
   });
   if (flags.json) {
-    console.log(JSON.stringify({ runDir: result.runDir, plan: result.plan, results: result.results }, null, 2));
+    console.log(toJson({ runDir: result.runDir, plan: result.plan, results: result.results }));
     return;
   }
   if (flags.dryRun) {
