@@ -14,7 +14,7 @@ const trainable = (defaults: { model: string; steps: number; lr: number }) =>
     batchSize: positiveInt.default(64),
     optimizer: optimizerSchema.default({ type: "sgd", lr: defaults.lr, weightDecay: 5e-4 }),
     schedule: scheduleSchema.default({ type: "polynomial" }),
-    clipGradNorm: z.number().positive().optional().default(5),
+    clipGradNorm: z.number().positive().default(5),
   });
 
 const syntheticData = strict({

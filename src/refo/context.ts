@@ -1,5 +1,6 @@
 // What every stage of a run reads: the resolved config, the run's datasets and where each stage keeps its outputs.
 import { basename, join } from "node:path";
+import { loadBackbone, type Backbone } from "../models/index.js";
 import type { RefoConfig } from "./config.js";
 import type { DatasetRole } from "./plan.js";
 import type { StageFolders } from "./stage-state.js";
@@ -49,6 +50,16 @@ export function runPaths(config: RefoConfig, runDir: string): RunPaths {
     })),
   };
 }
+
+/** A model of the run by architecture name: every model of a run has the run's embedding size. */
+export const runModel = (ctx: StageContext, name: string) => ({
+  name,
+  options: { embeddingSize: ctx.config.embeddingSize },
+});
+
+/** A model of the run loaded from a checkpoint. */
+export const loadRunModel = (ctx: StageContext, name: string, file: string): Backbone =>
+  loadBackbone(name, file, runModel(ctx, name).options);
 
 export const datasetPath = (paths: RunPaths, data: DatasetRole): string => (data === "d1" ? paths.d1 : paths.d2);
 

@@ -46,7 +46,7 @@ export interface TrainSpec {
   batchSize: number;
   optimizer: OptimizerConfig;
   schedule: ScheduleConfig;
-  clipGradNorm?: number;
+  clipGradNorm: number;
 }
 
 export type StageSpec =
@@ -106,7 +106,7 @@ export function planStages(config: RefoConfig, numClasses: number): Stage[] {
       batchSize: c.batchSize,
       optimizer: c.optimizer,
       schedule: c.schedule,
-      ...(c.clipGradNorm !== undefined ? { clipGradNorm: c.clipGradNorm } : {}),
+      clipGradNorm: c.clipGradNorm,
       ...extra,
     };
   };

@@ -1,10 +1,9 @@
 // `facekd refo` as a library call: plan the stages of a config, skip the finished ones, resume the interrupted one,
 // run the rest in order, and write results.json and report.html.
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { openDataset } from "../data/index.js";
 import type { RunResults } from "../report/index.js";
-import { toJson } from "../analysis/index.js";
+import { writeJson } from "../analysis/index.js";
 import { resolveRefoConfig, type RefoConfig } from "./config.js";
 import { runPaths, type StageContext } from "./context.js";
 import { planStages, RESULTS, type Stage } from "./plan.js";
@@ -118,8 +117,7 @@ export async function runRefo(input: unknown, options: RefoOptions = {}): Promis
     progressStream: options.progressStream ?? process.stderr,
     progress: options.progress ?? (() => ({ update: () => undefined, stop: () => undefined })),
   };
-  mkdirSync(runDir, { recursive: true });
-  writeFileSync(join(runDir, "refo-config.json"), toJson(config) + "\n");
+  writeJson(join(runDir, "refo-config.json"), config);
   if (options.only !== undefined) {
     const stage = stages.find((s) => s.id === options.only)!;
     const missing = stage.needs.filter((n) => folders.status(n, prints.get(n)!) !== "done");

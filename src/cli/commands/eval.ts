@@ -1,6 +1,5 @@
 // `facekd eval`: a model on verification packs by the insightface pair protocol, or the all-vs-all TAR@FAR of
 // precomputed embeddings; tables on the terminal, and with --out the results as JSON and the ROC plot.
-import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import {
@@ -12,7 +11,7 @@ import {
   type NamedCurve,
   type PairProtocolResult,
 } from "../../eval/index.js";
-import { toJson } from "../../analysis/index.js";
+import { toJson, writeJson } from "../../analysis/index.js";
 import { readNpy } from "../../models/index.js";
 import * as torch from "../../torch/index.js";
 import { addModelOptions, loadModel, type ModelFlags } from "../model-options.js";
@@ -33,9 +32,8 @@ interface EvalFlags extends ModelFlags {
 
 /** Writes results.json and roc.svg/png into `out`; returns their paths. */
 async function writeResults(out: string, results: object, curves: NamedCurve[]): Promise<string[]> {
-  mkdirSync(out, { recursive: true });
   const json = path.join(out, "results.json");
-  writeFileSync(json, toJson(results) + "\n");
+  writeJson(json, results);
   const plot = await writeRocPlot(path.join(out, "roc"), curves);
   return [json, plot.svg, plot.png];
 }

@@ -1,9 +1,8 @@
 // ReFO steps 2 and 4: a trained model's embeddings of a whole dataset, in dataset order, for the precomputed
 // lookups of reverse and feature-only distillation (no flip: the targets are the model's plain embeddings).
 import { openDataset } from "../../data/index.js";
-import { loadBackbone } from "../../models/index.js";
 import { extractEmbeddings } from "../../train/index.js";
-import { datasetPath, embeddingsFile, modelFile, type StageContext } from "../context.js";
+import { datasetPath, embeddingsFile, loadRunModel, modelFile, type StageContext } from "../context.js";
 import type { Stage, StageSpec } from "../plan.js";
 
 export async function runEmbedStage(
@@ -14,9 +13,7 @@ export async function runEmbedStage(
 ): Promise<void> {
   if (!("model" in modelStage.spec)) throw new Error(`stage ${stageId}: ${modelStage.id} does not make a model`);
   const { architecture } = modelStage.spec.model;
-  const model = loadBackbone(architecture, modelFile(ctx, spec.modelStage), {
-    embeddingSize: ctx.config.embeddingSize,
-  });
+  const model = loadRunModel(ctx, architecture, modelFile(ctx, spec.modelStage));
   const source = openDataset(datasetPath(ctx.paths, spec.data));
   const progress = ctx.progress(stageId);
   try {

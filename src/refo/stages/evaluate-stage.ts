@@ -1,13 +1,12 @@
 // One model's numbers for the results table: size, inference speed, the pair protocol on each verification set,
 // and the intrinsic dimension (TwoNN) of its embeddings of a fixed sample of D1, the same sample for every model.
-import { writeFileSync } from "node:fs";
 import * as torch from "../../torch/index.js";
 import { openDataset } from "../../data/index.js";
-import { describeBuilt, loadBackbone, type Backbone } from "../../models/index.js";
+import { describeBuilt, type Backbone } from "../../models/index.js";
 import { embedImages, verifyModelOnPack, type PairProtocolResult } from "../../eval/index.js";
-import { intrinsicDimension, SeededRandom, sampleIndices, toJson } from "../../analysis/index.js";
+import { intrinsicDimension, SeededRandom, sampleIndices, writeJson } from "../../analysis/index.js";
 import type { ModelResult, VerificationSummary } from "../../report/index.js";
-import { evaluationFile, modelFile, type StageContext } from "../context.js";
+import { evaluationFile, loadRunModel, modelFile, type StageContext } from "../context.js";
 import type { StageSpec } from "../plan.js";
 
 /** eval.json: a model's row of the results, without the run-level fields. */
@@ -85,9 +84,7 @@ export async function runEvaluateStage(
 ): Promise<ModelEvaluation> {
   const { model: planned } = spec;
   const { flipSum, batchSize } = ctx.config.evaluation;
-  const model = loadBackbone(planned.architecture, modelFile(ctx, spec.modelStage), {
-    embeddingSize: ctx.config.embeddingSize,
-  });
+  const model = loadRunModel(ctx, planned.architecture, modelFile(ctx, spec.modelStage));
   try {
     const info = describeBuilt(model);
     const verification: Record<string, VerificationSummary> = {};
@@ -103,7 +100,7 @@ export async function runEvaluateStage(
       intrinsicDimension: await intrinsicDimensionOnD1(ctx, model),
       verification,
     };
-    writeFileSync(evaluationFile(ctx, stageId), toJson(evaluation) + "\n");
+    writeJson(evaluationFile(ctx, stageId), evaluation);
     return evaluation;
   } finally {
     model.dispose();

@@ -1,10 +1,10 @@
 // The last stage: every model's evaluation gathered into results.json, the intrinsic gaps to S', the findings in
 // words (what was measured, whichever way it went, beside what the paper reports) and the HTML report.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import * as torch from "../../torch/index.js";
-import { toJson } from "../../analysis/index.js";
+import { writeJson } from "../../analysis/index.js";
 import { writeReport, type ModelResult, type RunResults, type StageResult } from "../../report/index.js";
 import { evaluationFile, type StageContext } from "../context.js";
 import { STUDENT_LABELS, TEACHER_STANDARD, type Stage } from "../plan.js";
@@ -104,7 +104,7 @@ export async function runResultsStage(ctx: StageContext, stages: readonly Stage[
     findings: [...findings(models, ctx.paths.verification[0]?.name), ...intrinsicFindings(gap, models)],
     config: ctx.config,
   };
-  writeFileSync(join(ctx.paths.runDir, "results.json"), toJson(results) + "\n");
+  writeJson(join(ctx.paths.runDir, "results.json"), results);
   await writeReport(ctx.paths.runDir);
   return results;
 }

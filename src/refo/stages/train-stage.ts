@@ -1,22 +1,24 @@
 // Training stages: a TrainSpec becomes a train() config whose run folder is the stage folder, so a killed stage
 // resumes from its last checkpoint when the run is started again. Importing a pretrained teacher is here too.
-import { loadBackbone, saveBackbone } from "../../models/index.js";
+import { saveBackbone } from "../../models/index.js";
 import { train, type TrainConfig } from "../../train/index.js";
-import { datasetPath, embeddingsFile, headFile, modelFile, type StageContext } from "../context.js";
-import type { PlannedModel, StageSpec, TrainSpec } from "../plan.js";
+import {
+  datasetPath,
+  embeddingsFile,
+  headFile,
+  loadRunModel,
+  modelFile,
+  runModel,
+  type StageContext,
+} from "../context.js";
+import type { StageSpec, TrainSpec } from "../plan.js";
 
-/** The architecture name of a planned model, with the run's embedding size. */
-export function modelConfig(ctx: StageContext, model: PlannedModel) {
-  return { name: model.architecture, options: { embeddingSize: ctx.config.embeddingSize } };
-}
-
-export function trainConfig(ctx: StageContext, stageId: string, spec: TrainSpec): TrainConfig {
+function trainConfig(ctx: StageContext, stageId: string, spec: TrainSpec): TrainConfig {
   const { config } = ctx;
   const teacherStage = spec.liveTeacher;
-  const teacherArchitecture = config.teacher.model;
   return {
     runDir: ctx.folders.dir(stageId),
-    model: { ...modelConfig(ctx, spec.model), ...(spec.init ? { init: spec.init } : {}) },
+    model: { ...runModel(ctx, spec.model.architecture), ...(spec.init ? { init: spec.init } : {}) },
     role: spec.model.role,
     losses: spec.losses,
     data: { path: datasetPath(ctx.paths, spec.data), workers: config.workers },
@@ -26,11 +28,7 @@ export function trainConfig(ctx: StageContext, stageId: string, spec: TrainSpec)
       ),
     }),
     ...(teacherStage && {
-      teacher: {
-        name: teacherArchitecture,
-        options: { embeddingSize: config.embeddingSize },
-        init: modelFile(ctx, teacherStage),
-      },
+      teacher: { ...runModel(ctx, config.teacher.model), init: modelFile(ctx, teacherStage) },
     }),
     ...(spec.classifiers && {
       classifiers: Object.fromEntries(
@@ -44,7 +42,7 @@ export function trainConfig(ctx: StageContext, stageId: string, spec: TrainSpec)
     schedule: spec.schedule,
     steps: spec.steps,
     batchSize: spec.batchSize,
-    ...(spec.clipGradNorm !== undefined ? { clipGradNorm: spec.clipGradNorm } : {}),
+    clipGradNorm: spec.clipGradNorm,
     seed: config.seed,
     ...(config.threads !== undefined ? { threads: config.threads } : {}),
     checkpointEvery: config.checkpointEvery,
@@ -62,7 +60,7 @@ export async function runTrainStage(ctx: StageContext, stageId: string, spec: Tr
 }
 
 export function runImportStage(ctx: StageContext, stageId: string, spec: Extract<StageSpec, { kind: "import" }>): void {
-  const model = loadBackbone(spec.model.architecture, spec.file, { embeddingSize: ctx.config.embeddingSize });
+  const model = loadRunModel(ctx, spec.model.architecture, spec.file);
   try {
     saveBackbone(modelFile(ctx, stageId), model);
   } finally {
