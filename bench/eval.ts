@@ -40,7 +40,16 @@ const PYTHON = peerPython(opts.python);
 const OUT = opts.out ?? path.join(ROOT, "bench", "out", "eval.json");
 const THREADS = torch.getNumThreads();
 const ALL_VS_ALL = { n: opts.quick ? 20000 : 100000, dim: 512, perIdentity: 10, bins: 65536, block: 2048 };
-const TWONN = { n: opts.quick ? 10000 : 58000, dim: 512, latent: 24, seed: 0, repetitions: 20, k: 8, margin: 4 };
+const TWONN = {
+  n: opts.quick ? 10000 : 58000,
+  dim: 512,
+  latent: 24,
+  seed: 0,
+  repetitions: 20,
+  k: 8,
+  margin: 4,
+  block: 4096,
+};
 
 // ---------------------------------------------------------------- data and files
 
@@ -173,7 +182,7 @@ function benchAllVsAll(dir: string) {
 }
 
 function benchTwoNN(dir: string) {
-  const { n, dim, latent, seed, repetitions, k, margin } = TWONN;
+  const { n, dim, latent, seed, repetitions, k, margin, block } = TWONN;
   const x = manifoldEmbeddings(n, dim, latent);
   writeNpy(path.join(dir, "embeddings.npy"), x.data() as Float32Array, [n, dim]);
   // The protocol's draws, replayed: the sample (all n rows here), then each 90% subset.
@@ -183,10 +192,10 @@ function benchTwoNN(dir: string) {
   const subsets = new Int32Array(repetitions * subsetSize);
   for (let r = 0; r < repetitions; r++) subsets.set(sampleIndices(n, subsetSize, random), r * subsetSize);
   writeNpy(path.join(dir, "subsets.npy"), subsets, [repetitions, subsetSize]);
-  const run = timed(() => intrinsicDimension(x, { sampleSize: n, seed, repetitions, neighbours: k }));
+  const run = timed(() => intrinsicDimension(x, { sampleSize: n, seed, repetitions, neighbours: k, blockSize: block }));
   const ours = run.value;
   x.dispose();
-  const peer = runPeer(["twonn", dir, String(k), String(margin), "2048"]);
+  const peer = runPeer(["twonn", dir, String(k), String(margin), String(block)]);
   const peerEstimates = (peer?.estimates as number[] | undefined) ?? [];
   const largestDifference = peerEstimates.reduce((m, v, r) => Math.max(m, Math.abs(v - ours.estimates[r]!)), 0);
   console.log(`TwoNN protocol ${n} x ${dim} (${repetitions} subsets of ${subsetSize}): ${timesLine(run, peer)}`);

@@ -27,7 +27,7 @@ export interface IntrinsicDimensionOptions extends TwoNNOptions {
   normalize?: boolean;
   /** Neighbours kept per sample point for the subsets (default 8). */
   neighbours?: number;
-  /** Tile size of the neighbour search (default 2048). */
+  /** Tile size of the neighbour search (default 4096). */
   blockSize?: number;
 }
 

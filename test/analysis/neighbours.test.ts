@@ -60,6 +60,12 @@ describe("exact nearest neighbours by blocked products", () => {
     assert.deepEqual(found.indices.select(1, 0).narrow(0, 700, 3).toNumbers(), [0, 1, 2]);
   });
 
+  test("well-separated clusters in shuffled rows (tiles between clusters skipped) against brute force", () => {
+    const centres = torch.randn([8, 24]).mul(30);
+    const clustered = centres.index([torch.randperm(400).remainder(8)]).add(torch.randn([400, 24]));
+    assertMatches(nearestNeighbours(clustered, 4, { blockSize: 50 }), bruteForce(clustered, 4));
+  });
+
   test("neighbours among a subset", () => {
     const member = Array.from({ length: 700 }, (_, i) => i % 3 !== 0);
     const expected = bruteForce(points, 2, member);
