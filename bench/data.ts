@@ -23,6 +23,7 @@ const USAGE = `usage: node dist-bench/bench/data.js [options]
   --repeats R     timed runs on each side, alternating; the median is reported (default 3)
   --steps S       mbf training steps fed by the loader (default 6, batch 64; 0 skips)
   --quick         --images 2048 --epochs 2 --repeats 1 --steps 3
+  --strict        the loader with strictDecode (libjpeg's strict checks on every image)
   --no-peer       skip the PyTorch peer
   --python PATH   the peer's interpreter (default /usr/bin/python3, or FACEKD_PYTHON)
   --out FILE      JSON output (default bench/out/data.json)`;
@@ -35,6 +36,7 @@ const opts = benchArgs(USAGE, {
   repeats: { type: "string" },
   steps: { type: "string" },
   quick: { type: "boolean", default: false },
+  strict: { type: "boolean", default: false },
   "no-peer": { type: "boolean", default: false },
   python: { type: "string" },
   out: { type: "string" },
@@ -47,6 +49,7 @@ const WORKERS = numberArg(USAGE, "workers", opts.workers, 2, { min: 0 });
 const EPOCHS = numberArg(USAGE, "epochs", opts.epochs, quick ? 2 : 3, { min: 0 });
 const REPEATS = Math.max(1, numberArg(USAGE, "repeats", opts.repeats, quick ? 1 : 3, { min: 0 }));
 const STEPS = numberArg(USAGE, "steps", opts.steps, quick ? 3 : 6, { min: 0 });
+const STRICT = opts.strict ?? false;
 const PYTHON = peerPython(opts.python);
 const root = ROOT;
 const OUT = opts.out ?? path.join(root, "bench", "out", "data.json");
@@ -78,7 +81,12 @@ async function benchmarkPack(): Promise<{ rec: string; generation: { seconds: nu
 
 /** Images per second of the loader alone over EPOCHS epochs, timed from the first batch on. */
 async function loaderRate(rec: string): Promise<number> {
-  const loader = new FaceLoader(RecDataset.open(rec), { batchSize: BATCH, workers: WORKERS, seed: 1 });
+  const loader = new FaceLoader(RecDataset.open(rec), {
+    batchSize: BATCH,
+    workers: WORKERS,
+    seed: 1,
+    strictDecode: STRICT,
+  });
   let images = 0;
   let start = 0;
   for (let e = 0; e < EPOCHS; e++) {
@@ -113,7 +121,13 @@ async function mbfShare(rec: string): Promise<{ stepSeconds: number; waitShare: 
     numClasses: dataset.numClasses!,
   });
   const opt = new SGD([...model.parameters(), ...head.parameters()], { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 });
-  const loader = new FaceLoader(dataset, { batchSize: 64, workers: WORKERS, seed: 2, labeled: true });
+  const loader = new FaceLoader(dataset, {
+    batchSize: 64,
+    workers: WORKERS,
+    seed: 2,
+    labeled: true,
+    strictDecode: STRICT,
+  });
   const iterator = loader.epoch();
   let waiting = 0;
   let total = 0;
@@ -162,6 +176,7 @@ const result = {
   images: IMAGES,
   batch: BATCH,
   workers: WORKERS,
+  strictDecode: STRICT,
   epochs: EPOCHS,
   rec: { path: rec, bytes: readFileSync(rec).length },
   generation,
@@ -183,7 +198,8 @@ if (generation) {
 console.log(
   `\nloader alone (batch ${BATCH}, ${WORKERS} workers, shuffle + flip + normalize, ${EPOCHS} epochs, median of ${REPEATS})`,
 );
-console.log(`  facekd FaceLoader          ${fmt(result.loader.imagesPerSecond)} img/s   (floor: 1000)`);
+const name = STRICT ? "facekd FaceLoader, strict" : "facekd FaceLoader        ";
+console.log(`  ${name}  ${fmt(result.loader.imagesPerSecond)} img/s   (floor: 1000)`);
 if (result.peer) {
   console.log(`  PyTorch DataLoader + PIL   ${fmt(result.peer.imagesPerSecond)} img/s`);
   console.log(

@@ -25,5 +25,6 @@ export { FaceLoader, type LoaderOptions, type Batch } from "./loader/loader.js";
 export type { LoaderPosition } from "./loader/plan.js";
 export { packFolder, packDataset, type PackOptions, type PackSummary } from "./pack.js";
 export { datasetInfo, formatDatasetInfo, type DatasetInfo, type InfoOptions } from "./info.js";
+export { verifyDataset, type VerifyOptions, type VerifyReport } from "./verify.js";
 export { sampleGrid } from "./grid.js";
 export { generateSyntheticDataset, type SyntheticOptions, type SyntheticSummary } from "./synthetic/generate.js";

@@ -47,6 +47,10 @@ export const dataSchema = strict({
   flip: z.boolean().optional(),
   /** Decoding threads (2); 0 decodes in the main thread. */
   workers: z.number().int().min(0).optional(),
+  /** Decode with libjpeg's strict checks, so that damaged JPEG data stops the run naming its record (false). */
+  strictDecode: z.boolean().optional(),
+  /** Log and skip unreadable records instead of stopping (false). */
+  skipCorrupt: z.boolean().optional(),
 });
 
 /** createModel's options; their ranges are checked where the model is built. */

@@ -188,6 +188,9 @@ async function run(
     shuffle,
     flip: config.data.flip ?? true,
     workers: config.data.workers ?? 2,
+    strictDecode: config.data.strictDecode ?? false,
+    skipCorrupt: config.data.skipCorrupt ?? false,
+    onSkip: (error) => log(`skipping a corrupt record: ${error.message}`),
     layout,
     position,
   });

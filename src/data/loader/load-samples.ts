@@ -8,6 +8,16 @@ export interface SampleRequest {
   flips: Uint8Array;
 }
 
+/** How a loader turns records into pixels; the same in every thread. */
+export interface DecodeSettings {
+  /** [height, width] of the decoded images. */
+  size: [number, number];
+  /** Leave corrupt records out (reported in `skipped`) instead of failing the batch. */
+  skipCorrupt: boolean;
+  /** Decode everything with libjpeg's strict checks (decodeImage) instead of the fast JPEG decoder. */
+  strictDecode: boolean;
+}
+
 export interface LoadedSamples {
   /** count x height x width x 3 bytes (NHWC). */
   pixels: Uint8Array;
@@ -24,20 +34,21 @@ export interface LoadedSamples {
 export async function loadSamples(
   source: FaceSource,
   request: SampleRequest,
-  size: readonly [number, number],
-  skipCorrupt: boolean,
+  { size, skipCorrupt, strictDecode }: DecodeSettings,
 ): Promise<LoadedSamples> {
   const frame = size[0] * size[1] * 3;
   const n = request.positions.length;
+  const declaredSize = source.imageSize;
+  // decodeJpegSync misses damaged scan data (strictDecode); a declared size other than `size` needs decodeImage's
+  // check and resize
+  const fast = !strictDecode && (declaredSize === null || (declaredSize[0] === size[0] && declaredSize[1] === size[1]));
   const results = await Promise.all(
     Array.from(request.positions, async (position, i) => {
       try {
         const sample = source.read(position);
         const what = typeof sample.key === "string" ? sample.key : `${source.name}: record key ${sample.key}`;
-        const declaredSize = source.imageSize;
-        const fits = declaredSize === null || (declaredSize[0] === size[0] && declaredSize[1] === size[1]);
         const image =
-          (fits ? decodeJpegSync(sample.image, size, what) : null) ??
+          (fast ? decodeJpegSync(sample.image, size, what) : null) ??
           (await decodeImage(sample.image, { size, declaredSize, what }));
         return { label: sample.label, pixels: image.pixels, flip: request.flips[i]! };
       } catch (error) {

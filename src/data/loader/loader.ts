@@ -6,7 +6,7 @@ import * as torch from "../../torch/index.js";
 import { CorruptRecordError, DataError, SkipCounter, type CorruptPolicy } from "../errors.js";
 import type { FaceSource } from "../source.js";
 import { imagesToTensor, type BatchLayout } from "../transforms.js";
-import { loadSamples, type LoadedSamples, type SampleRequest } from "./load-samples.js";
+import { loadSamples, type DecodeSettings, type LoadedSamples, type SampleRequest } from "./load-samples.js";
 import { planEpoch, type EpochPlan, type LoaderPosition } from "./plan.js";
 import type { WorkerReply, WorkerSetup } from "./worker.js";
 
@@ -28,6 +28,12 @@ export interface LoaderOptions extends CorruptPolicy {
   prefetch?: number;
   /** Memory layout of the image batches (default "channels_last"). */
   layout?: BatchLayout;
+  /**
+   * Decode every image with libjpeg's strict checks (sharp, failOn warning) instead of the fast JPEG decoder, which
+   * decodes damaged scan data without an error (default false). About 3x the loader's CPU per 112x112 JPEG, under
+   * 1,000 img/s on 2 cores; checking a pack once with `facekd data verify` catches the same records.
+   */
+  strictDecode?: boolean;
   /** Require identity labels (default false): a dataset that has none is an error. */
   labeled?: boolean;
   /** Resume here (default: epoch 0, index 0). */
@@ -60,7 +66,6 @@ interface LoaderWorker {
 export class FaceLoader {
   readonly source: FaceSource;
   readonly #batchSize: number;
-  readonly #size: [number, number];
   readonly #shuffle: boolean;
   readonly #seed: number;
   readonly #dropLast: boolean;
@@ -68,7 +73,7 @@ export class FaceLoader {
   readonly #prefetch: number;
   readonly #layout: BatchLayout;
   readonly #skips: SkipCounter;
-  readonly #skipCorrupt: boolean;
+  readonly #decode: DecodeSettings;
   readonly #workers: LoaderWorker[] = [];
   #position: LoaderPosition;
   #nextId = 0;
@@ -86,14 +91,17 @@ export class FaceLoader {
     }
     this.source = source;
     this.#batchSize = batchSize;
-    this.#size = [...(options.imageSize ?? [112, 112])];
     this.#shuffle = options.shuffle ?? true;
     this.#seed = options.seed ?? 0;
     this.#dropLast = options.dropLast ?? true;
     this.#flip = options.flip ?? true;
     this.#layout = options.layout ?? "channels_last";
     this.#skips = new SkipCounter(options);
-    this.#skipCorrupt = options.skipCorrupt ?? false;
+    this.#decode = {
+      size: [...(options.imageSize ?? [112, 112])],
+      skipCorrupt: options.skipCorrupt ?? false,
+      strictDecode: options.strictDecode ?? false,
+    };
     const workers = options.workers ?? 2;
     this.#prefetch = options.prefetch ?? Math.max(2, 2 * workers);
     if (this.batchesPerEpoch === 0) {
@@ -103,7 +111,7 @@ export class FaceLoader {
       );
     }
     this.#position = this.#checkedPosition(options.position ?? { epoch: 0, index: 0 });
-    const setup: WorkerSetup = { spec: source.spec(), size: this.#size, skipCorrupt: this.#skipCorrupt };
+    const setup: WorkerSetup = { spec: source.spec(), ...this.#decode };
     for (let i = 0; i < workers; i++) this.#workers.push(this.#startWorker(setup));
   }
 
@@ -174,7 +182,7 @@ export class FaceLoader {
   }
 
   #batch(loaded: LoadedSamples): Batch {
-    const [h, w] = this.#size;
+    const [h, w] = this.#decode.size;
     const images = imagesToTensor(loaded.pixels, loaded.count, h, w, this.#layout, loaded.flips);
     const labels = torch.tensor(loaded.labels, { dtype: "int64" });
     const indices = torch.tensor(loaded.positions, { dtype: "int64" });
@@ -196,7 +204,7 @@ export class FaceLoader {
       positions: plan.order.slice(start, start + size),
       flips: plan.flips.slice(start, start + size),
     };
-    if (this.#workers.length === 0) return loadSamples(this.source, request, this.#size, this.#skipCorrupt);
+    if (this.#workers.length === 0) return loadSamples(this.source, request, this.#decode);
     const target = this.#workers.reduce((a, b) => (b.inFlight.size < a.inFlight.size ? b : a));
     if (target.failure !== null) return Promise.reject(target.failure);
     const id = this.#nextId++;

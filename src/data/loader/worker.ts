@@ -3,12 +3,10 @@ import { parentPort, workerData } from "node:worker_threads";
 import { errorMessage } from "../errors.js";
 import { openSource } from "../open.js";
 import type { SourceSpec } from "../source.js";
-import { loadSamples, type LoadedSamples, type SampleRequest } from "./load-samples.js";
+import { loadSamples, type DecodeSettings, type LoadedSamples, type SampleRequest } from "./load-samples.js";
 
-export interface WorkerSetup {
+export interface WorkerSetup extends DecodeSettings {
   spec: SourceSpec;
-  size: [number, number];
-  skipCorrupt: boolean;
 }
 
 export type WorkerReply = ({ id: number } & LoadedSamples) | { id: number; error: string; errorName: string };
@@ -17,7 +15,7 @@ const setup = workerData as WorkerSetup;
 const source = openSource(setup.spec);
 
 parentPort!.on("message", (message: SampleRequest & { id: number }) => {
-  loadSamples(source, message, setup.size, setup.skipCorrupt).then(
+  loadSamples(source, message, setup).then(
     (loaded) => {
       const reply: WorkerReply = { id: message.id, ...loaded };
       const transfer = [
