@@ -10,6 +10,7 @@ import { CorruptRecordError } from "../../src/data/errors.js";
 import { FaceLoader, type LoaderOptions } from "../../src/data/loader/loader.js";
 import { RecDataset } from "../../src/data/recordio/rec-dataset.js";
 import { RecWriter } from "../../src/data/recordio/rec-writer.js";
+import { packFolder } from "../../src/data/pack.js";
 import { verifyDataset } from "../../src/data/verify.js";
 import { train } from "../../src/train/index.js";
 import { rawImage, tempDir } from "./helpers.js";
@@ -173,7 +174,7 @@ test("facekd data verify: exit 1 listing the damaged record (stdout, --json, --o
   assert.equal(text.status, 1, text.stderr);
   assert.match(text.stdout, /8 records checked, 1 bad/);
   assert.match(text.stdout, /record key 6: cannot decode/);
-  assert.match(text.stderr, /1 of 8 records are bad/);
+  assert.match(text.stderr, /1 of 8 records are bad.*facekd data pack .* --skip-corrupt/s);
 
   const out = path.join(dir, "bad.txt");
   const json = run(corruptRec, "--json", "--out", out);
@@ -187,6 +188,24 @@ test("facekd data verify: exit 1 listing the damaged record (stdout, --json, --o
   const clean = run(cleanRec, "--json");
   assert.equal(clean.status, 0, clean.stderr);
   assert.equal((JSON.parse(clean.stdout) as { bad: number }).bad, 0);
+});
+
+test("repacking a pack with --skip-corrupt leaves the damaged record out and keeps every label", async () => {
+  const repacked = path.join(dir, "repacked", "train.rec");
+  const summary = await packFolder(corruptRec, repacked, { skipCorrupt: true, onSkip: () => {} });
+  assert.equal(summary.images, N - 1);
+  assert.equal(summary.skipped, 1);
+  assert.deepEqual((await verifyDataset(repacked, { workers: 0 })).problems, []);
+  const { seen } = await load(repacked, { workers: 0, strictDecode: true });
+  const kept = [0, 1, 2, 3, 4, 6, 7];
+  assert.deepEqual(
+    seen.flatMap((s) => s.images),
+    kept,
+  );
+  assert.deepEqual(
+    seen.flatMap((s) => s.labels),
+    kept.map((i) => i >> 1),
+  );
 });
 
 test("train config: data.strictDecode stops the run at the damaged record, data.skipCorrupt skips it", async () => {

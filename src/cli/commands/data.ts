@@ -26,13 +26,17 @@ export function registerData(program: Command): void {
 
   data
     .command("pack <folder> <out.rec>")
-    .description("pack a folder of aligned face crops (one subfolder per identity, or flat) into .rec/.idx/property")
+    .description(
+      "pack a folder of aligned face crops (one subfolder per identity, or flat), a list file or a .rec/.bin into " +
+        ".rec/.idx/property",
+    )
     .option("--unlabeled", "treat the folder as unlabeled even if it has subfolders")
     .option("--skip-corrupt", "count, log and skip unreadable images instead of stopping")
     .option("--size <pixels>", "resize every image to this square size", positiveInt("size"))
     .addHelpText(
       "after",
-      "\nExamples:\n  facekd data pack faces/ out/train.rec\n  facekd data pack crops/ d2.rec --unlabeled --skip-corrupt",
+      "\nExamples:\n  facekd data pack faces/ out/train.rec\n  facekd data pack crops/ d2.rec --unlabeled --skip-corrupt\n" +
+        "  facekd data pack train.rec clean/train.rec --skip-corrupt   # a pack without its unreadable records",
     )
     .action(
       async (folder: string, out: string, opts: { unlabeled?: boolean; skipCorrupt?: boolean; size?: number }) => {
@@ -83,7 +87,12 @@ export function registerData(program: Command): void {
       if (opts.out !== undefined) writeFileSync(opts.out, report.problems.map((p) => `${p}\n`).join(""));
       const bad = report.problems.length;
       console.log(opts.json ? JSON.stringify({ ...report, bad }, null, 2) : formatReport(report));
-      if (bad > 0) throw new Error(`${path}: ${bad} of ${report.checked} records are bad`);
+      if (bad > 0) {
+        throw new Error(
+          `${path}: ${bad} of ${report.checked} records are bad; write a pack without them with ` +
+            `facekd data pack ${path} <clean.rec> --skip-corrupt`,
+        );
+      }
     });
 
   data

@@ -1,7 +1,8 @@
 // Writes insightface RecordIO packs (.rec + .idx + property) in either layout, byte-compatible with MXNet's
 // writer (ids = keys, id2 = 0, records split at 4-aligned magic). Files are written under temporary names and
 // renamed on close, so an interrupted pack never looks complete.
-import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import path from "node:path";
 import { DataError } from "../errors.js";
 import { frameRecord, packPayload } from "./format.js";
 import { propertyPathFor, writeProperty } from "./property.js";
@@ -44,6 +45,7 @@ export class RecWriter {
     this.idxPath = options.idxPath ?? recPath.replace(/\.rec$/, "") + ".idx";
     this.#layout = options.layout ?? "header";
     this.#imageSize = options.imageSize;
+    for (const file of [this.recPath, this.idxPath]) mkdirSync(path.dirname(file), { recursive: true });
     this.#rec = openSync(this.recPath + ".partial", "w");
     this.#idx = openSync(this.idxPath + ".partial", "w");
     // the header record has a fixed size (no magic can appear in it), so it is reserved now and filled on close
