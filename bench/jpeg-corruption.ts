@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { jpegScanStart } from "../src/data/codec.js";
 import { loadSamples, type LoadedSamples } from "../src/data/loader/load-samples.js";
 import { MemorySource } from "../src/data/memory.js";
 import { RecDataset } from "../src/data/recordio/rec-dataset.js";
@@ -47,12 +48,11 @@ const KINDS: Record<string, Corruption> = {
   },
 };
 
-/** Where the entropy-coded data starts: after the first start-of-scan (SOS) segment. */
+/** Where the entropy-coded data starts. */
 function scanStart(jpeg: Uint8Array): number {
-  let at = 2;
-  while (jpeg[at] === 0xff && jpeg[at + 1] !== 0xda) at += 2 + ((jpeg[at + 2]! << 8) | jpeg[at + 3]!);
-  if (jpeg[at + 1] !== 0xda) throw new Error("a JPEG without a start-of-scan segment");
-  return at + 2 + ((jpeg[at + 2]! << 8) | jpeg[at + 3]!);
+  const start = jpegScanStart(jpeg);
+  if (start === null) throw new Error("a JPEG without a start-of-scan segment");
+  return start;
 }
 
 /** 200 synthetic 112x112 face JPEGs (quality 40-95), generated once. */

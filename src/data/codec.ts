@@ -76,6 +76,19 @@ export function decodeJpegSync(bytes: Uint8Array, size: readonly [number, number
 
 /** [height, width] from a JPEG's frame header (SOFn), or null when `bytes` is not a JPEG with one. */
 export function jpegSize(bytes: Uint8Array): [number, number] | null {
+  // SOF0..SOF15 except DHT (c4), JPG (c8) and DAC (cc)
+  const at = findJpegSegment(bytes, (m) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc);
+  return at === null ? null : [(bytes[at + 5]! << 8) | bytes[at + 6]!, (bytes[at + 7]! << 8) | bytes[at + 8]!];
+}
+
+/** Where a JPEG's entropy-coded data starts (after its start-of-scan segment), or null when it has none. */
+export function jpegScanStart(bytes: Uint8Array): number | null {
+  const at = findJpegSegment(bytes, (m) => m === 0xda);
+  return at === null ? null : at + 2 + ((bytes[at + 2]! << 8) | bytes[at + 3]!);
+}
+
+// The offset of the first marker segment before the scan data whose marker byte passes `wanted`
+function findJpegSegment(bytes: Uint8Array, wanted: (marker: number) => boolean): number | null {
   if (bytes[0] !== 0xff || bytes[1] !== 0xd8) return null;
   let at = 2;
   while (at + 9 < bytes.length) {
@@ -85,12 +98,9 @@ export function jpegSize(bytes: Uint8Array): [number, number] | null {
       at++; // fill byte
       continue;
     }
-    const length = (bytes[at + 2]! << 8) | bytes[at + 3]!;
-    // SOF0..SOF15 except DHT (c4), JPG (c8) and DAC (cc)
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return [(bytes[at + 5]! << 8) | bytes[at + 6]!, (bytes[at + 7]! << 8) | bytes[at + 8]!];
-    }
-    at += 2 + length;
+    if (wanted(marker)) return at;
+    if (marker === 0xda) return null; // the scan data follows: no more segments to walk
+    at += 2 + ((bytes[at + 2]! << 8) | bytes[at + 3]!);
   }
   return null;
 }

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as torch from "../../src/torch/index.js";
-import { decodeJpegSync, encodeJpeg } from "../../src/data/codec.js";
+import { decodeJpegSync, encodeJpeg, jpegScanStart } from "../../src/data/codec.js";
 import { CorruptRecordError } from "../../src/data/errors.js";
 import { FaceLoader, type LoaderOptions } from "../../src/data/loader/loader.js";
 import { RecDataset } from "../../src/data/recordio/rec-dataset.js";
@@ -25,18 +25,11 @@ const images = await Promise.all(
   Array.from({ length: N }, (_, i) => encodeJpeg({ pixels: rawImage(30 * i, SIZE, SIZE), width: SIZE, height: SIZE })),
 );
 
-/** Where the entropy-coded data starts: after the start-of-scan (SOS) segment. */
-function scanStart(jpeg: Uint8Array): number {
-  let at = 2;
-  while (jpeg[at] === 0xff && jpeg[at + 1] !== 0xda) at += 2 + ((jpeg[at + 2]! << 8) | jpeg[at + 3]!);
-  assert.equal(jpeg[at + 1], 0xda, "the JPEG has a start-of-scan segment");
-  return at + 2 + ((jpeg[at + 2]! << 8) | jpeg[at + 3]!);
-}
-
 /** Overwrites 8 bytes in the middle of the scan data with 0xaa: libjpeg reports a bad Huffman code. */
 function damageScan(jpeg: Uint8Array): Uint8Array {
   const out = Uint8Array.from(jpeg);
-  const start = scanStart(out);
+  const start = jpegScanStart(out);
+  assert.ok(start !== null, "the JPEG has a start-of-scan segment");
   const middle = start + Math.floor((out.length - 2 - start) / 2);
   out.fill(0xaa, middle - 4, middle + 4);
   return out;
