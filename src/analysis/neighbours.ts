@@ -164,12 +164,7 @@ class RunningBest {
    * others.
    */
   foldRows(tile: Tensor, start: number, offset: number): void {
-    const rows = tile.shape[0]!;
-    const gaining = this.#gaining(tile.amax(1), start);
-    const m = gaining.numel();
-    if (m === 0) return;
-    if (m > rows / 2) this.#merge(torch.arange(start, start + rows), tile, offset);
-    else this.#merge(gaining.add(start), tile.indexSelect(0, gaining), offset);
+    this.#foldGaining(tile, this.#gaining(tile.amax(1), start), start, offset);
   }
 
   /** The same for the tile's columns, points offset.. against points start.., transposing through `buffer`. */
@@ -179,16 +174,24 @@ class RunningBest {
     const m = gaining.numel();
     if (m === 0) return;
     // Gathering a few columns is cheap; for many, one transposed copy and the row-wise path are cheaper
-    if (m <= cols / 4) this.#merge(gaining.add(offset), tile.indexSelect(1, gaining).t().contiguous(), start);
-    else
-      this.foldRows(
-        buffer
-          .narrow(0, 0, rows * cols)
-          .view([cols, rows])
-          .copy_(tile.t()),
-        offset,
-        start,
-      );
+    if (m <= cols / 4) {
+      this.#merge(gaining.add(offset), tile.indexSelect(1, gaining).t().contiguous(), start);
+      return;
+    }
+    const transposed = buffer
+      .narrow(0, 0, rows * cols)
+      .view([cols, rows])
+      .copy_(tile.t());
+    this.#foldGaining(transposed, gaining, offset, start);
+  }
+
+  // Folds in the rows `gaining` (offsets from `start`) of a contiguous tile: the whole tile when most rows gain
+  #foldGaining(tile: Tensor, gaining: Tensor, start: number, offset: number): void {
+    const rows = tile.shape[0]!;
+    const m = gaining.numel();
+    if (m === 0) return;
+    if (m > rows / 2) this.#merge(torch.arange(start, start + rows), tile, offset);
+    else this.#merge(gaining.add(start), tile.indexSelect(0, gaining), offset);
   }
 
   // The points (int64 row offsets from `start`) whose best score in a tile, `maxima`, beats their width-th best
