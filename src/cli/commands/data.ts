@@ -13,14 +13,6 @@ import {
 import { integerOption } from "../parse.js";
 import { progress } from "../progress.js";
 
-function positiveInt(name: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${value}'`);
-    return n;
-  };
-}
-
 export function registerData(program: Command): void {
   const data = program.command("data").description("pack, inspect, verify and generate face datasets");
 
@@ -32,7 +24,7 @@ export function registerData(program: Command): void {
     )
     .option("--unlabeled", "treat the folder as unlabeled even if it has subfolders")
     .option("--skip-corrupt", "count, log and skip unreadable images instead of stopping")
-    .option("--size <pixels>", "resize every image to this square size", positiveInt("size"))
+    .option("--size <pixels>", "resize every image to this square size", integerOption("size", 1))
     .addHelpText(
       "after",
       "\nExamples:\n  facekd data pack faces/ out/train.rec\n  facekd data pack crops/ d2.rec --unlabeled --skip-corrupt\n" +
@@ -98,12 +90,17 @@ export function registerData(program: Command): void {
   data
     .command("synth <dir>")
     .description("generate the built-in synthetic face dataset (training pack, unlabeled pack, verification pairs)")
-    .option("--identities <n>", "labeled identities", positiveInt("identities"), 1000)
-    .option("--images <n>", "images per labeled identity", positiveInt("images"), 50)
-    .option("--unlabeled-identities <n>", "identities of the unlabeled pack", positiveInt("unlabeled-identities"), 1000)
-    .option("--unlabeled-images <n>", "images per unlabeled identity", positiveInt("unlabeled-images"), 20)
-    .option("--pairs <n>", "verification pairs (half genuine)", positiveInt("pairs"), 3000)
-    .option("--size <pixels>", "image size", positiveInt("size"), 112)
+    .option("--identities <n>", "labeled identities", integerOption("identities", 1), 1000)
+    .option("--images <n>", "images per labeled identity", integerOption("images", 1), 50)
+    .option(
+      "--unlabeled-identities <n>",
+      "identities of the unlabeled pack",
+      integerOption("unlabeled-identities", 1),
+      1000,
+    )
+    .option("--unlabeled-images <n>", "images per unlabeled identity", integerOption("unlabeled-images", 1), 20)
+    .option("--pairs <n>", "verification pairs (half genuine)", integerOption("pairs", 1), 3000)
+    .option("--size <pixels>", "image size", integerOption("size", 1), 112)
     .option("--difficulty <0..1>", "how alike identities are", Number, 0.5)
     .option("--seed <n>", "random seed", Number, 0)
     .addHelpText(
