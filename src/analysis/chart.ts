@@ -7,6 +7,39 @@ import type { Spec } from "vega";
 
 export type ChartSpec = Spec;
 
+export const VEGA_SCHEMA = "https://vega.github.io/schema/vega/v6.json";
+
+/**
+ * One line per value of `series` in the data set `data`, drawn from fields `x` and `y` on scales "x" and "y",
+ * coloured by scale "color"; `strokeWidth` is a vega value or signal encoding.
+ */
+export function seriesLines(
+  data: string,
+  series: string,
+  x: string,
+  y: string,
+  strokeWidth: { value: number } | { signal: string },
+): NonNullable<Spec["marks"]>[number] {
+  return {
+    type: "group",
+    from: { facet: { name: "series", data, groupby: series } },
+    marks: [
+      {
+        type: "line",
+        from: { data: "series" },
+        encode: {
+          enter: {
+            x: { scale: "x", field: x },
+            y: { scale: "y", field: y },
+            stroke: { scale: "color", field: series },
+            strokeWidth,
+          },
+        },
+      },
+    ],
+  };
+}
+
 export interface ChartFiles {
   svg: string;
   png: string;

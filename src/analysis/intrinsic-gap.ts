@@ -2,7 +2,7 @@
 // protocol with the same seed (so the same rows are sampled and the same subsets drawn), side by side, with each
 // model's difference from a reference (the teacher, by default the first model).
 import type { Tensor } from "../torch/index.js";
-import { writeChart, type ChartFiles, type ChartSpec } from "./chart.js";
+import { VEGA_SCHEMA, writeChart, type ChartFiles, type ChartSpec } from "./chart.js";
 import {
   intrinsicDimension,
   type IntrinsicDimensionOptions,
@@ -89,7 +89,7 @@ export function idBarChartSpec(
   const groups = [...new Set(values.map((v) => v.group))];
   const x = { scale: "x", field: "model" };
   return {
-    $schema: "https://vega.github.io/schema/vega/v6.json",
+    $schema: VEGA_SCHEMA,
     width: Math.max(260, 95 * values.length),
     height: 260,
     padding: 8,

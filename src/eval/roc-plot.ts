@@ -1,6 +1,6 @@
 // The ROC plot of one or more models: TAR against FAR on a log axis (operating points with FAR 0 cannot be
 // drawn there and are left out), as a vega specification and as SVG and PNG files.
-import { writeChart, type ChartFiles, type ChartSpec } from "../analysis/chart.js";
+import { seriesLines, VEGA_SCHEMA, writeChart, type ChartFiles, type ChartSpec } from "../analysis/chart.js";
 import type { RocCurve } from "./roc.js";
 
 export interface NamedCurve {
@@ -14,7 +14,7 @@ export function rocChartSpec(curves: readonly NamedCurve[], title = "ROC"): Char
   );
   if (values.length === 0) throw new Error("rocChartSpec: no operating point with FAR > 0 to draw");
   return {
-    $schema: "https://vega.github.io/schema/vega/v6.json",
+    $schema: VEGA_SCHEMA,
     width: 480,
     height: 320,
     padding: 8,
@@ -30,26 +30,7 @@ export function rocChartSpec(curves: readonly NamedCurve[], title = "ROC"): Char
       { orient: "left", scale: "y", title: "TAR (true accept rate)", grid: true },
     ],
     legends: curves.length > 1 ? [{ stroke: "color", title: "model", symbolType: "stroke" }] : [],
-    marks: [
-      {
-        type: "group",
-        from: { facet: { name: "series", data: "roc", groupby: "model" } },
-        marks: [
-          {
-            type: "line",
-            from: { data: "series" },
-            encode: {
-              enter: {
-                x: { scale: "x", field: "far" },
-                y: { scale: "y", field: "tar" },
-                stroke: { scale: "color", field: "model" },
-                strokeWidth: { value: 2 },
-              },
-            },
-          },
-        ],
-      },
-    ],
+    marks: [seriesLines("roc", "model", "far", "tar", { value: 2 })],
   };
 }
 

@@ -1,12 +1,11 @@
 // The report's charts as vega specs: training loss per stage and intrinsic dimension per model (the ROC charts
 // are eval's rocChartSpec), rendered to SVG text for inlining.
-import { renderChart, type ChartSpec } from "../analysis/chart.js";
+import { renderChart, seriesLines, VEGA_SCHEMA, type ChartSpec } from "../analysis/chart.js";
 import { gapNote, idBarChartSpec, type IdBar } from "../analysis/intrinsic-gap.js";
 import { rocChartSpec } from "../eval/roc-plot.js";
 import type { StageCurves } from "./metrics.js";
 import type { ModelResult, RunResults } from "./results.js";
 
-const SCHEMA = "https://vega.github.io/schema/vega/v6.json";
 // legends under the plot keep the charts narrow enough for two side by side; labels are model names, so long
 const BOTTOM_LEGEND = { orient: "bottom", direction: "horizontal", columns: 2, labelLimit: 260 } as const;
 const ROLE_COLOURS = { teacher: "#4c78a8", student: "#f58518" };
@@ -22,7 +21,7 @@ export function lossChartSpec(curves: StageCurves, title: string): ChartSpec {
   const max = Math.max(...values.map((p) => p.value));
   const series = [...new Set(values.map((p) => p.series))];
   return {
-    $schema: SCHEMA,
+    $schema: VEGA_SCHEMA,
     width: 460,
     height: 240,
     padding: 8,
@@ -64,24 +63,7 @@ export function lossChartSpec(curves: StageCurves, title: string): ChartSpec {
           },
         },
       },
-      {
-        type: "group",
-        from: { facet: { name: "series", data: "points", groupby: "series" } },
-        marks: [
-          {
-            type: "line",
-            from: { data: "series" },
-            encode: {
-              enter: {
-                x: { scale: "x", field: "step" },
-                y: { scale: "y", field: "value" },
-                stroke: { scale: "color", field: "series" },
-                strokeWidth: { signal: "datum.series === 'loss' ? 2.5 : 1.5" },
-              },
-            },
-          },
-        ],
-      },
+      seriesLines("points", "series", "step", "value", { signal: "datum.series === 'loss' ? 2.5 : 1.5" }),
     ],
   };
 }
