@@ -2,7 +2,7 @@
 // "\x93NUMPY", a version, a little-endian header length (2 bytes in version 1, 4 in versions 2 and 3), a Python
 // dict literal { 'descr': '<f4', 'fortran_order': False, 'shape': (2, 512), } padded with spaces and ended by a
 // newline so that the data starts at a multiple of 64 bytes, then the elements.
-import { readFileSync, writeSync } from "node:fs";
+import { existsSync, readFileSync, writeSync } from "node:fs";
 import * as torch from "../torch/index.js";
 import type { DType, Tensor } from "../torch/index.js";
 import { DTYPE_BYTES, typedArrayFromBytes } from "../torch/dtype.js";
@@ -27,6 +27,8 @@ for (const [d, c] of Object.entries(DESCR_OF)) if (c.startsWith("|")) DTYPE_OF.s
 
 /** Reads a .npy file into a tensor (little-endian numeric and bool arrays, C or Fortran order). */
 export function readNpy(file: string): Tensor {
+  if (!existsSync(file))
+    throw new Error(`readNpy(${file}): no such file; check the path (facekd embed writes embeddings as .npy)`);
   return parseNpy(readFileSync(file), file);
 }
 

@@ -78,6 +78,7 @@ describe(".npy", () => {
 
   test("errors say what is wrong", () => {
     assert.throws(() => parseNpy(new Uint8Array(20), "a.npy"), /readNpy\(a\.npy\): not a \.npy file/);
+    assert.throws(() => readNpy("missing/e.npy"), /readNpy\(missing\/e\.npy\): no such file; check the path/);
     const big = npyBytes("{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", new Uint8Array(4));
     assert.throws(() => parseNpy(big), /unsupported element type '>f4' \(big-endian/);
     const short = npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", new Uint8Array(4));
