@@ -9,8 +9,9 @@ import path from "node:path";
 import * as torch from "../src/torch/index.js";
 import type { Tensor } from "../src/torch/index.js";
 import { rocFromHistogram, verifyAllVsAll } from "../src/eval/index.js";
-import { intrinsicDimension, SeededRandom, sampleIndices } from "../src/analysis/index.js";
+import { intrinsicDimension, sampleIndices } from "../src/analysis/index.js";
 import { benchArgs, numberArg, peerPython, ROOT } from "./options.js";
+import { Rng } from "../src/data/index.js";
 
 const USAGE = `usage: node dist-bench/bench/eval.js [options]
   --quick         20,000 embeddings all-vs-all and 10,000 through the TwoNN protocol (default 100,000 and 58,000)
@@ -186,7 +187,7 @@ function benchTwoNN(dir: string) {
   const x = manifoldEmbeddings(n, dim, latent);
   writeNpy(path.join(dir, "embeddings.npy"), x.data() as Float32Array, [n, dim]);
   // The protocol's draws, replayed: the sample (all n rows here), then each 90% subset.
-  const random = new SeededRandom(seed);
+  const random = new Rng(seed);
   sampleIndices(n, n, random);
   const subsetSize = Math.floor(n * 0.9);
   const subsets = new Int32Array(repetitions * subsetSize);

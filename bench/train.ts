@@ -15,10 +15,11 @@ import type { Tensor } from "../src/torch/index.js";
 import { DTYPE_BYTES } from "../src/torch/dtype.js";
 import { combineLosses, EmbeddingStore, type LossContext, type LossSpec } from "../src/distill/index.js";
 import { createModel, heads, type Backbone } from "../src/models/index.js";
-import { embedBatch } from "../src/train/index.js";
+
 import { buildOptimizer } from "../src/train/optimizer.js";
 import { trainStep, type StepInputs } from "../src/train/step.js";
 import { benchArgs, numberArg, peerPython, ROOT } from "./options.js";
+import { embedBatch } from "../src/infer/index.js";
 
 const USAGE = `usage: node dist/bench/train.js [options]
   --model NAME      the student of (a) (default mbf@56: mbf's layers at 56x56 input)

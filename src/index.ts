@@ -6,3 +6,5 @@ export * as data from "./data/index.js";
 export * as train from "./train/index.js";
 export * as evaluation from "./eval/index.js";
 export * as analysis from "./analysis/index.js";
+export * as io from "./io/index.js";
+export * as infer from "./infer/index.js";

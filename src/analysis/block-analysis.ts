@@ -5,7 +5,8 @@
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import { nearestNeighbours } from "./neighbours.js";
-import { SeededRandom, permutation } from "./sampling.js";
+import { Rng } from "../data/index.js";
+import { permutation } from "./sampling.js";
 import { formatTable } from "./text-table.js";
 import { twoNN, type TwoNNOptions } from "./twonn.js";
 
@@ -34,7 +35,7 @@ export function blockAnalysis(embeddings: Tensor, options: BlockAnalysisOptions 
     throw new Error(
       `blockAnalysis: need [N, D] embeddings with N >= minBlockSize >= 3, got [${embeddings.shape}] and ${minBlockSize}`,
     );
-  const order = permutation(n, new SeededRandom(options.seed ?? 0));
+  const order = permutation(n, new Rng(options.seed ?? 0));
   return torch.noGrad(() =>
     torch.tidy(() => {
       let x = embeddings.to("float32").index([torch.tensor(order).to("int64")]);

@@ -23,7 +23,6 @@ export {
   type IntrinsicGapRow,
 } from "./intrinsic-gap.js";
 export { knownDimensionSet, KNOWN_DIMENSION_SETS, type KnownDimensionSet } from "./synthetic.js";
-export { SeededRandom, sampleIndices, permutation } from "./sampling.js";
+export { sampleIndices, permutation } from "./sampling.js";
 export { renderChart, writeChart, type ChartFiles, type ChartSpec } from "./chart.js";
 export { formatTable, percent } from "./text-table.js";
-export { toJson, writeJson } from "./json-file.js";

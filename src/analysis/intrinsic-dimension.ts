@@ -9,7 +9,8 @@
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import { nearestNeighbours, nearestNeighboursAmong, type Neighbours } from "./neighbours.js";
-import { SeededRandom, sampleIndices } from "./sampling.js";
+import { Rng } from "../data/index.js";
+import { sampleIndices } from "./sampling.js";
 import { twoNN, type TwoNNOptions, type TwoNNVariant } from "./twonn.js";
 
 export interface IntrinsicDimensionOptions extends TwoNNOptions {
@@ -59,7 +60,7 @@ export function intrinsicDimension(
       `intrinsicDimension: cannot take ${repetitions} subsets of ${subsetSize} from a sample of ${sampleSize} of ` +
         `[${embeddings.shape}] embeddings; check sampleSize, sampleFraction, subsetFraction and repetitions`,
     );
-  const random = new SeededRandom(options.seed ?? 0);
+  const random = new Rng(options.seed ?? 0);
   const normalize = options.normalize ?? true;
   return torch.noGrad(() =>
     torch.tidy(() => {

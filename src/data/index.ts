@@ -27,4 +27,5 @@ export { packFolder, packDataset, type PackOptions, type PackSummary } from "./p
 export { datasetInfo, formatDatasetInfo, type DatasetInfo, type InfoOptions } from "./info.js";
 export { verifyDataset, type VerifyOptions, type VerifyReport } from "./verify.js";
 export { sampleGrid } from "./grid.js";
+export { Rng, deriveSeed } from "./rng.js";
 export { generateSyntheticDataset, type SyntheticOptions, type SyntheticSummary } from "./synthetic/generate.js";

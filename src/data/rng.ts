@@ -1,5 +1,5 @@
-// A small seeded random generator (xoshiro128**), so that shuffles, flips and synthetic faces repeat for a
-// seed on any machine and do not touch libtorch's global generator.
+// The one seeded random generator (xoshiro128**, Blackman and Vigna 2018), so that shuffles, flips, synthetic faces
+// and analysis samples repeat for a seed on any machine, and neither disturb nor depend on libtorch's generator.
 
 /** Mixes integers into one 32-bit seed (splitmix-style), e.g. derive(seed, epoch) or derive(seed, id, image). */
 export function deriveSeed(...parts: number[]): number {
@@ -17,8 +17,10 @@ export class Rng {
   #s: Uint32Array;
 
   constructor(seed: number) {
+    if (!Number.isSafeInteger(seed) || seed < 0)
+      throw new RangeError(`Rng: seed must be a non-negative integer, got ${seed}`);
     this.#s = new Uint32Array(4);
-    let x = seed >>> 0;
+    let x = (seed ^ Math.floor(seed / 2 ** 32)) >>> 0;
     for (let i = 0; i < 4; i++) {
       // splitmix32 fills the state so that nearby seeds give unrelated streams
       x = (x + 0x9e3779b9) >>> 0;
@@ -57,7 +59,16 @@ export class Rng {
     return lo + (hi - lo) * this.next();
   }
 
-  /** An integer uniform in [0, n). */
+  /** A uniform integer in [0, n), n <= 2^32, without modulo bias (rejection sampling). */
+  below(n: number): number {
+    const limit = 2 ** 32 - (2 ** 32 % n);
+    let v: number;
+    do v = this.nextUint32();
+    while (v >= limit);
+    return v % n;
+  }
+
+  /** An integer uniform in [0, n) (from one float: fast, with a bias below 2^-32 * n). */
   int(n: number): number {
     return Math.floor(this.next() * n);
   }

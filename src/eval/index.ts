@@ -31,4 +31,3 @@ export {
 } from "./identification.js";
 export { formatPairTable, formatTarTable, formatIdentificationTable } from "./tables.js";
 export { rocChartSpec, writeRocPlot, type NamedCurve } from "./roc-plot.js";
-export { embedImages, verifyModelOnPack, type ModelVerificationOptions } from "./verify-model.js";

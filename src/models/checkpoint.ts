@@ -3,7 +3,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
-import { loadSafetensors, loadTorchFile, saveSafetensors } from "../torch/serialize/index.js";
+import { loadSafetensors, loadTorchFile, saveSafetensors } from "../io/index.js";
 import type { Backbone } from "./backbones/backbone.js";
 import { createModel, listModels, modelEntry, DEFAULT_OPTIONS, type BackboneOptions } from "./registry.js";
 

@@ -31,5 +31,4 @@ export {
 } from "./checkpoint.js";
 export { countMultiplyAdds } from "./flops.js";
 export { describeModel, describeBuilt, describeModels, formatModelTable, type ModelInfo } from "./summary.js";
-export { readNpy, writeNpy, parseNpy, encodeNpy, parseNpyHeader, encodeNpyHeader, type NpyHeader } from "./npy.js";
 export * as heads from "./heads/index.js";

@@ -1,7 +1,8 @@
 // The configuration of a ReFO run (one YAML file), validated with zod so that a wrong value is an error naming its
 // key. Every key has a default: an empty config is the built-in demo on synthetic data, sized for a 2-core CPU.
 import { z } from "zod";
-import { optimizerSchema, parseConfig, scheduleSchema, strict } from "../train/config-schema.js";
+import { optimizerSchema, scheduleSchema } from "../train/config-schema.js";
+import { parseConfig, strict } from "../config/index.js";
 
 const positiveInt = z.number().int().positive();
 

@@ -3,5 +3,4 @@
 export { refoConfigSchema, resolveRefoConfig, type RefoConfig, type RefoConfigInput } from "./config.js";
 export { planStages, widen, type Stage, type StageSpec, type PlannedModel, type TrainSpec } from "./plan.js";
 export { runRefo, type RefoOptions, type RefoResult, type PlannedStage } from "./run.js";
-export { inferenceSpeed } from "./stages/evaluate-stage.js";
 export { formatResultsTable } from "./table.js";

@@ -3,7 +3,7 @@
 import { join, resolve } from "node:path";
 import { openDataset } from "../data/index.js";
 import type { RunResults } from "../report/index.js";
-import { writeJson } from "../analysis/index.js";
+
 import { resolveRefoConfig, type RefoConfig } from "./config.js";
 import { runPaths, type StageContext } from "./context.js";
 import { planStages, RESULTS, type Stage } from "./plan.js";
@@ -13,6 +13,7 @@ import { runEmbedStage } from "./stages/embed-stage.js";
 import { runEvaluateStage } from "./stages/evaluate-stage.js";
 import { runResultsStage } from "./stages/results-stage.js";
 import { runImportStage, runTrainStage } from "./stages/train-stage.js";
+import { writeJson } from "../io/index.js";
 
 export interface RefoOptions {
   /** The run folder (default: config.runDir, else runs/<name>). */

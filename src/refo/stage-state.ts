@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { writeJsonAtomically } from "../train/json-file.js";
+import { writeJson } from "../io/json-file.js";
 import type { RefoConfig } from "./config.js";
 import type { Stage } from "./plan.js";
 
@@ -83,12 +83,12 @@ export class StageFolders {
       status: "running",
       startedAt: status === "resume" && previous ? previous.startedAt : new Date().toISOString(),
     };
-    writeJsonAtomically(join(this.dir(id), "stage.json"), marker);
+    writeJson(join(this.dir(id), "stage.json"), marker);
     return marker;
   }
 
   finish(marker: StageMarker, seconds: number): void {
-    writeJsonAtomically(join(this.dir(marker.id), "stage.json"), {
+    writeJson(join(this.dir(marker.id), "stage.json"), {
       ...marker,
       status: "done",
       finishedAt: new Date().toISOString(),

@@ -57,6 +57,11 @@ export function tensor(data: AnyTypedArray | Nested, options: TensorOptions & { 
   return finish(t, options);
 }
 
+/** A tensor of `dtype` and `shape` over a copy of raw little-endian element bytes (a file's data section). */
+export function fromBytes(bytes: ArrayBufferView, dtype: DType, shape: Shape): Tensor {
+  return new Tensor(native.fromBytes(bytes, dtypeCode(dtype), [...shape]));
+}
+
 /** A 0-d tensor holding one number. */
 export function scalar(value: number, options: TensorOptions = {}): Tensor {
   return full([], value, options);

@@ -1,6 +1,14 @@
 // facekd's tensor engine: a typed TypeScript API over libtorch.
 export { Tensor, type TensorLike, type Shape, type ToOptions } from "./tensor.js";
-export { type DType, type MemoryFormat, DTYPES, isFloatingDType } from "./dtype.js";
+export {
+  type DType,
+  type MemoryFormat,
+  type AnyTypedArray,
+  DTYPES,
+  DTYPE_BYTES,
+  isFloatingDType,
+  typedArrayFromBytes,
+} from "./dtype.js";
 export * from "./creation.js";
 export * from "./ops.js";
 export { tidy, keep, trackedCount } from "./scope.js";
@@ -9,5 +17,4 @@ export * from "./runtime.js";
 export * as aten from "./generated/aten.js";
 export * as nn from "./nn/index.js";
 export * as optim from "./optim/index.js";
-export * as serialize from "./serialize/index.js";
 export * as distributed from "./distributed.js";

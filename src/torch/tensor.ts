@@ -115,6 +115,10 @@ export class Tensor implements Tracked {
   data(): AnyTypedArray {
     return typedArrayFromBytes(this.dtype, native.toBytes(this.handle));
   }
+  /** The raw bytes of the elements in row-major order, as stored (a copy). */
+  bytes(): Uint8Array {
+    return new Uint8Array(native.toBytes(this.handle));
+  }
   /** The elements as plain numbers in row-major order. */
   toNumbers(): number[] {
     const src = this.dtype === "float16" || this.dtype === "bfloat16" ? aten.to_dtype(this, "float32") : this;

@@ -5,8 +5,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as torch from "../torch/index.js";
+import { loadSafetensors, saveSafetensors } from "../io/index.js";
 import type { LoaderPosition } from "../data/index.js";
-import { writeJsonAtomically } from "./json-file.js";
+import { writeJson } from "../io/json-file.js";
 
 export const CHECKPOINT_FORMAT = "facekd.train-checkpoint/1";
 
@@ -57,7 +58,7 @@ export function saveCheckpoint(
     for (const [k, t] of state.model.stateDict()) tensors.set(`model.${k}`, t);
     for (const [k, t] of state.lossModule.stateDict()) tensors.set(`loss.${k}`, t);
     for (const [k, t] of optimizer.tensors) tensors.set(`optimizer.${k}`, t);
-    torch.serialize.saveSafetensors(join(dir, file), tensors, { format: CHECKPOINT_FORMAT, step: String(info.step) });
+    saveSafetensors(join(dir, file), tensors, { format: CHECKPOINT_FORMAT, step: String(info.step) });
   }
   const sidecar: CheckpointSidecar = {
     format: CHECKPOINT_FORMAT,
@@ -66,7 +67,7 @@ export function saveCheckpoint(
     optimizer: optimizer.meta,
     scheduler: state.scheduler.stateDict(),
   };
-  for (const name of names) writeJsonAtomically(join(dir, `${name}.json`), sidecar);
+  for (const name of names) writeJson(join(dir, `${name}.json`), sidecar);
   removeUnreferenced(dir);
   return sidecar;
 }
@@ -89,7 +90,7 @@ export function loadCheckpoint(dir: string, sidecar: CheckpointSidecar, state: T
     throw new Error(`${file}: the checkpoint's tensors are missing; delete ${dir} to start the run afresh`);
   }
   torch.tidy(() => {
-    const { tensors } = torch.serialize.loadSafetensors(file);
+    const { tensors } = loadSafetensors(file);
     const part = (prefix: string): Map<string, torch.Tensor> =>
       new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
     try {

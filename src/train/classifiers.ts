@@ -3,6 +3,7 @@
 // logits are s * cos(f, w_c): the input of Hinton KD and plain cross entropy.
 import { existsSync } from "node:fs";
 import * as torch from "../torch/index.js";
+import { loadSafetensors } from "../io/index.js";
 import type { Tensor } from "../torch/index.js";
 import { PartialFC, cosineLogits } from "../models/heads/index.js";
 import type { CombinedLoss, LossSpec, ModelOutputs, Role } from "../distill/index.js";
@@ -59,7 +60,7 @@ export function loadClassifier(owner: Role, config: FrozenClassifierConfig, embe
     );
   }
   const weight = torch.tidy(() => {
-    const { tensors } = torch.serialize.loadSafetensors(path);
+    const { tensors } = loadSafetensors(path);
     const centres = [...tensors].filter(([k, t]) => k.endsWith(".weight") && t.ndim === 2).map(([k]) => k);
     const listed = centres.length > 0 ? centres.join(", ") : "none";
     if (key !== undefined && !centres.includes(key)) {

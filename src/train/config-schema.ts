@@ -1,15 +1,7 @@
 // The training config's schema (zod): every key, its type, default and range, the single source of the config's
-// types (config.ts) and of its checks. Objects are strict, so a misspelled key is an error listing the allowed ones;
-// `configProblems` turns zod's issues into "<key path> <problem>" lines for the config's readers.
+// types (config.ts) and of its checks. Objects are strict, so a misspelled key is an error listing the allowed ones.
 import { z } from "zod";
-
-/** A strict object whose unknown-key error lists the keys it allows. */
-export function strict<S extends z.ZodRawShape>(shape: S) {
-  const allowed = Object.keys(shape).join(", ");
-  return z.strictObject(shape, {
-    error: (issue) => (issue.code === "unrecognized_keys" ? `is not a known key (allowed: ${allowed})` : undefined),
-  });
-}
+import { strict } from "../config/index.js";
 
 const positiveInt = z.number().int().positive();
 const roleSchema = z.enum(["student", "teacher"]);
@@ -131,63 +123,3 @@ export const trainConfigSchema = strict({
     ctx.addIssue({ code: "custom", path: ["teacher"], message: "is only for training a student (role is teacher)" });
   }
 });
-
-export interface ConfigProblem {
-  path: (string | number)[];
-  /** `optimizer.lr`, `losses[0].name`; empty for the whole config. */
-  key: string;
-  /** Starts with a verb: "must be >= 0, got -1". */
-  problem: string;
-}
-
-const show = (value: unknown): string => (typeof value === "string" ? `'${value}'` : (JSON.stringify(value) ?? "null"));
-
-/** The message of a zod issue that no schema customized. */
-function describeIssue(issue: z.core.$ZodRawIssue): string {
-  const got = issue.input === undefined ? "" : `, got ${show(issue.input)}`;
-  switch (issue.code) {
-    case "invalid_type":
-      if (issue.input === undefined) return "is required";
-      return issue.expected === "int"
-        ? `must be an integer${got}`
-        : `must be a${/^[aeiou]/.test(issue.expected) ? "n" : ""} ${issue.expected}${got}`;
-    case "too_small":
-      return issue.origin === "array"
-        ? `must have at least ${issue.minimum} items${got}`
-        : `must be ${issue.inclusive ? ">=" : ">"} ${issue.minimum}${got}`;
-    case "too_big":
-      return issue.origin === "array"
-        ? `must have at most ${issue.maximum} items${got}`
-        : `must be ${issue.inclusive ? "<=" : "<"} ${issue.maximum}${got}`;
-    case "invalid_value":
-      return `must be one of ${issue.values.map(show).join(", ")}${got}`;
-    default:
-      return issue.message ?? "is invalid";
-  }
-}
-
-const keyOf = (path: (string | number)[]): string =>
-  path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
-
-/** Validates `data`: the parsed value, or every problem found, an unknown key as its own path. */
-export function checkConfig<S extends z.ZodType>(
-  schema: S,
-  data: unknown,
-): { ok: true; value: z.output<S> } | { ok: false; problems: ConfigProblem[] } {
-  const result = schema.safeParse(data, { error: describeIssue });
-  if (result.success) return { ok: true, value: result.data };
-  const problems = result.error.issues.flatMap((issue) => {
-    const path = issue.path as (string | number)[];
-    const paths = issue.code === "unrecognized_keys" ? issue.keys.map((k) => [...path, k]) : [path];
-    return paths.map((p) => ({ path: p, key: keyOf(p), problem: issue.message }));
-  });
-  return { ok: false, problems };
-}
-
-/** The parsed value of `data`, or a RangeError `<what>: <key> <problem>; ...` naming every bad key. */
-export function parseConfig<S extends z.ZodType>(schema: S, data: unknown, what: string): z.output<S> {
-  const checked = checkConfig(schema, data);
-  if (checked.ok) return checked.value;
-  const lines = checked.problems.map(({ key, problem }) => `${key === "" ? "" : `${key} `}${problem}`);
-  throw new RangeError(`${what}: ${lines.join("; ")}`);
-}

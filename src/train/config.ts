@@ -1,14 +1,8 @@
 // A training run as plain, JSON-serializable data (written to the run folder as config.json). Its keys, defaults
 // and checks are the zod schema's (config-schema.ts); these are its types and the check that names the bad keys.
 import type { z } from "zod";
-import {
-  dataSchema,
-  modelSchema,
-  optimizerSchema,
-  parseConfig,
-  scheduleSchema,
-  trainConfigSchema,
-} from "./config-schema.js";
+import { dataSchema, modelSchema, optimizerSchema, scheduleSchema, trainConfigSchema } from "./config-schema.js";
+import { parseConfig } from "../config/index.js";
 
 export type OptimizerConfig = z.output<typeof optimizerSchema>;
 export type ScheduleConfig = z.output<typeof scheduleSchema>;

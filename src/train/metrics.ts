@@ -2,6 +2,7 @@
 // after its checkpoint's step, so the file reads as one uninterrupted run.
 import { appendFileSync, existsSync, readFileSync, writeSync } from "node:fs";
 import * as torch from "../torch/index.js";
+import { writeAtomically } from "../io/index.js";
 
 export interface MetricsRecord {
   step: number;
@@ -16,7 +17,7 @@ export class MetricsLog {
     if (!existsSync(this.file)) return;
     const kept = readMetrics(this.file).filter((r) => r.step <= step);
     const text = kept.map((r) => JSON.stringify(r) + "\n").join("");
-    torch.serialize.writeAtomically(this.file, (fd) => void writeSync(fd, text));
+    writeAtomically(this.file, (fd) => void writeSync(fd, text));
   }
 
   append(record: MetricsRecord): void {

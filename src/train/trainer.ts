@@ -8,8 +8,9 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import * as torch from "../torch/index.js";
+import { saveSafetensors } from "../io/index.js";
 import { FaceLoader, openDataset, type FaceSource, type LoaderPosition } from "../data/index.js";
-import { deriveSeed } from "../data/rng.js";
+import { deriveSeed } from "../data/index.js";
 import {
   combineLosses,
   freeze,
@@ -36,9 +37,9 @@ import {
   type FrozenClassifierConfig,
 } from "./classifiers.js";
 import { resolveConfig, type ModelConfig, type ResolvedTrainConfig, type TrainConfig } from "./config.js";
-import { writeJsonAtomically } from "./json-file.js";
+import { writeJson } from "../io/json-file.js";
 import { MetricsLog } from "./metrics.js";
-import { NpyRows } from "./npy-stream.js";
+import { NpyRows } from "../io/npy-stream.js";
 import { buildOptimizer, buildScheduler } from "./optimizer.js";
 import { createProgress, type Progress } from "./progress.js";
 import { trainStep, type StepInputs, type StepOutcome } from "./step.js";
@@ -102,7 +103,7 @@ export async function train(input: TrainConfig, options: TrainOptions = {}): Pro
     );
   }
   mkdirSync(config.runDir, { recursive: true });
-  writeJsonAtomically(join(config.runDir, "config.json"), config);
+  writeJson(join(config.runDir, "config.json"), config);
   if (config.threads !== undefined) torch.setNumThreads(config.threads);
 
   const source = options.source ?? openDataset(config.data.path);
@@ -346,7 +347,7 @@ async function run(
       const head = loss.module.stateDict();
       if (head.size > 0) {
         headFile = join(config.runDir, "head.safetensors");
-        torch.serialize.saveSafetensors(headFile, head);
+        saveSafetensors(headFile, head);
       }
     }
     return { step, totalSteps, finished, modelFile, headFile, best };

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import * as torch from "../../src/torch/index.js";
 import { intrinsicDimension } from "../../src/analysis/intrinsic-dimension.js";
 import { nearestNeighbours } from "../../src/analysis/neighbours.js";
-import { SeededRandom, sampleIndices } from "../../src/analysis/sampling.js";
+import { sampleIndices } from "../../src/analysis/sampling.js";
+import { Rng } from "../../src/data/index.js";
 import { twoNN } from "../../src/analysis/twonn.js";
 import { knownDimensionSet } from "../../src/analysis/synthetic.js";
 
@@ -16,7 +17,7 @@ describe("the intrinsic-dimension protocol", () => {
     const r = intrinsicDimension(embeddings, options);
     assert.ok(r.researched > 50, `some points searched again: ${r.researched}`);
     // the same draws, done naively
-    const random = new SeededRandom(42);
+    const random = new Rng(42);
     const rows = torch.tensor(sampleIndices(4000, 2500, random)).long();
     const x = torch.nn.functional.normalize(embeddings.index([rows]), 2, 1);
     for (let rep = 0; rep < 3; rep++) {

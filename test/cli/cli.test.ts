@@ -83,7 +83,7 @@ test("facekd id estimates the intrinsic dimension of an embedding file", async (
   const { tmpdir } = await import("node:os");
   const path = await import("node:path");
   const { knownDimensionSet } = await import("../../src/analysis/index.js");
-  const { writeNpy } = await import("../../src/models/index.js");
+  const { writeNpy } = await import("../../src/io/index.js");
   const file = path.join(mkdtempSync(path.join(tmpdir(), "facekd-id-")), "sphere.npy");
   writeNpy(file, knownDimensionSet("sphere", 3000, 3, { ambient: 32, seed: 1 }));
   const r = run("id", file, "--fraction", "1", "--repetitions", "5", "--json");

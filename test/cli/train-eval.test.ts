@@ -6,8 +6,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
-import { readNpy } from "../../src/models/index.js";
-import { checkConfig, trainConfigSchema } from "../../src/train/config-schema.js";
+
+import { trainConfigSchema } from "../../src/train/config-schema.js";
+import { readNpy } from "../../src/io/index.js";
+import { checkConfig } from "../../src/config/index.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const EXAMPLES = fileURLToPath(new URL("../../../examples/configs/", import.meta.url));

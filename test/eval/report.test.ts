@@ -8,7 +8,7 @@ import { rocFromScores } from "../../src/eval/roc.js";
 import { formatTarTable, formatPairTable } from "../../src/eval/tables.js";
 import { writeRocPlot } from "../../src/eval/roc-plot.js";
 import { verifyPairs } from "../../src/eval/pairs.js";
-import { toJson, writeJson } from "../../src/analysis/json-file.js";
+import { toJson, writeJson } from "../../src/io/json-file.js";
 
 describe("result tables, JSON and ROC plots", () => {
   torch.manualSeed(4);

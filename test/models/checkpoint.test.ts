@@ -5,15 +5,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as torch from "../../src/torch/index.js";
-import { loadSafetensors, saveSafetensors } from "../../src/torch/serialize/index.js";
-import {
-  createModel,
-  findFittingModels,
-  loadBackbone,
-  readNpy,
-  saveBackbone,
-  METADATA_MODEL,
-} from "../../src/models/index.js";
+import { loadSafetensors, readNpy, saveSafetensors } from "../../src/io/index.js";
+import { createModel, findFittingModels, loadBackbone, saveBackbone, METADATA_MODEL } from "../../src/models/index.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const fixture = (name: string): string => path.join(root, "test", "fixtures", name);

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../../src/torch/index.js";
+import { loadSafetensors, saveSafetensors } from "../../src/io/index.js";
 import type { MemorySource } from "../../src/data/index.js";
 import { registerLoss, type LossSpec, type ModelOutputs } from "../../src/distill/index.js";
 import { readMetrics, readSidecar, train, type TrainConfig } from "../../src/train/index.js";
@@ -125,10 +126,10 @@ test("margin-free logits are s * cos(f, w) (a case by hand)", () => {
 
 test("a finished run writes head.safetensors: the margin head's class centres, as in its last checkpoint", () => {
   torch.tidy(() => {
-    const { tensors } = torch.serialize.loadSafetensors(teacherHead);
+    const { tensors } = loadSafetensors(teacherHead);
     assert.deepEqual([...tensors.keys()], ["arcface.weight"]);
     const dir = join(root, "teacher", "checkpoints");
-    const checkpoint = torch.serialize.loadSafetensors(join(dir, readSidecar(dir, "last")!.tensors)).tensors;
+    const checkpoint = loadSafetensors(join(dir, readSidecar(dir, "last")!.tensors)).tensors;
     const weight = tensors.get("arcface.weight")!;
     assert.deepEqual(weight.shape, [4, 16]);
     assert.ok(torch.equal(weight, checkpoint.get("loss.arcface.weight")!));
@@ -165,7 +166,7 @@ test("kd: a student against a live teacher whose logits come from its finished r
   assert.ok(result.finished);
   assertTerms("kd", ["arcface", "kd", "test-capture"]);
   torch.tidy(() => {
-    const head = torch.serialize.loadSafetensors(teacherHead).tensors.get("arcface.weight")!;
+    const head = loadSafetensors(teacherHead).tensors.get("arcface.weight")!;
     for (const { teacher } of captured) {
       assert.ok(torch.equal(teacher!.classifier!, head), "the frozen classifier is the file's");
       close(teacher!.logits!, expectedLogits(teacher!.embedding!, head, S), "teacher logits");
@@ -206,7 +207,7 @@ test("a wrong classifiers entry is an error naming the key and what to do", asyn
   );
   const two = join(root, "two.safetensors");
   torch.tidy(() =>
-    torch.serialize.saveSafetensors(
+    saveSafetensors(
       two,
       new Map([
         ["arcface.weight", torch.zeros([4, 16])],

@@ -7,10 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../../src/torch/index.js";
 import type { MemorySource } from "../../src/data/index.js";
-import { loadBackbone, readNpy, type Backbone } from "../../src/models/index.js";
+import { loadBackbone, type Backbone } from "../../src/models/index.js";
 import type { LossSpec } from "../../src/distill/index.js";
-import { extractEmbeddings, NpyRows, train, type TrainConfig } from "../../src/train/index.js";
+import { train, type TrainConfig } from "../../src/train/index.js";
 import { syntheticSource } from "./synthetic.js";
+import { readNpy, NpyRows } from "../../src/io/index.js";
+import { extractEmbeddings } from "../../src/infer/index.js";
 
 torch.setNumThreads(1);
 const CLASSES = 32;

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../../src/torch/index.js";
+import { loadSafetensors } from "../../src/io/index.js";
 import { registerLoss, type LossSpec } from "../../src/distill/index.js";
 import { loadBackbone } from "../../src/models/index.js";
 import type { MemorySource } from "../../src/data/index.js";
@@ -108,7 +109,7 @@ describe("train", () => {
     assert.equal(last.scheduler.lastStep, 6);
     assert.equal(last.optimizer.type, "SGD");
     assert.deepEqual(readdirSync(dir).sort(), ["last.json", "step-00000006.safetensors"]);
-    const keys = torch.tidy(() => [...torch.serialize.loadSafetensors(join(dir, last.tensors)).tensors.keys()]);
+    const keys = torch.tidy(() => [...loadSafetensors(join(dir, last.tensors)).tensors.keys()]);
     assert.ok(keys.some((k) => k.startsWith("model.layers.")));
     assert.ok(keys.some((k) => k.startsWith("model.") && k.endsWith("num_batches_tracked")));
     assert.ok(keys.includes("loss.arcface.weight"));

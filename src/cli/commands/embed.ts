@@ -4,10 +4,11 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { openDataset } from "../../data/index.js";
-import { extractEmbeddings } from "../../train/index.js";
+
 import { addModelOptions, loadModel, type ModelFlags } from "../model-options.js";
 import { integerOption } from "../parse.js";
 import { progress } from "../progress.js";
+import { extractEmbeddings } from "../../infer/index.js";
 
 interface EmbedFlags extends ModelFlags {
   data: string;

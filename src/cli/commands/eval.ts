@@ -6,17 +6,17 @@ import {
   formatPairTable,
   formatTarTable,
   verifyAllVsAll,
-  verifyModelOnPack,
   writeRocPlot,
   type NamedCurve,
   type PairProtocolResult,
 } from "../../eval/index.js";
-import { toJson, writeJson } from "../../analysis/index.js";
-import { readNpy } from "../../models/index.js";
+
 import * as torch from "../../torch/index.js";
 import { addModelOptions, loadModel, type ModelFlags } from "../model-options.js";
 import { collect, integerOption } from "../parse.js";
 import { progress } from "../progress.js";
+import { toJson, writeJson, readNpy } from "../../io/index.js";
+import { verifyModelOnPack } from "../../infer/index.js";
 
 interface EvalFlags extends ModelFlags {
   pairs: string[];

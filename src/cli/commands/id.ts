@@ -1,8 +1,9 @@
 // `facekd id`: the intrinsic dimension (TwoNN) of an embedding file, by the ReFO paper's protocol.
 import type { Command } from "commander";
 import { intrinsicDimension, TWO_NN_VARIANTS, type TwoNNVariant } from "../../analysis/index.js";
-import { readNpy } from "../../models/index.js";
+
 import * as torch from "../../torch/index.js";
+import { readNpy } from "../../io/index.js";
 
 interface IdOptions {
   sample?: string;

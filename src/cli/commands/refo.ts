@@ -2,9 +2,10 @@
 import type { Command } from "commander";
 import pc from "picocolors";
 import { formatResultsTable, refoConfigSchema, runRefo, type PlannedStage, type RefoResult } from "../../refo/index.js";
-import { toJson } from "../../analysis/index.js";
-import { readConfigFile } from "../config-file.js";
+
+import { readConfigFile } from "../../config/index.js";
 import { progress } from "../progress.js";
+import { toJson } from "../../io/index.js";
 
 interface RunFlags {
   runDir?: string;

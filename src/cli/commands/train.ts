@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import type { z } from "zod";
 import { trainConfigSchema } from "../../train/config-schema.js";
 import { train } from "../../train/index.js";
-import { readConfigFile } from "../config-file.js";
+import { readConfigFile } from "../../config/index.js";
 import { integerOption } from "../parse.js";
 
 /** The config keys that name files to read, and the one that names the folder to write. */

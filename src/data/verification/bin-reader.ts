@@ -2,7 +2,7 @@
 // (bins[2i], bins[2i+1]). Python 2 packs (protocol 2, str payloads), Python 3 packs (protocols 3-5, bytes or str
 // payloads) and packs of numpy uint8 arrays holding the encoded images are read; anything else is rejected.
 import { readFileSync } from "node:fs";
-import { commonGlobals, describeValue, unpickle, PickleError } from "../../torch/serialize/index.js";
+import { commonGlobals, describeValue, unpickle, PickleError } from "../../io/index.js";
 import { DataError } from "../errors.js";
 import { NumpyArray, numpyGlobals } from "./numpy-globals.js";
 

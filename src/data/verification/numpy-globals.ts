@@ -1,6 +1,6 @@
 // The few numpy reconstruction globals that verification packs use, as handlers for the safe pickle reader.
 // They build inert NumpyArray records; nothing is imported or executed.
-import type { GlobalHandler } from "../../torch/serialize/index.js";
+import type { GlobalHandler } from "../../io/index.js";
 
 /** A numpy array as pickled: its shape, dtype string (e.g. "|u1", "<f4") and raw bytes. */
 export class NumpyArray {

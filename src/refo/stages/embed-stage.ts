@@ -1,9 +1,10 @@
 // ReFO steps 2 and 4: a trained model's embeddings of a whole dataset, in dataset order, for the precomputed
 // lookups of reverse and feature-only distillation (no flip: the targets are the model's plain embeddings).
 import { openDataset } from "../../data/index.js";
-import { extractEmbeddings } from "../../train/index.js";
+
 import { datasetPath, embeddingsFile, loadRunModel, modelFile, type StageContext } from "../context.js";
 import type { Stage, StageSpec } from "../plan.js";
+import { extractEmbeddings } from "../../infer/index.js";
 
 export async function runEmbedStage(
   ctx: StageContext,

@@ -1,40 +1,17 @@
 // One model's numbers for the results table: size, inference speed, the pair protocol on each verification set,
 // and the intrinsic dimension (TwoNN) of its embeddings of a fixed sample of D1, the same sample for every model.
-import * as torch from "../../torch/index.js";
-import { openDataset } from "../../data/index.js";
+import { Rng, openDataset } from "../../data/index.js";
 import { describeBuilt, type Backbone } from "../../models/index.js";
-import { embedImages, verifyModelOnPack, type PairProtocolResult } from "../../eval/index.js";
-import { intrinsicDimension, SeededRandom, sampleIndices, writeJson } from "../../analysis/index.js";
+import type { PairProtocolResult } from "../../eval/index.js";
+import { embedImages, inferenceSpeed, verifyModelOnPack } from "../../infer/index.js";
+import { intrinsicDimension, sampleIndices } from "../../analysis/index.js";
 import type { ModelResult, VerificationSummary } from "../../report/index.js";
 import { evaluationFile, loadRunModel, modelFile, type StageContext } from "../context.js";
 import type { StageSpec } from "../plan.js";
+import { writeJson } from "../../io/index.js";
 
 /** eval.json: a model's row of the results, without the run-level fields. */
 export type ModelEvaluation = Omit<ModelResult, "metrics" | "stage">;
-
-/** Images per second of inference (eval mode, no gradient) on random batches, over at least `seconds`. */
-export function inferenceSpeed(model: Backbone, batchSize: number, seconds = 1): number {
-  const size = model.spec.inputSize;
-  const wasTraining = model.training;
-  model.eval();
-  try {
-    return torch.noGrad(() =>
-      torch.tidy(() => {
-        const input = torch.randn([batchSize, 3, size, size]).contiguous("channels_last");
-        torch.tidy(() => model.forward(input)); // warm-up
-        let images = 0;
-        const start = performance.now();
-        while (performance.now() - start < seconds * 1000) {
-          torch.tidy(() => model.forward(input));
-          images += batchSize;
-        }
-        return (images * 1000) / (performance.now() - start);
-      }),
-    );
-  } finally {
-    model.train(wasTraining);
-  }
-}
 
 function summarize(result: PairProtocolResult): VerificationSummary {
   return {
@@ -53,10 +30,7 @@ async function intrinsicDimensionOnD1(ctx: StageContext, model: Backbone) {
   let images: Uint8Array[];
   try {
     const count = Math.min(idSample, source.length);
-    images = Array.from(
-      sampleIndices(source.length, count, new SeededRandom(ctx.config.seed)),
-      (i) => source.read(i).image,
-    );
+    images = Array.from(sampleIndices(source.length, count, new Rng(ctx.config.seed)), (i) => source.read(i).image);
   } finally {
     source.close();
   }

@@ -4,11 +4,12 @@ import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import * as torch from "../../torch/index.js";
-import { writeJson } from "../../analysis/index.js";
+
 import { writeReport, type ModelResult, type RunResults, type StageResult } from "../../report/index.js";
 import { evaluationFile, type StageContext } from "../context.js";
 import { STUDENT_LABELS, TEACHER_STANDARD, type Stage } from "../plan.js";
 import type { ModelEvaluation } from "./evaluate-stage.js";
+import { writeJson } from "../../io/index.js";
 
 /** What the seeds report, for the findings (FACTS.md: ReFO paper, IJB-C TAR@FAR = 1e-4 with an MFN student). */
 const PAPER_CLAIM =

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as torch from "../../src/torch/index.js";
-import { encodeNpy, parseNpy, readNpy, writeNpy } from "../../src/models/index.js";
+import { encodeNpy, parseNpy, readNpy, writeNpy } from "../../src/io/index.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), "facekd-npy-"));

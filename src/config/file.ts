@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 import type { z } from "zod";
-import { checkConfig } from "../train/config-schema.js";
+import { checkConfig, keyText } from "./schema.js";
 
 export interface ConfigFileOptions {
   /** Keys (dotted, `*` for every key of an object) naming files or folders that must exist. */
@@ -20,7 +20,6 @@ type Key = (string | number)[];
 type Plain = Record<string, unknown>;
 
 const isPlain = (v: unknown): v is Plain => typeof v === "object" && v !== null && !Array.isArray(v);
-const keyText = (key: Key): string => key.map((k, i) => (typeof k === "number" ? `[${k}]` : i ? `.${k}` : k)).join("");
 
 /** The keys of `data` matching `pattern` (`*` matches each key of an object or item of a list) holding strings. */
 function stringKeys(data: unknown, pattern: string[], prefix: Key = []): Key[] {
@@ -83,7 +82,7 @@ export function readConfigFile<S extends z.ZodType>(
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
   if (doc.errors.length > 0) throw new Error(`${file}: invalid YAML: ${doc.errors[0]!.message}`);
-  const data: unknown = doc.toJS();
+  const data: unknown = doc.toJS() ?? {}; // an empty file is an empty config: every default
   const overridden = new Set(Object.keys(options.overrides ?? {}));
   const where = (key: Key): string => {
     const fromFlags = [...overridden].some((o) => keyText(key) === o || keyText(key).startsWith(`${o}.`));

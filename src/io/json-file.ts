@@ -1,7 +1,9 @@
-// Results as JSON files: typed arrays become arrays, and the non-finite numbers that JSON cannot hold (a
-// threshold of Infinity means "accept nothing") become the strings "Infinity", "-Infinity" and "NaN".
-import { mkdirSync, writeFileSync } from "node:fs";
+// JSON files of results and run folders. Typed arrays become arrays, and the non-finite numbers that JSON cannot
+// hold (a threshold of Infinity means "accept nothing") become the strings "Infinity", "-Infinity" and "NaN".
+// Files are written atomically: a crash leaves the old file or the new one, never half of one.
+import { mkdirSync, writeSync } from "node:fs";
 import path from "node:path";
+import { writeAtomically } from "./atomic.js";
 
 export function toJson(value: unknown): string {
   return JSON.stringify(
@@ -18,5 +20,5 @@ export function toJson(value: unknown): string {
 /** Writes `value` as JSON to `file`, creating its folder. */
 export function writeJson(file: string, value: unknown): void {
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, toJson(value) + "\n");
+  writeAtomically(file, (fd) => void writeSync(fd, toJson(value) + "\n"));
 }

@@ -4,8 +4,7 @@
 // repeated reads).
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import * as torch from "../torch/index.js";
-import type { EmbeddingLookup } from "../distill/index.js";
-import { encodeNpyHeader, parseNpyHeader, type NpyHeader } from "../models/npy.js";
+import { encodeNpyHeader, parseNpyHeader, type NpyHeader } from "./npy.js";
 
 const ROW_BYTES = 4; // float32
 
@@ -70,7 +69,7 @@ export class NpyRowWriter {
 }
 
 /** Reads rows of a float32 [N, D] .npy without loading it; an EmbeddingLookup for the precomputed-loss context. */
-export class NpyRows implements EmbeddingLookup {
+export class NpyRows {
   readonly count: number;
   readonly dim: number;
   readonly #fd: number;

@@ -1,7 +1,11 @@
-// Reading and writing tensors: safetensors files, PyTorch's torch.save files, and the safe pickle reader under them.
+// File formats and writing them safely: safetensors, PyTorch's torch.save files and the safe pickle reader under
+// them, NumPy's .npy (whole and streamed by rows), JSON, and atomic writes.
 export { saveSafetensors, loadSafetensors, type SafetensorsContents } from "./safetensors.js";
 export { loadTorchFile, type TorchFileOptions } from "./torch-file.js";
 export { writeAtomically } from "./atomic.js";
+export { toJson, writeJson } from "./json-file.js";
+export * from "./npy.js";
+export * from "./npy-stream.js";
 export {
   unpickle,
   isTuple,

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { unzipSync, zipSync } from "fflate";
 import * as torch from "../../src/torch/index.js";
 import { Tensor } from "../../src/torch/tensor.js";
-import { loadSafetensors, loadTorchFile, saveSafetensors } from "../../src/torch/serialize/index.js";
+import { loadSafetensors, loadTorchFile, saveSafetensors } from "../../src/io/index.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const fixture = (name: string): string => path.join(root, "test", "fixtures", name);

@@ -5,9 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../../src/torch/index.js";
 import { decodeBatch, type MemorySource } from "../../src/data/index.js";
-import { createModel, readNpy, type Backbone } from "../../src/models/index.js";
-import { extractEmbeddings, NpyRows, NpyRowWriter } from "../../src/train/index.js";
-import { syntheticSource } from "./synthetic.js";
+import { createModel, type Backbone } from "../../src/models/index.js";
+
+import { syntheticSource } from "../train/synthetic.js";
+import { readNpy, NpyRows, NpyRowWriter } from "../../src/io/index.js";
+import { extractEmbeddings } from "../../src/infer/index.js";
 
 torch.setNumThreads(1);
 let root: string;

@@ -5,8 +5,8 @@
 import { existsSync, readFileSync, writeSync } from "node:fs";
 import * as torch from "../torch/index.js";
 import type { DType, Tensor } from "../torch/index.js";
-import { DTYPE_BYTES, typedArrayFromBytes } from "../torch/dtype.js";
-import { writeAtomically } from "../torch/serialize/index.js";
+import { DTYPE_BYTES, typedArrayFromBytes } from "../torch/index.js";
+import { writeAtomically } from "./atomic.js";
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 

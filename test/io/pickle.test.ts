@@ -7,7 +7,7 @@ import {
   PickleGlobal,
   unpickle,
   type GlobalHandler,
-} from "../../src/torch/serialize/pickle.js";
+} from "../../src/io/pickle.js";
 
 const hex = (s: string): Uint8Array => Buffer.from(s.replace(/\s+/g, ""), "hex");
 

@@ -5,8 +5,9 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import * as torch from "../../src/torch/index.js";
 import { decodeBatch, readVerificationPack } from "../../src/data/index.js";
-import { combineFlip, pairsOfPack, verifyModelOnPack, verifyPairs } from "../../src/eval/index.js";
+import { combineFlip, pairsOfPack, verifyPairs } from "../../src/eval/index.js";
 import { createModel } from "../../src/models/index.js";
+import { verifyModelOnPack } from "../../src/infer/index.js";
 
 const PACK = fileURLToPath(new URL("../../../test/fixtures/insightface/pairs_py3.bin", import.meta.url));
 

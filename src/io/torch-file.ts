@@ -3,11 +3,7 @@
 // libtorch's own C++ unpickler maps collections.OrderedDict to None, so state dicts saved from Python need this.
 import { readFileSync } from "node:fs";
 import { unzipSync } from "fflate";
-import * as aten from "../generated/aten.js";
-import { DTYPE_BYTES, dtypeCode, type DType } from "../dtype.js";
-import { native } from "../native.js";
-import { tidy } from "../scope.js";
-import { Tensor } from "../tensor.js";
+import { DTYPE_BYTES, aten, fromBytes, tidy, type DType, type Tensor } from "../torch/index.js";
 import { commonGlobals, describeValue, isTuple, PickleGlobal, unpickle, type GlobalHandler } from "./pickle.js";
 
 export interface TorchFileOptions {
@@ -202,7 +198,7 @@ function materialize(
               `elements need ${expected}: the file is truncated or corrupt`,
           );
         }
-        storage = new Tensor(native.fromBytes(data, dtypeCode(dtype), [numel]));
+        storage = fromBytes(data, dtype, [numel]);
         storages.set(key, storage);
         delete files[entry];
       }

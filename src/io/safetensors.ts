@@ -3,10 +3,7 @@
 // spaces to a multiple of 8 bytes, then the tensors' bytes, row-major and little-endian, with no gaps.
 import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import { writeAtomically } from "./atomic.js";
-import { DTYPE_BYTES, dtypeCode, type DType } from "../dtype.js";
-import { native } from "../native.js";
-import { tidy } from "../scope.js";
-import { Tensor } from "../tensor.js";
+import { DTYPE_BYTES, Tensor, fromBytes, tidy, type DType } from "../torch/index.js";
 
 export interface SafetensorsContents {
   /** The tensors in header order (JSON puts integer-like names such as "0" first, in numeric order). */
@@ -89,7 +86,7 @@ export function saveSafetensors(
   writeAtomically(file, (fd) => {
     writeAll(fd, head);
     for (const item of dataOrder) {
-      const bytes = new Uint8Array(native.toBytes(item.tensor.handle));
+      const bytes = item.tensor.bytes();
       if (bytes.length !== item.bytes) {
         throw new Error(
           `saveSafetensors(${file}): tensor '${item.name}' gave ${bytes.length} bytes, expected ${item.bytes}`,
@@ -147,7 +144,7 @@ export function loadSafetensors(file: string): SafetensorsContents {
       const out = new Map<string, Tensor>();
       for (const e of entries) {
         const bytes = readAt(fd, e.end - e.begin, dataStart + e.begin);
-        out.set(e.name, new Tensor(native.fromBytes(bytes, dtypeCode(e.dtype), e.shape)));
+        out.set(e.name, fromBytes(bytes, e.dtype, e.shape));
       }
       return out;
     });

@@ -1,0 +1,148 @@
+// Embedding extraction: a model run once over a dataset, in dataset order, into `<out>` (.npy float32 [N, D],
+// streamed batch by batch), `<stem>.labels.npy` (int64 [N], -1 for unlabeled data) and `<stem>.json` (what made
+// them). Row i is the dataset's sample at position i: the index the precomputed-embedding losses look it up by.
+import * as torch from "../torch/index.js";
+import { FaceLoader, MemorySource, type BatchLayout, type FaceSource } from "../data/index.js";
+import type { Backbone } from "../models/index.js";
+import { NpyRowWriter, writeJson, writeNpy } from "../io/index.js";
+
+export interface ExtractOptions extends EmbedOptions {
+  /** The .npy file to write; its stem names the labels and info files beside it. */
+  out: string;
+}
+
+export interface ExtractResult {
+  embeddings: string;
+  labels: string;
+  info: string;
+  count: number;
+  dim: number;
+}
+
+/** Every sample of `source` once, in order, unflipped, at the model's input size. */
+export function inferenceLoader(
+  model: Backbone,
+  source: FaceSource,
+  { batchSize, workers, layout }: { batchSize: number; workers: number; layout: BatchLayout },
+): FaceLoader {
+  const size = model.spec.inputSize;
+  return new FaceLoader(source, {
+    batchSize,
+    imageSize: [size, size],
+    shuffle: false,
+    flip: false,
+    dropLast: false,
+    workers,
+    layout,
+  });
+}
+
+/** The embedding of a batch, or with `flipSum` the sum of the embeddings of it and of its mirror image. */
+export function embedBatch(model: Backbone, images: torch.Tensor, flipSum: boolean): torch.Tensor {
+  return torch.noGrad(() =>
+    torch.tidy(() => {
+      const e = model.forward(images);
+      if (!flipSum) return e;
+      const layout = images.isContiguous("channels_last") ? "channels_last" : "contiguous";
+      return e.add(model.forward(images.flip(3).contiguous(layout)));
+    }),
+  );
+}
+
+export interface EmbedOptions {
+  batchSize?: number;
+  /** emb(x) + emb(mirrored x), insightface's test-time embedding. */
+  flipSum?: boolean;
+  /** Decoding threads (2); 0 decodes in the main thread. */
+  workers?: number;
+  layout?: BatchLayout;
+  /** Called after each batch with the rows done so far. */
+  onBatch?: (done: number, total: number) => void;
+}
+
+/**
+ * Runs `model` in eval mode over every sample of `source`, in order, handing each batch's embeddings (freed after
+ * the call) and labels to `sink`. The model's training mode is restored afterwards.
+ */
+export async function forEachEmbedding(
+  model: Backbone,
+  source: FaceSource,
+  { batchSize = 128, flipSum = false, workers = 2, layout = "channels_last", onBatch }: EmbedOptions,
+  sink: (embeddings: torch.Tensor, labels: torch.Tensor) => void,
+): Promise<void> {
+  const loader = inferenceLoader(model, source, { batchSize, workers, layout });
+  const wasTraining = model.training;
+  model.eval();
+  let done = 0;
+  try {
+    for await (const batch of loader.epoch()) {
+      try {
+        torch.tidy(() => sink(embedBatch(model, batch.images, flipSum), batch.labels));
+        done += batch.labels.size(0);
+      } finally {
+        batch[Symbol.dispose]();
+      }
+      onBatch?.(done, source.length);
+    }
+  } finally {
+    await loader.close();
+    model.train(wasTraining);
+  }
+}
+
+/** Runs `model` (in eval mode) over every sample of `source`, in order, into the files of `options.out`. */
+export async function extractEmbeddings(
+  model: Backbone,
+  source: FaceSource,
+  options: ExtractOptions,
+): Promise<ExtractResult> {
+  const { out, flipSum = false } = options;
+  const stem = out.replace(/\.npy$/, "");
+  const result: ExtractResult = {
+    embeddings: out,
+    labels: `${stem}.labels.npy`,
+    info: `${stem}.json`,
+    count: source.length,
+    dim: model.embeddingSize,
+  };
+  const writer = new NpyRowWriter(out, source.length, model.embeddingSize);
+  const labels = new BigInt64Array(source.length);
+  try {
+    await forEachEmbedding(model, source, options, (embeddings, batchLabels) => {
+      writer.append(embeddings);
+      labels.set(Array.from(batchLabels.toNumbers(), BigInt), writer.written - batchLabels.size(0));
+    });
+    writer.close();
+  } catch (error) {
+    writer.abort();
+    throw error;
+  }
+  torch.tidy(() => writeNpy(result.labels, torch.tensor(labels, { dtype: "int64" })));
+  const info = {
+    source: source.name,
+    model: model.spec,
+    count: result.count,
+    dim: result.dim,
+    flipSum,
+    rows: "dataset positions 0..N-1",
+  };
+  writeJson(result.info, info);
+  return result;
+}
+
+/** The embeddings [N, D] of encoded images (JPEG/PNG), in order, by `model` in eval mode (flip-sum by default). */
+export async function embedImages(
+  model: Backbone,
+  name: string,
+  images: Uint8Array[],
+  options: EmbedOptions = {},
+): Promise<torch.Tensor> {
+  const source = new MemorySource(name, images, new Int32Array(images.length).fill(-1), null);
+  const parts: torch.Tensor[] = [];
+  try {
+    await forEachEmbedding(model, source, { flipSum: true, ...options }, (e) => void parts.push(torch.keep(e)));
+    return torch.tidy(() => torch.cat(parts, 0));
+  } finally {
+    parts.forEach((p) => p.dispose());
+  }
+}

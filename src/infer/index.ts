@@ -1,0 +1,14 @@
+// Running a model over data: embeddings of a dataset (to .npy files or a tensor), verification of a model on a
+// pack, and inference throughput.
+export {
+  embedBatch,
+  embedImages,
+  extractEmbeddings,
+  forEachEmbedding,
+  inferenceLoader,
+  type EmbedOptions,
+  type ExtractOptions,
+  type ExtractResult,
+} from "./embed.js";
+export { verifyModelOnPack, type ModelVerificationOptions } from "./verify-model.js";
+export { inferenceSpeed } from "./speed.js";
