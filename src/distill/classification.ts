@@ -1,9 +1,12 @@
 // Classification terms, so that a whole objective (L_cls + distillation) is one list of weighted losses: the margin
 // softmax of a face head (ArcFace, CosFace, ... through Partial FC) and the plain cross entropy of given logits.
+import { z } from "zod";
 import * as torch from "../torch/index.js";
-import type { PartialFC } from "../models/heads/index.js";
+import { MARGIN_NAMES, PartialFC, createMargin, type CombinedMarginOptions } from "../models/heads/index.js";
 import { oneOf } from "./check.js";
 import { labels, output, type Loss, type Role } from "./context.js";
+import { marginParameters, role } from "./options.js";
+import { defineLoss } from "./registry.js";
 
 const F = torch.nn.functional;
 const ROLES: readonly Role[] = ["student", "teacher"];
@@ -29,3 +32,43 @@ export function crossEntropyLoss({
   oneOf(name, "model", model, ROLES);
   return (ctx) => F.crossEntropy(output(ctx, model, "logits", name), labels(ctx, name), { labelSmoothing });
 }
+
+const positiveInt = (what: string) => z.number({ error: "must be a positive integer" }).int().positive().describe(what);
+
+for (const margin of MARGIN_NAMES) {
+  const { s, m, m1, m2, m3 } = marginParameters;
+  const parameters = margin === "combined" ? { s, m1, m2, m3 } : margin === "normface" ? { s } : { s, m };
+  defineLoss({
+    name: margin,
+    summary: `${margin} margin softmax through a Partial FC head of its own (numClasses x embeddingSize centres)`,
+    kind: "classification",
+    reads: ["embedding", "labels"],
+    options: z.object({
+      model: role("embedding is classified"),
+      numClasses: positiveInt("identities in the training set"),
+      embeddingSize: positiveInt("the embedding's size").default(512),
+      sampleRate: z.number().positive().max(1).default(1).describe("Partial FC: fraction of class centres per step"),
+      ...parameters,
+    }),
+    create: ({ model, numClasses, embeddingSize, sampleRate, ...marginOptions }, adopt) => {
+      const head = new PartialFC({
+        margin: createMargin(margin, marginOptions as CombinedMarginOptions & { m?: number }),
+        numClasses,
+        embeddingSize,
+        sampleRate,
+      });
+      return marginLoss(adopt(head), { model });
+    },
+  });
+}
+defineLoss({
+  name: "ce",
+  summary: "cross entropy of a model's logits against the labels",
+  kind: "classification",
+  reads: ["logits", "labels"],
+  options: z.object({
+    model: role("logits are classified"),
+    labelSmoothing: z.number().min(0).max(1).default(0).describe("label smoothing epsilon"),
+  }),
+  create: (o) => crossEntropyLoss(o),
+});

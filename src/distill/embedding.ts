@@ -13,10 +13,12 @@
 //   is about D, the factor between squared distances of unit vectors and of vectors of norm sqrt(D): only a
 //   reduction that sums the dimensions in both cases makes both values mean the same thing.
 // `cosine` (1 - cos) is exactly half of `normalized-l2`: double the weight to switch between them.
+import { z } from "zod";
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import { oneOf, positive, rank, sameShape } from "./check.js";
 import { output, type Loss } from "./context.js";
+import { defineLoss } from "./registry.js";
 
 const F = torch.nn.functional;
 
@@ -71,3 +73,21 @@ export function embeddingLoss(options: EmbeddingDistanceOptions = {}): Loss {
     return embeddingDistance(student, teacher, options);
   };
 }
+
+/** The options of every L_emb loss (embedding, ReFO's fo and reverse). */
+export const embeddingOptions = z.object({
+  metric: z
+    .enum(EMBEDDING_METRICS)
+    .default("normalized-l2")
+    .describe("normalized-l2: squared L2 of L2-normalized embeddings; l2: of raw ones; cosine: 1 - cos; smooth-l1"),
+  beta: z.number().positive().default(1).describe("smooth-l1's threshold between its quadratic and linear parts"),
+});
+
+defineLoss({
+  name: "embedding",
+  summary: "L_emb(f_s, f_t) against a live teacher's embedding",
+  kind: "embedding",
+  reads: ["embedding"],
+  options: embeddingOptions,
+  create: (o) => embeddingLoss(o),
+});

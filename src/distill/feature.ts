@@ -2,17 +2,20 @@
 // - FitNet hints (Romero et al. 2015): a learned 1x1 regressor maps the student's map to the teacher's channels;
 //   mean squared error, averaged over every element (the convention of the hint weights quoted in the literature).
 // - Attention transfer (Zagoruyko & Komodakis 2017): spatial maps of channel statistics, mean_c |A_c|^p (p = 1 is
-//   seed 002's G^S(A); the paper uses p = 2), L2-normalized per sample; squared difference averaged over batch and
+//   the sum-of-absolute-values map; the paper uses p = 2), L2-normalized per sample; squared difference averaged over batch and
 //   positions, as the authors' code for which beta = 1000 is quoted.
 // - Local structure preservation (Yang et al. 2020): the distribution of each sample's similarities over its k nearest
 //   neighbours in the batch, LS_ij = exp(-||z_i - z_j||²) / sum_{m in kNN(i)} exp(-||z_i - z_m||²); KL(teacher ||
-//   student) summed over neighbours, averaged over samples. Seed 002's formula lost the kernel's minus sign (with
-//   it the farthest neighbour would weigh most). Neighbours are the teacher's, as the structure being preserved.
+//   student) summed over neighbours, averaged over samples. The kernel's minus sign matters: some restatements of
+//   the formula drop it, and then the farthest neighbour would weigh most. Neighbours are the teacher's, as the structure being preserved.
 // Maps of different spatial sizes are matched by resizing the student's side bilinearly to the teacher's size.
+import { z } from "zod";
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import { positive, rank } from "./check.js";
 import { feature, representation, type Loss } from "./context.js";
+import { optionalTap, tap } from "./options.js";
+import { defineLoss } from "./registry.js";
 
 const F = torch.nn.functional;
 
@@ -176,3 +179,41 @@ export function lspLoss({ tap, ...options }: LocalStructureOptions & { tap?: str
       localStructure(representation(ctx, "student", tap, "lsp"), representation(ctx, "teacher", tap, "lsp"), options),
     );
 }
+
+const taps = {
+  student: tap("student"),
+  teacher: z.string().optional().describe("the teacher's tap (the student's name by default)"),
+};
+defineLoss({
+  name: "fitnet",
+  summary: "FitNet hints: a learned 1x1 regressor from a student tap to a teacher tap, MSE",
+  kind: "feature",
+  reads: ["features"],
+  options: z.object({
+    ...taps,
+    studentChannels: z.number().int().positive().describe("channels of the student's tap"),
+    teacherChannels: z.number().int().positive().describe("channels of the teacher's tap"),
+  }),
+  create: ({ studentChannels, teacherChannels, ...pair }, adopt) =>
+    fitnetLoss(adopt(new HintRegressor(studentChannels, teacherChannels)), pair),
+});
+defineLoss({
+  name: "at",
+  summary: "attention transfer: normalized spatial maps mean_c |A_c|^p of two taps",
+  kind: "feature",
+  reads: ["features"],
+  options: z.object({ ...taps, p: z.number().positive().default(2).describe("the exponent of |A_c|") }),
+  create: (o) => attentionLoss(o),
+});
+defineLoss({
+  name: "lsp",
+  summary: "local structure preservation: similarity distributions over the k nearest neighbours, KL",
+  kind: "relation",
+  reads: ["embedding", "features"],
+  options: z.object({
+    tap: optionalTap,
+    k: z.number().int().positive().default(8).describe("neighbours per sample (at most the batch size - 1)"),
+    normalize: z.boolean().default(true).describe("L2-normalize the representations first"),
+  }),
+  create: (o) => lspLoss(o),
+});

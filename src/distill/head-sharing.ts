@@ -1,16 +1,26 @@
-// Head sharing (Ben-Baruch et al., "It's All in the Head", seed 003): one model's frozen classifier on the other's
+// Head sharing (Ben-Baruch et al. 2022, "It's All in the Head: Representation Knowledge Distillation through
+// Classifier Sharing", arXiv:2201.06945): one model's frozen classifier on the other's
 // embedding. Face classifiers are cosine classifiers (class centres compared with the L2-normalized embedding), so a
 // shared head gives logits s * cos(f, w_c).
 // - TH-KD: the teacher's classifier on the student's embedding; KL(softmax(z_t / T) || softmax(W_t f_s / T)) * T^2
 //   with z_t the same head on the teacher's embedding (T = 4). The direction is Hinton's and that of the authors'
-//   code, kl_div(log p_s, p_t); FACTS.md writes the two arguments the other way round.
+//   code, kl_div(log p_s, p_t) (some summaries write the two arguments the other way round).
 // - SH-KD: the teacher is trained (before distilling as usual) through a pretrained student's frozen classifier: the
 //   margin softmax of the student's class centres on the teacher's embedding, with the true labels.
+import { z } from "zod";
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
-import { cosineLogits, createMargin, type CombinedMargin, type MarginName } from "../models/heads/index.js";
+import {
+  MARGIN_NAMES,
+  cosineLogits,
+  createMargin,
+  type CombinedMargin,
+  type MarginName,
+} from "../models/heads/index.js";
 import { positive, rank } from "./check.js";
 import { labels, output, type Loss, type Role } from "./context.js";
+import { marginParameters, temperature } from "./options.js";
+import { defineLoss } from "./registry.js";
 import { hintonKD } from "./response.js";
 
 const F = torch.nn.functional;
@@ -99,3 +109,26 @@ export function shkdLoss({ margin = "arcface", ...marginOptions }: StudentHeadOp
       head,
     );
 }
+
+defineLoss({
+  name: "th-kd",
+  summary: "TH-KD: the teacher's frozen classifier on the student's embedding, KL at temperature T (4) * T^2",
+  kind: "logit",
+  reads: ["embedding", "classifier"],
+  options: z.object({
+    temperature,
+    scale: z.number().positive().default(64).describe("the cosine classifier's scale s"),
+  }),
+  create: (o) => thkdLoss(o),
+});
+defineLoss({
+  name: "sh-kd",
+  summary: "SH-KD: the teacher trained through the student's frozen classifier (margin softmax, true labels)",
+  kind: "logit",
+  reads: ["embedding", "classifier", "labels"],
+  options: z.object({
+    margin: z.enum(MARGIN_NAMES).default("arcface").describe("the margin of the softmax"),
+    ...marginParameters,
+  }),
+  create: (o) => shkdLoss(o),
+});

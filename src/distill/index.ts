@@ -21,3 +21,4 @@ export * from "./relation.js";
 export * from "./head-sharing.js";
 export * from "./schemes.js";
 export * from "./registry.js";
+export type { LossSpec } from "./loss-spec.js";

@@ -13,10 +13,12 @@ import { output, precomputedRows, type Loss, type Role } from "./context.js";
 import {
   checkEmbeddingOptions,
   embeddingDistance,
+  embeddingOptions,
   type EmbeddingDistanceOptions,
   type EmbeddingMetric,
 } from "./embedding.js";
-import type { LossSpec } from "./registry.js";
+import type { LossSpec } from "./loss-spec.js";
+import { defineLoss } from "./registry.js";
 import type { MarginName } from "../models/heads/index.js";
 
 /** The weights of the ReFO paper (supplement, sec. 4 and Table 3), for the reduction of embedding.ts. */
@@ -63,11 +65,26 @@ export function featureOnlyLoss(options: EmbeddingDistanceOptions = {}): Loss {
   return againstPrecomputed("fo", "student", options);
 }
 
+/** ReFO step 3's distillation term: beta1 * L_emb(f_t, f_s'), beta1 by default the paper's for the metric. */
+export function reverseTerm({ normalized = true, beta1 }: { normalized?: boolean; beta1?: number } = {}): LossSpec {
+  const weight = beta1 ?? (normalized ? REFO_WEIGHTS.reverseNormalized : REFO_WEIGHTS.reverseRaw);
+  return { name: "reverse", weight, options: { metric: normalized ? "normalized-l2" : "l2" } };
+}
+
+/** ReFO step 5 as loss specs: beta2 * L_emb(f_s, f_t) alone (L2-normalized embeddings, beta2 5 by default). */
+export function featureOnlySpecs({
+  metric = "normalized-l2",
+  beta2 = REFO_WEIGHTS.featureOnly,
+}: { metric?: EmbeddingMetric; beta2?: number } = {}): LossSpec[] {
+  return [{ name: "fo", weight: beta2, options: { metric } }];
+}
+
 export interface ReverseSpecOptions {
   numClasses: number;
   embeddingSize?: number;
   /** Distill L2-normalized embeddings (beta1 0.5) or raw ones (beta1 0.001). Default true. */
   normalized?: boolean;
+  beta1?: number;
   margin?: MarginName;
   sampleRate?: number;
 }
@@ -76,22 +93,26 @@ export interface ReverseSpecOptions {
 export function reverseDistillationSpecs({
   numClasses,
   embeddingSize = 512,
-  normalized = true,
   margin = "arcface",
   sampleRate = 1,
+  ...reverse
 }: ReverseSpecOptions): LossSpec[] {
-  const metric: EmbeddingMetric = normalized ? "normalized-l2" : "l2";
-  return [
-    { name: margin, options: { model: "teacher", numClasses, embeddingSize, sampleRate } },
-    {
-      name: "reverse",
-      weight: normalized ? REFO_WEIGHTS.reverseNormalized : REFO_WEIGHTS.reverseRaw,
-      options: { metric },
-    },
-  ];
+  return [{ name: margin, options: { model: "teacher", numClasses, embeddingSize, sampleRate } }, reverseTerm(reverse)];
 }
 
-/** ReFO step 5 as loss specs: beta2 * feature-only distillation on L2-normalized embeddings. */
-export function featureOnlySpecs({ metric = "normalized-l2" }: { metric?: EmbeddingMetric } = {}): LossSpec[] {
-  return [{ name: "fo", weight: REFO_WEIGHTS.featureOnly, options: { metric } }];
-}
+defineLoss({
+  name: "fo",
+  summary: "ReFO feature-only distillation: L_emb(f_s, f_t) against precomputed teacher embeddings (beta2 = 5)",
+  kind: "embedding",
+  reads: ["embedding", "precomputed"],
+  options: embeddingOptions,
+  create: (o) => featureOnlyLoss(o),
+});
+defineLoss({
+  name: "reverse",
+  summary: "ReFO reverse distillation: L_emb(f_t, f_s') against precomputed student embeddings (beta1 = 0.5)",
+  kind: "embedding",
+  reads: ["embedding", "precomputed"],
+  options: embeddingOptions,
+  create: (o) => reverseLoss(o),
+});

@@ -1,31 +1,18 @@
 // Losses by name, with a weight, combined into one objective: `combineLosses([{ name: "fo", weight: 5 }])`.
-// Each loss keeps the reduction its source's published weights assume (embedding.ts explains ReFO's), so a weight
-// taken from a paper means there what it meant in the paper.
+// A loss's definition (defineLoss) is the single source of what facekd knows about it: its options with types,
+// defaults and docs, its kind, and the inputs it reads. Each loss keeps the reduction its source's published
+// weights assume (embedding.ts explains ReFO's), so a weight taken from a paper means there what it meant there.
+import { z } from "zod";
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
-import { PartialFC, createMargin, type MarginName } from "../models/heads/index.js";
-import { crossEntropyLoss, marginLoss } from "./classification.js";
+import { checkConfig } from "../config/index.js";
 import type { Loss, LossContext } from "./context.js";
-import { embeddingLoss, type EmbeddingDistanceOptions } from "./embedding.js";
-import { HintRegressor, attentionLoss, fitnetLoss, lspLoss } from "./feature.js";
-import { shkdLoss, thkdLoss } from "./head-sharing.js";
-import { featureOnlyLoss, reverseLoss } from "./refo.js";
-import { rkdAngleLoss, rkdDistanceLoss, spLoss } from "./relation.js";
-import { kdLoss, kdMixedLoss } from "./response.js";
+import type { LossSpec } from "./loss-spec.js";
 
 type AnyModule = torch.nn.Module<never[], unknown>;
 type Options = Record<string, unknown>;
 
-/** One term of an objective, as written in a configuration file. */
-export interface LossSpec {
-  /** A registered loss (see `listLosses()`). */
-  name: string;
-  /** The factor of the term in the total (1). */
-  weight?: number;
-  /** The term's name in results, logs and state-dict keys (the loss name): needed to use one loss twice. */
-  label?: string;
-  options?: Options;
-}
+export type { LossSpec };
 
 export interface LossResult {
   /** The sum of weight * term, to call backward() on. */
@@ -54,29 +41,80 @@ export interface CombinedLoss {
   readonly terms: readonly { label: string; name: string; weight: number }[];
 }
 
-export interface LossEntry {
+export type LossKind = "classification" | "embedding" | "logit" | "feature" | "relation";
+/** What a loss reads from its context: a model's outputs, the labels, or embeddings precomputed over the dataset. */
+export type LossInput = "embedding" | "logits" | "features" | "classifier" | "labels" | "precomputed";
+type Adopt = <M extends AnyModule>(module: M) => M;
+
+/** Everything facekd knows about a loss, registered beside its code with `defineLoss`. */
+export interface LossDefinition<S extends z.ZodObject = z.ZodObject> {
+  name: string;
   /** One line for listings and help texts. */
   summary: string;
-  /** The option names it accepts; any other is an error. */
-  options: readonly string[];
-  /** Makes the loss; `adopt` registers a learned part under the term's label. */
-  create(options: Options, adopt: <M extends AnyModule>(module: M) => M): Loss;
+  kind: LossKind;
+  /** The inputs it reads: the trainer computes logits only when a term reads them, and so on. */
+  reads: readonly LossInput[];
+  /** Its options: types, defaults and docs (`.describe()`); any other key is an error. */
+  options: S;
+  /** Makes the loss from validated options; `adopt` registers a learned part under the term's label. */
+  create(options: z.output<S>, adopt: Adopt): Loss;
 }
 
-const registry = new Map<string, LossEntry>();
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry has its own options type
+const registry = new Map<string, LossDefinition<any>>();
 
-/** Adds (or replaces) a loss under `name`. */
-export function registerLoss(name: string, entry: LossEntry): void {
-  registry.set(name, entry);
+/** Adds (or replaces) a loss. Each loss file registers its own at its end; distill/index.ts imports them all. */
+export function defineLoss<S extends z.ZodObject>(definition: LossDefinition<S>): void {
+  registry.set(definition.name, definition);
 }
 
-export function listLosses(): ({ name: string } & Omit<LossEntry, "create">)[] {
-  return [...registry].map(([name, { summary, options }]) => ({ name, summary, options }));
+/** The registered loss `name`, or an error listing the known ones. */
+export function lossDefinition(name: string): LossDefinition {
+  const entry = registry.get(name);
+  if (!entry) throw new Error(`unknown loss '${name}': use one of ${[...registry.keys()].join(", ")}`);
+  return entry;
+}
+
+export interface LossListing extends Omit<LossDefinition, "options" | "create"> {
+  /** The option names. */
+  options: string[];
+}
+
+export function listLosses(): LossListing[] {
+  return [...registry.values()].map(({ name, summary, kind, reads, options }) => ({
+    name,
+    summary,
+    kind,
+    reads,
+    options: Object.keys(options.shape),
+  }));
 }
 
 /** The registered losses that transfer knowledge between models: every one but the classification terms. */
 export function distillationLosses(): string[] {
-  return [...registry.keys()].filter((name) => !CLASSIFICATION.has(name));
+  return [...registry.values()].filter((e) => e.kind !== "classification").map((e) => e.name);
+}
+
+/** Whether any term of `specs` reads `input` (logits are computed at each step only then). */
+export function readsInput(specs: readonly Pick<LossSpec, "name">[], input: LossInput): boolean {
+  return specs.some((spec) => lossDefinition(spec.name).reads.includes(input));
+}
+
+/** The options of a term, validated by its schema (defaults filled in), or an error naming the term and key. */
+function parseOptions(entry: LossDefinition, label: string, options: Options): Options {
+  const allowed = Object.keys(entry.options.shape);
+  const unknown = Object.keys(options).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0) {
+    throw new Error(
+      `loss '${label}': unknown option ${unknown.map((k) => `'${k}'`).join(", ")} ` +
+        `(${entry.name} takes ${allowed.length ? allowed.join(", ") : "no options"})`,
+    );
+  }
+  const checked = checkConfig(entry.options, options);
+  if (!checked.ok) {
+    throw new RangeError(checked.problems.map(({ key, problem }) => `loss '${label}': ${key} ${problem}`).join("; "));
+  }
+  return checked.value as Options;
 }
 
 /** The objective sum(weight_i * loss_i) of `specs`. */
@@ -87,10 +125,7 @@ export function combineLosses(specs: readonly LossSpec[]): CombinedLoss {
   if (repeated !== undefined) throw new Error(`two terms are labelled '${repeated}': give each its own label`);
   const module = new LossModules();
   const build = (spec: LossSpec, i: number) => {
-    const entry = registry.get(spec.name);
-    if (!entry) {
-      throw new Error(`unknown loss '${spec.name}': use one of ${[...registry.keys()].join(", ")}`);
-    }
+    const entry = lossDefinition(spec.name);
     const label = labels[i]!;
     const weight = spec.weight ?? 1;
     if (!Number.isFinite(weight)) {
@@ -99,15 +134,7 @@ export function combineLosses(specs: readonly LossSpec[]): CombinedLoss {
     if (label === "" || label.includes(".")) {
       throw new RangeError(`loss label '${label}' must be non-empty and without dots (it prefixes state-dict keys)`);
     }
-    const options = spec.options ?? {};
-    const unknown = Object.keys(options).filter((k) => !entry.options.includes(k));
-    if (unknown.length > 0) {
-      throw new Error(
-        `loss '${label}': unknown option ${unknown.map((k) => `'${k}'`).join(", ")} ` +
-          `(${spec.name} takes ${entry.options.length ? entry.options.join(", ") : "no options"})`,
-      );
-    }
-    const loss = entry.create(options, (m) => module.add(label, m));
+    const loss = entry.create(parseOptions(entry, label, spec.options ?? {}), (m) => module.add(label, m));
     return { label, name: spec.name, weight, loss };
   };
   let built: ReturnType<typeof build>[];
@@ -134,113 +161,4 @@ export function combineLosses(specs: readonly LossSpec[]): CombinedLoss {
       return { total: total!, terms };
     });
   return Object.assign(combined, { module, terms: built.map(({ label, name, weight }) => ({ label, name, weight })) });
-}
-
-// ---- the built-in losses ----
-
-const EMBEDDING_OPTIONS = ["metric", "beta"];
-const TAPS = ["student", "teacher"];
-
-registerLoss("embedding", {
-  summary: "L_emb(f_s, f_t) against a live teacher's embedding",
-  options: EMBEDDING_OPTIONS,
-  create: (o) => embeddingLoss(o as EmbeddingDistanceOptions),
-});
-registerLoss("fo", {
-  summary: "ReFO feature-only distillation: L_emb(f_s, f_t) against precomputed teacher embeddings (beta2 = 5)",
-  options: EMBEDDING_OPTIONS,
-  create: (o) => featureOnlyLoss(o as EmbeddingDistanceOptions),
-});
-registerLoss("reverse", {
-  summary: "ReFO reverse distillation: L_emb(f_t, f_s') against precomputed student embeddings (beta1 = 0.5)",
-  options: EMBEDDING_OPTIONS,
-  create: (o) => reverseLoss(o as EmbeddingDistanceOptions),
-});
-
-const MARGINS: readonly MarginName[] = ["arcface", "cosface", "normface", "combined"];
-const CLASSIFICATION = new Set<string>([...MARGINS, "ce"]);
-for (const margin of MARGINS) {
-  const marginKeys = margin === "combined" ? ["s", "m1", "m2", "m3"] : margin === "normface" ? ["s"] : ["s", "m"];
-  registerLoss(margin, {
-    summary: `${margin} margin softmax through a Partial FC head of its own (numClasses x embeddingSize centres)`,
-    options: ["model", "numClasses", "embeddingSize", "sampleRate", ...marginKeys],
-    create: ({ model, numClasses, embeddingSize = 512, sampleRate, ...marginOptions }, adopt) => {
-      const head = new PartialFC({
-        margin: createMargin(margin, marginOptions),
-        numClasses: numClasses as number,
-        embeddingSize: embeddingSize as number,
-        sampleRate: sampleRate as number | undefined,
-      });
-      return marginLoss(adopt(head), { model: model as "student" | "teacher" | undefined });
-    },
-  });
-}
-registerLoss("ce", {
-  summary: "cross entropy of a model's logits against the labels",
-  options: ["model", "labelSmoothing"],
-  create: (o) => crossEntropyLoss(o),
-});
-
-registerLoss("kd", {
-  summary: "Hinton KD: KL(softmax(z_t/T) || softmax(z_s/T)) * T^2",
-  options: ["temperature"],
-  create: (o) => kdLoss(o),
-});
-registerLoss("kd-ce", {
-  summary: "lambda * KD + (1 - lambda) * CE(z_s, y)",
-  options: ["temperature", "lambda"],
-  create: (o) => kdMixedLoss(o),
-});
-
-registerLoss("fitnet", {
-  summary: "FitNet hints: a learned 1x1 regressor from a student tap to a teacher tap, MSE",
-  options: [...TAPS, "studentChannels", "teacherChannels"],
-  create: ({ studentChannels, teacherChannels, ...taps }, adopt) =>
-    fitnetLoss(adopt(new HintRegressor(studentChannels as number, teacherChannels as number)), tapPair("fitnet", taps)),
-});
-registerLoss("at", {
-  summary: "attention transfer: normalized spatial maps mean_c |A_c|^p of two taps",
-  options: [...TAPS, "p"],
-  create: ({ p, ...taps }) => attentionLoss({ ...tapPair("at", taps), p: p as number | undefined }),
-});
-registerLoss("lsp", {
-  summary: "local structure preservation: similarity distributions over the k nearest neighbours, KL",
-  options: ["tap", "k", "normalize"],
-  create: (o) => lspLoss(o),
-});
-
-registerLoss("rkd-distance", {
-  summary: "RKD distance: Huber loss between mean-normalized pairwise distances",
-  options: ["tap"],
-  create: (o) => rkdDistanceLoss(o),
-});
-registerLoss("rkd-angle", {
-  summary: "RKD angle: Huber loss between the cosines of every triplet's angles",
-  options: ["tap"],
-  create: (o) => rkdAngleLoss(o),
-});
-registerLoss("sp", {
-  summary: "similarity-preserving KD: row-normalized batch Gram matrices, squared distance / N^2",
-  options: ["tap"],
-  create: (o) => spLoss(o),
-});
-
-registerLoss("th-kd", {
-  summary: "TH-KD: the teacher's frozen classifier on the student's embedding, KL at temperature T (4) * T^2",
-  options: ["temperature", "scale"],
-  create: (o) => thkdLoss(o),
-});
-registerLoss("sh-kd", {
-  summary: "SH-KD: the teacher trained through the student's frozen classifier (margin softmax, true labels)",
-  options: ["margin", "s", "m", "m1", "m2", "m3"],
-  create: (o) => shkdLoss(o),
-});
-
-function tapPair(loss: string, { student, teacher }: Options): { student: string; teacher?: string } {
-  if (typeof student !== "string" || (teacher !== undefined && typeof teacher !== "string")) {
-    throw new TypeError(
-      `loss '${loss}': options student (and optionally teacher) must name feature taps, such as 'stage3'`,
-    );
-  }
-  return { student, teacher };
 }

@@ -5,10 +5,13 @@
 // - Similarity-preserving KD (Tung & Mori 2019): the batch's Gram matrix with L2-normalized rows;
 //   squared Frobenius distance divided by N², for which gamma = 3000 is quoted.
 // Each works on the embeddings [N, D] or on a tap's maps flattened to [N, C*H*W]; sizes may differ between models.
+import { z } from "zod";
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import { rank } from "./check.js";
 import { representation, type Loss, type LossContext } from "./context.js";
+import { optionalTap } from "./options.js";
+import { defineLoss } from "./registry.js";
 
 const F = torch.nn.functional;
 
@@ -74,3 +77,18 @@ function relationLoss(name: string, relation: Relation, tap: string | undefined)
 export const rkdDistanceLoss = ({ tap }: { tap?: string } = {}): Loss => relationLoss("rkd-distance", rkdDistance, tap);
 export const rkdAngleLoss = ({ tap }: { tap?: string } = {}): Loss => relationLoss("rkd-angle", rkdAngle, tap);
 export const spLoss = ({ tap }: { tap?: string } = {}): Loss => relationLoss("sp", similarityPreserving, tap);
+
+for (const [name, summary, create] of [
+  ["rkd-distance", "RKD distance: Huber loss between mean-normalized pairwise distances", rkdDistanceLoss],
+  ["rkd-angle", "RKD angle: Huber loss between the cosines of every triplet's angles", rkdAngleLoss],
+  ["sp", "similarity-preserving KD: row-normalized batch Gram matrices, squared distance / N^2", spLoss],
+] as const) {
+  defineLoss({
+    name,
+    summary,
+    kind: "relation",
+    reads: ["embedding", "features"],
+    options: z.object({ tap: optionalTap }),
+    create,
+  });
+}

@@ -1,10 +1,13 @@
 // Response-based distillation (Hinton et al. 2015): the student matches the teacher's softened class probabilities.
 // KL is summed over classes and averaged over the batch (the true KL per sample); the T^2 factor keeps the gradient's
 // magnitude independent of the temperature, so the weight of the term need not change with T.
+import { z } from "zod";
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import { positive, rank, sameShape } from "./check.js";
 import { labels, output, type Loss } from "./context.js";
+import { temperature } from "./options.js";
+import { defineLoss } from "./registry.js";
 
 const F = torch.nn.functional;
 
@@ -39,3 +42,23 @@ export function kdMixedLoss({ temperature = 4, lambda = 0.9 }: { temperature?: n
       return kd.mul(lambda).add(F.crossEntropy(student, labels(ctx, name)).mul(1 - lambda));
     });
 }
+
+defineLoss({
+  name: "kd",
+  summary: "Hinton KD: KL(softmax(z_t/T) || softmax(z_s/T)) * T^2",
+  kind: "logit",
+  reads: ["logits"],
+  options: z.object({ temperature }),
+  create: (o) => kdLoss(o),
+});
+defineLoss({
+  name: "kd-ce",
+  summary: "lambda * KD + (1 - lambda) * CE(z_s, y)",
+  kind: "logit",
+  reads: ["logits", "labels"],
+  options: z.object({
+    temperature,
+    lambda: z.number().min(0).max(1).default(0.9).describe("the weight of KD against cross entropy"),
+  }),
+  create: (o) => kdMixedLoss(o),
+});

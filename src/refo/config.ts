@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { optimizerSchema, scheduleSchema } from "../train/config-schema.js";
 import { parseConfig, strict } from "../config/index.js";
+import { MARGIN_NAMES } from "../models/heads/index.js";
 
 const positiveInt = z.number().int().positive();
 
@@ -59,7 +60,7 @@ export const refoConfigSchema = strict({
   /** The margin softmax of every classification stage. */
   margin: z
     .strictObject({
-      name: z.enum(["arcface", "cosface", "normface", "combined"]).default("arcface"),
+      name: z.enum(MARGIN_NAMES).default("arcface"),
       s: z.number().positive().default(32),
       m: z.number().nonnegative().default(0.5),
     })

@@ -14,7 +14,7 @@
 //   results                  results.json, the findings and report.html
 import type { LossSpec, Role } from "../distill/index.js";
 import type { ScheduleConfig, OptimizerConfig } from "../train/index.js";
-import { REFO_WEIGHTS } from "../distill/index.js";
+import { featureOnlySpecs, reverseTerm } from "../distill/index.js";
 import type { RefoConfig } from "./config.js";
 
 /** A dataset of the run: D1 (labeled), D2 (for feature-only distillation). */
@@ -149,7 +149,7 @@ export function planStages(config: RefoConfig, numClasses: number): Stage[] {
       id,
       title: `feature-only distillation of the student from ${teacherStage} on D2`,
       needs: [teacherEmbeddings, ...dataNeeds],
-      spec: trainSpec("student", studentModel(id, label, "fo"), "d2", [foLoss(config)], {
+      spec: trainSpec("student", studentModel(id, label, "fo"), "d2", featureOnlySpecs({ beta2: config.refo.beta2 }), {
         precomputed: { teacher: teacherEmbeddings },
       }),
     });
@@ -159,7 +159,7 @@ export function planStages(config: RefoConfig, numClasses: number): Stage[] {
       id,
       title: `reverse distillation of the teacher towards ${proxyEmbeddings.split(".")[0]} on D1`,
       needs: [proxyEmbeddings, ...dataNeeds],
-      spec: trainSpec("teacher", teacherModel(id, label, kind), "d1", [margin("teacher"), reverseLoss(config)], {
+      spec: trainSpec("teacher", teacherModel(id, label, kind), "d1", [margin("teacher"), reverseTerm(config.refo)], {
         precomputed: { student: proxyEmbeddings },
         ...(config.teacher.pretrained ? { init: config.teacher.pretrained } : {}),
       }),
@@ -280,16 +280,6 @@ export function planStages(config: RefoConfig, numClasses: number): Stage[] {
     spec: { kind: "results" },
   });
   return stages;
-}
-
-function foLoss(config: RefoConfig): LossSpec {
-  return { name: "fo", weight: config.refo.beta2, options: { metric: "normalized-l2" } };
-}
-
-function reverseLoss(config: RefoConfig): LossSpec {
-  const { normalized, beta1 } = config.refo;
-  const weight = beta1 ?? (normalized ? REFO_WEIGHTS.reverseNormalized : REFO_WEIGHTS.reverseRaw);
-  return { name: "reverse", weight, options: { metric: normalized ? "normalized-l2" : "l2" } };
 }
 
 /** The student's architecture at twice its width: `mbf-w0.25@48` -> `mbf-w0.5@48`. */

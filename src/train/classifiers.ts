@@ -6,7 +6,7 @@ import * as torch from "../torch/index.js";
 import { loadSafetensors } from "../io/index.js";
 import type { Tensor } from "../torch/index.js";
 import { PartialFC, cosineLogits } from "../models/heads/index.js";
-import type { CombinedLoss, LossSpec, ModelOutputs, Role } from "../distill/index.js";
+import { readsInput, type CombinedLoss, type LossSpec, type ModelOutputs, type Role } from "../distill/index.js";
 import type { TrainConfig } from "./config.js";
 
 /** Class centres [classes, D] and the scale s of their logits. */
@@ -17,10 +17,8 @@ export interface Classifier {
 
 export type FrozenClassifierConfig = NonNullable<NonNullable<TrainConfig["classifiers"]>[Role]>;
 
-// the built-in losses that read logits: only with one of them are logits computed at each step
-const LOGIT_LOSSES = new Set(["ce", "kd", "kd-ce"]);
-
-export const needsLogits = (loss: CombinedLoss): boolean => loss.terms.some((t) => LOGIT_LOSSES.has(t.name));
+/** Whether a term of `loss` reads logits: only then are they computed at each step. */
+export const needsLogits = (loss: CombinedLoss): boolean => readsInput(loss.terms, "logits");
 
 /** The margin-free logits s * cos(f, W) [N, classes] of embeddings [N, D]. */
 export function classifierLogits(embedding: Tensor, { weight, scale }: Classifier): Tensor {

@@ -3,13 +3,14 @@
 // wrong `classifiers` entry.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { z } from "zod";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../../src/torch/index.js";
 import { loadSafetensors, saveSafetensors } from "../../src/io/index.js";
 import type { MemorySource } from "../../src/data/index.js";
-import { registerLoss, type LossSpec, type ModelOutputs } from "../../src/distill/index.js";
+import { defineLoss, type LossSpec, type ModelOutputs } from "../../src/distill/index.js";
 import { readMetrics, readSidecar, train, type TrainConfig } from "../../src/train/index.js";
 import { classifierLogits, loadClassifier } from "../../src/train/classifiers.js";
 import { syntheticSource } from "./synthetic.js";
@@ -31,9 +32,12 @@ const keepCopy = (o: ModelOutputs | undefined): ModelOutputs | undefined =>
     logits: o.logits && torch.keep(o.logits.detach().clone()),
     classifier: o.classifier && torch.keep(o.classifier.detach().clone()),
   };
-registerLoss("test-capture", {
+defineLoss({
+  name: "test-capture",
   summary: "test only",
-  options: [],
+  kind: "embedding",
+  reads: ["embedding", "classifier"],
+  options: z.object({}),
   create: () => (ctx) => {
     captured.push({ student: keepCopy(ctx.student), teacher: keepCopy(ctx.teacher) });
     return ctx.student!.embedding!.square().mean().mul(0);

@@ -1,11 +1,12 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { z } from "zod";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../../src/torch/index.js";
 import { loadSafetensors } from "../../src/io/index.js";
-import { registerLoss, type LossSpec } from "../../src/distill/index.js";
+import { defineLoss, type LossSpec } from "../../src/distill/index.js";
 import { loadBackbone } from "../../src/models/index.js";
 import type { MemorySource } from "../../src/data/index.js";
 import { readMetrics, readSidecar, train, TrainingDivergedError, type TrainConfig } from "../../src/train/index.js";
@@ -21,9 +22,12 @@ let root: string;
 // a loss that is NaN at chosen calls (counted from 1), for the guard; 0 elsewhere plus the embedding's mean square
 let nanCalls = new Set<number>();
 let calls = 0;
-registerLoss("test-nan", {
+defineLoss({
+  name: "test-nan",
   summary: "test only",
-  options: [],
+  kind: "embedding",
+  reads: ["embedding"],
+  options: z.object({}),
   create: () => (ctx) => {
     calls += 1;
     const e = ctx.student!.embedding!;

@@ -5,6 +5,7 @@ export {
   CosFace,
   NormFace,
   createMargin,
+  MARGIN_NAMES,
   cosineLogits,
   type CombinedMarginOptions,
   type MarginName,

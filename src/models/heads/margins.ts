@@ -100,7 +100,8 @@ export class NormFace extends CombinedMargin {
   }
 }
 
-export type MarginName = "arcface" | "cosface" | "normface" | "combined";
+export const MARGIN_NAMES = ["arcface", "cosface", "normface", "combined"] as const;
+export type MarginName = (typeof MARGIN_NAMES)[number];
 
 /** A margin by name, for configuration files: `combined` takes m1, m2, m3; the others their own `m`. */
 export function createMargin(name: MarginName, options: CombinedMarginOptions & { m?: number } = {}): CombinedMargin {
@@ -115,7 +116,7 @@ export function createMargin(name: MarginName, options: CombinedMarginOptions & 
     case "combined":
       return new CombinedMargin({ s, ...combined });
     default:
-      throw new Error(`unknown margin '${String(name)}': use arcface, cosface, normface or combined`);
+      throw new Error(`unknown margin '${String(name)}': use one of ${MARGIN_NAMES.join(", ")}`);
   }
 }
 
