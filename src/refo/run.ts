@@ -2,17 +2,13 @@
 // run the rest in order, and write results.json and report.html.
 import { join, resolve } from "node:path";
 import { openDataset } from "../data/index.js";
-import type { RunResults } from "../report/index.js";
+import { readResults, type RunResults } from "../report/index.js";
 
 import { resolveRefoConfig, type RefoConfig } from "./config.js";
 import { runPaths, type StageContext } from "./context.js";
 import { planStages, RESULTS, type Stage } from "./plan.js";
 import { fingerprints, StageFolders, type StageStatus } from "./stage-state.js";
-import { runDataStage } from "./stages/data-stage.js";
-import { runEmbedStage } from "./stages/embed-stage.js";
-import { runEvaluateStage } from "./stages/evaluate-stage.js";
-import { runResultsStage } from "./stages/results-stage.js";
-import { runImportStage, runTrainStage } from "./stages/train-stage.js";
+import { runStage } from "./stages/index.js";
 import { writeJson } from "../io/index.js";
 
 export interface RefoOptions {
@@ -127,8 +123,6 @@ export async function runRefo(input: unknown, options: RefoOptions = {}): Promis
     }
   }
 
-  let results: RunResults | null = null;
-  const byId = new Map(stages.map((s) => [s.id, s]));
   for (const [i, stage] of stages.entries()) {
     const { status } = plan[i]!;
     if (status === "excluded" || status === "done") continue;
@@ -137,31 +131,11 @@ export async function runRefo(input: unknown, options: RefoOptions = {}): Promis
     log(`[${i + 1}/${stages.length}] ${stage.id}: ${stage.title}${status === "resume" ? " (resuming)" : ""}`);
     const marker = folders.start(stage.id, plan[i]!.fingerprint, extraDirs);
     const started = performance.now();
-    const spec = stage.spec;
-    switch (spec.kind) {
-      case "data":
-        await runDataStage(ctx);
-        break;
-      case "train":
-        await runTrainStage(ctx, stage.id, spec);
-        break;
-      case "import":
-        runImportStage(ctx, stage.id, spec);
-        break;
-      case "embed":
-        await runEmbedStage(ctx, stage.id, spec, byId.get(spec.modelStage)!);
-        break;
-      case "evaluate":
-        await runEvaluateStage(ctx, stage.id, spec);
-        break;
-      case "results":
-        folders.finish(marker, 0); // the results list this stage as done
-        results = await runResultsStage(ctx, stages);
-        break;
-    }
+    await runStage({ ctx, stage, stages, markDone: () => folders.finish(marker, 0) });
     const seconds = (performance.now() - started) / 1000;
     folders.finish(marker, seconds);
     log(`    ${stage.id} done in ${seconds.toFixed(1)} s`);
   }
+  const results = plan.find((p) => p.id === RESULTS)!.status === "excluded" ? null : readResults(runDir);
   return { runDir, plan, results };
 }

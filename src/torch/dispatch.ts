@@ -1,6 +1,15 @@
-// Glue for the generated operator wrappers (generated/aten.ts): lazy op lookup and result wrapping.
+// Glue for the generated operator wrappers (generated/aten.ts): lazy op lookup and result wrapping. The Tensor
+// class registers itself here (tensor.ts), so that this file needs only its type: Tensor's methods call the
+// generated ops, which would otherwise import Tensor back through this file.
 import { native, type Handle } from "./native.js";
-import { Tensor } from "./tensor.js";
+import type { Tensor } from "./tensor.js";
+
+let TensorClass: new (handle: Handle) => Tensor;
+
+/** Called once by tensor.ts with the class that wraps op results. */
+export function registerTensorClass(cls: new (handle: Handle) => Tensor): void {
+  TensorClass = cls;
+}
 
 const ids: number[] = [];
 
@@ -24,18 +33,18 @@ export function callInPlace(slot: number, name: string, overload: string, args: 
 }
 
 export function wrap(h: unknown): Tensor {
-  return new Tensor(h as Handle);
+  return new TensorClass(h as Handle);
 }
 
 export function wrapAll(hs: unknown): Tensor[] {
-  return (hs as Handle[]).map((h) => new Tensor(h));
+  return (hs as Handle[]).map((h) => new TensorClass(h));
 }
 
 // Anything that is not a Tensor goes to the addon as it is, which then names the argument in its TypeError.
 export function handleOf(t: Tensor | null | undefined): Handle | null | undefined {
-  return t instanceof Tensor ? t.handle : t;
+  return t instanceof TensorClass ? t.handle : t;
 }
 
 export function handlesOf(ts: readonly (Tensor | null)[]): unknown {
-  return Array.isArray(ts) ? ts.map((t: unknown) => (t instanceof Tensor ? t.handle : t)) : ts;
+  return Array.isArray(ts) ? ts.map((t: unknown) => (t instanceof TensorClass ? t.handle : t)) : ts;
 }

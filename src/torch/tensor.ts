@@ -1,6 +1,7 @@
 // The Tensor class: a libtorch tensor seen from TypeScript, with PyTorch's method names in camelCase.
 import * as aten from "./generated/aten.js";
 import { native, type Handle } from "./native.js";
+import { registerTensorClass } from "./dispatch.js";
 import { track, type Tracked } from "./scope.js";
 import {
   dtypeCode,
@@ -539,3 +540,5 @@ export function isDType(value: string): value is DType {
 function asTensorLike(value: TensorLike, like: Tensor): Tensor {
   return typeof value === "number" ? aten.full([], value, like.dtype, null, like.device, null) : value;
 }
+
+registerTensorClass(Tensor);

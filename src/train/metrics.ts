@@ -1,7 +1,6 @@
 // metrics.jsonl: one JSON object per line, each with the step it describes. A resumed run first drops the lines
 // after its checkpoint's step, so the file reads as one uninterrupted run.
 import { appendFileSync, existsSync, readFileSync, writeSync } from "node:fs";
-import * as torch from "../torch/index.js";
 import { writeAtomically } from "../io/index.js";
 
 export interface MetricsRecord {

@@ -14,7 +14,7 @@ const trainSpec = (stages: Stage[], id: string): TrainSpec => {
 
 test("the default plan: the five ReFO steps, ReFO+ through a wider student proxy, every model evaluated", () => {
   const stages = plan({});
-  const ids = stages.map((s) => s.id);
+  const ids: string[] = stages.map((s) => s.id);
   const position = (id: string) => ids.indexOf(id);
   for (const s of stages)
     for (const need of s.needs) assert.ok(position(need) < position(s.id), `${need} before ${s.id}`);
@@ -77,7 +77,13 @@ test("a pretrained teacher is imported, not trained, and head-sharing baselines 
   assert.deepEqual(standard.spec, {
     kind: "import",
     file: "/models/r50.pth",
-    model: standard.spec.kind === "import" ? standard.spec.model : null,
+    model: {
+      id: "teacher-standard",
+      label: "Standard teacher",
+      role: "teacher",
+      kind: "standard",
+      architecture: "iresnet50",
+    },
   });
   assert.equal(trainSpec(stages, "teacher-refo").init, "/models/r50.pth", "the tailored teacher starts from it");
   assert.throws(
