@@ -26,7 +26,26 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# onnxruntime-node (a benchmark peer) would otherwise try to download CUDA libraries from outside the registry
-ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
-npm run build:native
+# Each step below runs only when what it depends on changed since it last ran, so a second call is quick.
+stamp() { cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1; }
+
+# npm packages: when package-lock.json changed (or node_modules is missing). onnxruntime-node would otherwise try to
+# download CUDA libraries from outside the registry.
+lock_stamp="$(stamp package-lock.json)"
+if [ "$(cat node_modules/.facekd-installed 2>/dev/null)" != "$lock_stamp" ]; then
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
+  echo "$lock_stamp" > node_modules/.facekd-installed
+fi
+
+# the addon: when its sources, its build files, Node or the libtorch it links (file, size, time) changed
+libtorch="$(node native/find-libtorch.cjs --libdir 2>/dev/null || true)/libtorch_cpu.so"
+native_stamp="$( (cat native/src/* native/binding.gyp native/find-libtorch.cjs; node --version; echo "${LIBTORCH:-}";
+  stat -c '%n %s %Y' "$libtorch" 2>/dev/null) | sha256sum | cut -d' ' -f1)"
+if [ ! -f native/build/Release/facekd_native.node ] ||
+  [ "$(cat native/build/.facekd-built 2>/dev/null)" != "$native_stamp" ]; then
+  npm run build:native
+  echo "$native_stamp" > native/build/.facekd-built
+fi
+
+# TypeScript: incremental (tsconfig.json), so unchanged sources compile in seconds
 npm run build

@@ -10,98 +10,107 @@ const positiveInt = z.number().int().positive();
 /** How one model is built and trained. */
 const trainable = (defaults: { model: string; steps: number; lr: number }) =>
   strict({
-    /** A registered model name (see `facekd models`), such as `iresnet50` or `mbf-w0.5@56`. */
-    model: z.string().min(1).default(defaults.model),
-    steps: positiveInt.default(defaults.steps),
-    batchSize: positiveInt.default(64),
-    optimizer: optimizerSchema.default({ type: "sgd", lr: defaults.lr, weightDecay: 5e-4 }),
-    schedule: scheduleSchema.default({ type: "polynomial" }),
-    clipGradNorm: z.number().positive().default(5),
+    model: z
+      .string()
+      .min(1)
+      .default(defaults.model)
+      .describe("a registered model (`facekd models`), such as `iresnet50` or `mbf-w0.5@56`"),
+    steps: positiveInt.default(defaults.steps).describe("training steps"),
+    batchSize: positiveInt.default(64).describe("images per step"),
+    optimizer: optimizerSchema
+      .default({ type: "sgd", lr: defaults.lr, weightDecay: 5e-4 })
+      .describe("as in `facekd train` configs"),
+    schedule: scheduleSchema.default({ type: "polynomial" }).describe("learning-rate schedule"),
+    clipGradNorm: z.number().positive().default(5).describe("gradient clipping at this norm"),
   });
 
 const syntheticData = strict({
-  identities: positiveInt.default(200),
-  imagesPerIdentity: positiveInt.default(24),
-  unlabeledIdentities: positiveInt.default(200),
-  unlabeledImagesPerIdentity: positiveInt.default(24),
-  pairs: positiveInt.default(2000),
-  testIdentities: positiveInt.default(200),
-  imageSize: z.number().int().min(16).default(48),
-  difficulty: z.number().min(0).max(1).default(0.5),
-  nuisance: z.number().nonnegative().default(1),
+  identities: positiveInt.default(200).describe("D1's identities"),
+  imagesPerIdentity: positiveInt.default(24).describe("D1's photos per identity"),
+  unlabeledIdentities: positiveInt.default(200).describe("D2's identities (others than D1's)"),
+  unlabeledImagesPerIdentity: positiveInt.default(24).describe("D2's photos per identity"),
+  pairs: positiveInt.default(2000).describe("verification pairs, half of them genuine"),
+  testIdentities: positiveInt.default(200).describe("identities of the verification pairs"),
+  imageSize: z.number().int().min(16).default(48).describe("image side in pixels"),
+  difficulty: z.number().min(0).max(1).default(0.5).describe("how alike identities are, 0..1"),
+  nuisance: z.number().nonnegative().default(1).describe("strength of pose, light, occlusion and noise"),
 });
 
 export const refoConfigSchema = strict({
-  /** The run's name: its folder is `runs/<name>` unless `runDir` says otherwise. */
   name: z
     .string()
     .regex(/^[A-Za-z0-9._-]+$/, "must be letters, digits, '.', '_' or '-'")
-    .default("demo"),
-  runDir: z.string().optional(),
-  seed: z.number().int().nonnegative().default(0),
-  /** libtorch intra-op threads for training and inference (default: the machine's cores). */
-  threads: positiveInt.optional(),
-  /** Decoding threads of the data loader. */
-  workers: z.number().int().nonnegative().default(1),
-  checkpointEvery: positiveInt.default(50),
+    .default("demo")
+    .describe("the run's name: its folder is `runs/<name>` unless `runDir` says otherwise"),
+  runDir: z.string().optional().describe("the run folder"),
+  seed: z.number().int().nonnegative().default(0).describe("the seed of every stage"),
+  threads: positiveInt.optional().describe("libtorch threads for training and inference (default: all cores)"),
+  workers: z.number().int().nonnegative().default(1).describe("decoding threads of the data loader"),
+  checkpointEvery: positiveInt.default(50).describe("training steps between checkpoints"),
   data: z
     .strictObject({
-      /** Generate the built-in synthetic dataset into the run folder (ignored when `labeled` is given). */
-      synthetic: syntheticData.prefault({}),
-      /** D1: the labeled training set (.rec, list file or identity folders). */
-      labeled: z.string().optional(),
-      /** D2: the set feature-only distillation runs on, labels unused (default: D1). */
-      unlabeled: z.string().optional(),
-      /** Verification packs (.bin) to evaluate every model on (default: the synthetic pairs). */
-      verification: z.array(z.string()).optional(),
+      synthetic: syntheticData.prefault({}).describe("the built-in synthetic dataset (without `labeled`)"),
+      labeled: z.string().optional().describe("D1: the labeled training set (.rec, list file or identity folders)"),
+      unlabeled: z.string().optional().describe("D2: the set FO distillation runs on, labels unused (default: D1)"),
+      verification: z
+        .array(z.string())
+        .optional()
+        .describe("`.bin` packs every model is evaluated on (default: the synthetic pairs)"),
     })
     .prefault({}),
-  embeddingSize: positiveInt.default(128),
-  /** The margin softmax of every classification stage. */
+  embeddingSize: positiveInt.default(128).describe("one size for every model (ReFO compares embeddings directly)"),
   margin: z
     .strictObject({
-      name: z.enum(MARGIN_NAMES).default("arcface"),
-      s: z.number().positive().default(32),
-      m: z.number().nonnegative().default(0.5),
+      name: z.enum(MARGIN_NAMES).default("arcface").describe("the margin softmax of every classification stage"),
+      s: z.number().positive().default(32).describe("its scale"),
+      m: z.number().nonnegative().default(0.5).describe("its margin"),
     })
     .prefault({}),
   teacher: trainable({ model: "iresnet18-w0.25@48", steps: 300, lr: 0.1 })
     .extend({
-      /** A trained teacher (arcface_torch .pth or our safetensors): used as the standard teacher instead of training
-       *  one, and the start of the tailored teachers' training. */
-      pretrained: z.string().optional(),
+      pretrained: z
+        .string()
+        .optional()
+        .describe(
+          "a trained teacher (arcface_torch `.pth` or `.safetensors`): the standard teacher, and where the " +
+            "tailored teachers start",
+        ),
     })
     .prefault({}),
   student: trainable({ model: "mbf-w0.25@48", steps: 300, lr: 0.1 }).prefault({}),
-  /** Reverse distillation (step 3) and feature-only distillation (step 5). */
   refo: z
     .strictObject({
-      /** Distill L2-normalized embeddings (beta1 = 0.5) or raw ones (beta1 = 0.001). */
-      normalized: z.boolean().default(true),
-      beta1: z.number().nonnegative().optional(),
-      beta2: z.number().positive().default(5),
+      normalized: z
+        .boolean()
+        .default(true)
+        .describe("distill L2-normalized embeddings (beta1 = 0.5) or raw ones (beta1 = 0.001)"),
+      beta1: z.number().nonnegative().optional().describe("reverse distillation's weight (0.5 normalized, 0.001 raw)"),
+      beta2: z.number().positive().default(5).describe("feature-only distillation's weight"),
     })
     .prefault({}),
-  /** ReFO+: the teacher tailored to a student proxy instead of S'. */
   refoPlus: z
     .strictObject({
-      enabled: z.boolean().default(true),
-      /** wider (default: it measured best on the demo): a student of twice the width trained with labels
-       *  (`widerModel`); fo-standard: a student first feature-distilled from the standard teacher; student: S' itself
-       *  (which makes ReFO+ the same as ReFO). */
-      proxy: z.enum(["wider", "fo-standard", "student"]).default("wider"),
-      widerModel: z.string().optional(),
+      enabled: z.boolean().default(true).describe("ReFO+: the teacher tailored to a student proxy instead of S'"),
+      proxy: z
+        .enum(["wider", "fo-standard", "student"])
+        .default("wider")
+        .describe(
+          "wider: a student of twice the width trained with labels; fo-standard: a student feature-distilled from " +
+            "the standard teacher; student: S' (ReFO+ = ReFO)",
+        ),
+      widerModel: z.string().optional().describe("the wider proxy's model (default: the student at twice its width)"),
     })
     .prefault({}),
-  /** Baselines besides the standard teacher and the labels-only student (always trained). */
-  baselines: z.array(z.enum(["fo-standard", "kd", "th-kd", "sh-kd"])).default(["fo-standard"]),
+  baselines: z
+    .array(z.enum(["fo-standard", "kd", "th-kd", "sh-kd"]))
+    .default(["fo-standard"])
+    .describe("baselines besides the standard teacher and the labels-only student"),
   evaluation: z
     .strictObject({
-      flipSum: z.boolean().default(true),
-      batchSize: positiveInt.default(128),
-      /** Samples of D1 whose embeddings give every model's intrinsic dimension (TwoNN, 20 subsets of 90%). */
-      idSample: positiveInt.default(2000),
-      idRepetitions: positiveInt.default(20),
+      flipSum: z.boolean().default(true).describe("insightface's flip-sum test embeddings"),
+      batchSize: positiveInt.default(128).describe("inference batch"),
+      idSample: positiveInt.default(2000).describe("D1 samples whose embeddings give each model's TwoNN ID"),
+      idRepetitions: positiveInt.default(20).describe("90% subsets of the ID protocol"),
     })
     .prefault({}),
 });

@@ -2,6 +2,7 @@
 import { basename, join } from "node:path";
 import { loadBackbone, type Backbone } from "../models/index.js";
 import type { RefoConfig } from "./config.js";
+import type { TrainListener } from "../train/index.js";
 import type { DatasetRole } from "./plan.js";
 import type { StageFolders } from "./stage-state.js";
 
@@ -26,8 +27,8 @@ export interface StageContext {
   folders: StageFolders;
   numClasses: number;
   log: (line: string) => void;
-  /** Where the trainer's progress bars go when it is a terminal. */
-  progressStream: NodeJS.WriteStream;
+  /** The training stages' progress display (default: a line per log interval through `log`). */
+  trainProgress?: () => { listener: TrainListener; log: (line: string) => void };
   /** A progress display for other long work (embedding a dataset). */
   progress: (label: string) => { update(done: number, total: number): void; stop(): void };
 }

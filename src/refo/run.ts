@@ -21,7 +21,7 @@ export interface RefoOptions {
   /** Plan only: return each stage's status without running anything. */
   dryRun?: boolean;
   log?: (line: string) => void;
-  progressStream?: NodeJS.WriteStream;
+  trainProgress?: StageContext["trainProgress"];
   progress?: StageContext["progress"];
 }
 
@@ -111,7 +111,7 @@ export async function runRefo(input: unknown, options: RefoOptions = {}): Promis
     folders,
     numClasses,
     log,
-    progressStream: options.progressStream ?? process.stderr,
+    ...(options.trainProgress && { trainProgress: options.trainProgress }),
     progress: options.progress ?? (() => ({ update: () => undefined, stop: () => undefined })),
   };
   writeJson(join(runDir, "refo-config.json"), config);

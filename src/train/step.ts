@@ -15,6 +15,8 @@ export interface StepInputs {
   classify?: (embedding: torch.Tensor) => ModelOutputs;
   /** The frozen teacher's outputs for these images, when there is a live teacher. */
   teacher?: (images: torch.Tensor) => ModelOutputs;
+  /** Between backward and clipping (gradient synchronisation, unscaling); a returned reason skips the step. */
+  afterBackward?: (params: readonly torch.nn.Parameter[]) => string | null;
 }
 
 export interface StepOutcome {
@@ -39,9 +41,10 @@ export function trainStep(inputs: StepInputs, images: torch.Tensor, context: Los
     let problem = Number.isFinite(value) ? null : `the loss is ${value}`;
     if (problem === null) {
       total.backward();
-      const norm = clipGradNorm === undefined ? 0 : torch.optim.clipGradNorm(params, clipGradNorm);
-      if (Number.isFinite(norm)) optimizer.step();
-      else problem = `the gradient norm is ${norm}`;
+      problem = inputs.afterBackward?.(params) ?? null;
+      const norm = problem !== null || clipGradNorm === undefined ? 0 : torch.optim.clipGradNorm(params, clipGradNorm);
+      if (problem === null && Number.isFinite(norm)) optimizer.step();
+      else problem ??= `the gradient norm is ${norm}`;
     }
     if (problem !== null) torch.noGrad(() => buffers.forEach(([b, saved]) => b.copy_(saved)));
     optimizer.zeroGrad();

@@ -1,33 +1,24 @@
-// The training loop over a run folder: config.json, metrics.jsonl, checkpoints/ (checkpoint.ts) and, at the end,
+// The trainer over a run folder: config.json, metrics.jsonl, checkpoints/ (checkpoint.ts) and, at the end,
 // model.safetensors (the backbone alone, for loadBackbone) and head.safetensors (the losses' learned parts, such as
-// margin heads' class centres, which later runs load as frozen classifiers: classifiers.ts). One step: forward with
-// feature taps (and the classifiers' logits when a loss reads them), the combined loss, backward, optional gradient
-// clipping, optimizer and scheduler step. Randomness: libtorch's generator state cannot be saved, so every step
-// starts with torch.manualSeed(deriveSeed(seed, step)) and the loader's shuffles and flips come from (seed, epoch):
-// a run resumed from a checkpoint repeats the uninterrupted run's steps exactly.
+// margin heads' class centres, which later runs load as frozen classifiers: classifiers.ts). It builds the run's
+// parts from the config and hands them to the loop (loop.ts) with its listeners: the NaN guard, metrics,
+// evaluation, checkpoints and progress, then any the caller adds.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import * as torch from "../torch/index.js";
 import { saveSafetensors } from "../io/index.js";
-import { FaceLoader, openDataset, type FaceSource, type LoaderPosition } from "../data/index.js";
-import { deriveSeed } from "../data/index.js";
+import { FaceLoader, openDataset, type FaceSource } from "../data/index.js";
 import {
   combineLosses,
   freeze,
   frozenOutputs,
   type EmbeddingLookup,
+  type LossContext,
   type ModelOutputs,
   type Role,
 } from "../distill/index.js";
 import { createModel, loadBackbone, saveBackbone, type Backbone } from "../models/index.js";
-import {
-  loadCheckpoint,
-  readSidecar,
-  saveCheckpoint,
-  type CheckpointSidecar,
-  type SidecarName,
-  type TrainState,
-} from "./checkpoint.js";
+import { loadCheckpoint, readSidecar, type CheckpointSidecar, type TrainState } from "./checkpoint.js";
 import {
   classify,
   loadClassifier,
@@ -41,20 +32,14 @@ import { writeJson } from "../io/json-file.js";
 import { MetricsLog } from "./metrics.js";
 import { NpyRows } from "../io/npy-stream.js";
 import { buildOptimizer, buildScheduler } from "./optimizer.js";
-import { createProgress, type Progress } from "./progress.js";
-import { trainStep, type StepInputs, type StepOutcome } from "./step.js";
-
-/** A periodic evaluation (such as verification on a pair set); its `metric` picks the best checkpoint. */
-export interface EvaluationHook {
-  /** Run every this many steps, and at the end. */
-  every: number;
-  /** The key of run()'s result that ranks checkpoints. */
-  metric: string;
-  /** Higher is better (default) or lower. */
-  mode?: "max" | "min";
-  /** Called with the model in eval mode (switched back to training afterwards). */
-  run(model: Backbone, step: number): Promise<Record<string, number>> | Record<string, number>;
-}
+import type { TrainListener } from "./events.js";
+import { checkpointListener } from "./listeners/checkpoints.js";
+import { evaluationListener, type EvaluationHook } from "./listeners/evaluation.js";
+import { metricsListener } from "./listeners/metrics.js";
+import { nanGuard } from "./listeners/nan-guard.js";
+import { progressLines } from "./listeners/progress.js";
+import { runLoop } from "./loop.js";
+import type { StepInputs } from "./step.js";
 
 export interface TrainOptions {
   /** Continue from the run folder's last checkpoint when it has one (default true); false refuses such a folder. */
@@ -64,10 +49,12 @@ export interface TrainOptions {
   evaluate?: EvaluationHook;
   /** Stop after this step with a checkpoint, as an interrupted run (the run resumes from there). */
   stopAt?: number;
-  /** Warnings and, off a terminal, progress lines (default: stderr). */
+  /** Warnings (default: stderr). */
   log?: (line: string) => void;
-  /** Where the progress bar goes when it is a terminal (default process.stderr). */
-  progressStream?: NodeJS.WriteStream;
+  /** Shows progress (default: a line per log interval through `log`); a terminal front end passes its bar. */
+  progress?: TrainListener;
+  /** More listeners, called after the built-in ones (gradient synchronisation, ID tracking, ...). */
+  listeners?: readonly TrainListener[];
 }
 
 export interface TrainResult {
@@ -81,11 +68,6 @@ export interface TrainResult {
   /** head.safetensors (the loss module's state dict), once finished, when the losses have learned parts. */
   headFile: string | null;
   best: CheckpointSidecar["best"] | null;
-}
-
-/** Thrown after `maxBadSteps` consecutive non-finite steps; the run folder keeps the last good checkpoint. */
-export class TrainingDivergedError extends Error {
-  override name = "TrainingDivergedError";
 }
 
 const buildModel = ({ name, options, init }: ModelConfig): Backbone =>
@@ -179,64 +161,26 @@ async function run(
   const frozen = loadClassifiers(config, model, teacher);
   const params = [...model.parameters(), ...loss.module.parameters()];
   const optimizer = buildOptimizer(params, config.optimizer);
-  const layout = config.memoryFormat === "channels_last" ? "channels_last" : "nchw";
-  const shuffle = config.data.shuffle ?? true;
-  let position: LoaderPosition = last?.loader ?? { epoch: 0, index: 0 };
   const loader = new FaceLoader(source, {
     batchSize,
     imageSize: [model.spec.inputSize, model.spec.inputSize],
     seed,
-    shuffle,
+    shuffle: config.data.shuffle ?? true,
     flip: config.data.flip ?? true,
     workers: config.data.workers ?? 2,
     strictDecode: config.data.strictDecode ?? false,
     skipCorrupt: config.data.skipCorrupt ?? false,
     onSkip: (error) => log(`skipping a corrupt record: ${error.message}`),
-    layout,
-    position,
+    layout: config.memoryFormat === "channels_last" ? "channels_last" : "nchw",
+    position: last?.loader ?? { epoch: 0, index: 0 },
   });
   const totalSteps = config.steps ?? config.epochs! * loader.batchesPerEpoch;
   const scheduler = buildScheduler(optimizer, config.schedule, totalSteps);
   const state: TrainState = { model, lossModule: loss.module, optimizer, scheduler };
-  const metrics = new MetricsLog(join(config.runDir, "metrics.jsonl"));
-  let step = 0;
-  let bad = 0;
-  let best: NonNullable<CheckpointSidecar["best"]> | null = null;
   if (last !== null) {
     loadCheckpoint(checkpoints, last, state);
-    ({ step, consecutiveBadSteps: bad } = last);
-    best = last.best ?? null;
-    log(`resuming ${config.runDir} at step ${step}/${totalSteps}`);
+    log(`resuming ${config.runDir} at step ${last.step}/${totalSteps}`);
   }
-  metrics.truncateAfter(step);
-
-  const save = (names: SidecarName[]): CheckpointSidecar =>
-    saveCheckpoint(
-      checkpoints,
-      state,
-      {
-        step,
-        modelSpec: model.spec,
-        loader: position,
-        rng: { seed, rule: "torch.manualSeed(deriveSeed(seed, step)) at the start of each step" },
-        consecutiveBadSteps: bad,
-        ...(best ? { best } : {}),
-      },
-      names,
-    );
-  const evaluate = async (): Promise<void> => {
-    const hook = options.evaluate!;
-    model.eval();
-    const results = await hook.run(model, step);
-    model.train();
-    metrics.append({ step, eval: results });
-    const value = results[hook.metric];
-    if (value === undefined)
-      throw new Error(`evaluate.metric '${hook.metric}' is not among the results (${Object.keys(results).join(", ")})`);
-    const better = best === null || (hook.mode === "min" ? value < best.value : value > best.value);
-    if (better) best = { metric: hook.metric, value, step };
-    save(better ? ["last", "best"] : ["last"]);
-  };
 
   const logits = needsLogits(loss);
   const own = trainedClassifier(loss, config.losses, role);
@@ -248,11 +192,11 @@ async function run(
       : outputs;
   };
   // frozen classifiers of a model that is not run here: the same tensor every step
-  const fixed: Partial<Record<Role, ModelOutputs>> = {};
+  const fixedContext: LossContext = precomputed ? { precomputed } : {};
   for (const [owner, classifier] of Object.entries(frozen) as [Role, Classifier][]) {
-    if (!(owner === "teacher" && teacher)) fixed[owner] = { classifier: classifier.weight };
+    if (!(owner === "teacher" && teacher)) fixedContext[owner] = { classifier: classifier.weight };
   }
-  const stepInputs: StepInputs = {
+  const step: StepInputs = {
     model,
     role,
     loss,
@@ -262,86 +206,26 @@ async function run(
     ...(own ? { classify: (embedding: torch.Tensor) => classify(embedding, own, logits) } : {}),
     ...(teacher ? { teacher: teacherOutputs } : {}),
   };
-  const progress: Progress = createProgress(options.progressStream ?? process.stderr, log, step, totalSteps);
-  let images = 0;
-  let clock = performance.now();
+  const listeners: TrainListener[] = [];
+  listeners.push(
+    nanGuard(checkpoints, () => readSidecar(checkpoints, "last")?.step ?? null),
+    metricsListener(new MetricsLog(join(config.runDir, "metrics.jsonl"))),
+    ...(options.evaluate ? [evaluationListener(options.evaluate, listeners)] : []),
+    checkpointListener(options.stopAt),
+    options.progress ?? progressLines(log),
+    ...(options.listeners ?? []),
+  );
   model.train();
   loss.module.train();
   try {
-    while (step < totalSteps && step !== options.stopAt) {
-      for await (const batch of loader.epoch()) {
-        const before = position;
-        position = batch.position;
-        const count = batch.labels.size(0);
-        torch.manualSeed(deriveSeed(seed, step));
-        let outcome: StepOutcome;
-        try {
-          outcome = trainStep(stepInputs, batch.images, {
-            ...fixed,
-            labels: batch.labels,
-            indices: batch.indices,
-            ...(precomputed ? { precomputed } : {}),
-          });
-        } finally {
-          batch[Symbol.dispose]();
-        }
-        const lr = scheduler.lastLr()[0]!;
-        step += 1;
-        scheduler.step();
-        images += count;
-
-        if (outcome.problem !== null) {
-          bad += 1;
-          progress.message(`warning: step ${step} skipped: ${outcome.problem} (${bad} in a row)`);
-          metrics.append({ step, skipped: outcome.problem, terms: outcome.terms });
-          if (bad >= config.maxBadSteps) {
-            const good = readSidecar(checkpoints, "last");
-            throw new TrainingDivergedError(
-              `training stopped at step ${step}: ${bad} consecutive steps had a non-finite loss or gradient ` +
-                `(maxBadSteps ${config.maxBadSteps}). ` +
-                (good
-                  ? `The last good checkpoint (step ${good.step}) is kept in ${checkpoints}. `
-                  : "No checkpoint was written yet. ") +
-                "Lower optimizer.lr, set clipGradNorm, or check the data and the losses' inputs.",
-            );
-          }
-        } else {
-          bad = 0;
-          if (step % config.logEvery === 0 || step === totalSteps) {
-            const now = performance.now();
-            const info = {
-              step,
-              total: totalSteps,
-              loss: outcome.value,
-              terms: outcome.terms,
-              lr,
-              imagesPerSecond: (images * 1000) / (now - clock),
-            };
-            metrics.append({
-              step,
-              epoch: before.epoch,
-              loss: info.loss,
-              terms: info.terms,
-              lr,
-              imagesPerSecond: info.imagesPerSecond,
-            });
-            progress.update(info);
-            images = 0;
-            clock = now;
-          }
-        }
-        // no checkpoint during a run of bad steps: the last one written stays the last good one
-        if (bad === 0 && options.evaluate && step % options.evaluate.every === 0) await evaluate();
-        else if (bad === 0 && (step % config.checkpointEvery === 0 || step === options.stopAt)) save(["last"]);
-        if (step >= totalSteps || step === options.stopAt) break;
-      }
-    }
-    const finished = step >= totalSteps;
+    const inputs = { config, state, step, loader, totalSteps, resumed: last, fixedContext, checkpoints, log };
+    const end = await runLoop(
+      { ...inputs, ...(options.stopAt !== undefined && { stopAt: options.stopAt }) },
+      listeners,
+    );
     let modelFile: string | null = null;
     let headFile: string | null = null;
-    if (finished) {
-      if (options.evaluate && step % options.evaluate.every !== 0) await evaluate();
-      else save(["last"]);
+    if (end.finished) {
       modelFile = join(config.runDir, "model.safetensors");
       saveBackbone(modelFile, model);
       const head = loss.module.stateDict();
@@ -350,9 +234,8 @@ async function run(
         saveSafetensors(headFile, head);
       }
     }
-    return { step, totalSteps, finished, modelFile, headFile, best };
+    return { step: end.step, totalSteps, finished: end.finished, modelFile, headFile, best: end.best };
   } finally {
-    progress.stop();
     await loader.close();
     for (const module of [model, loss.module, teacher]) module?.dispose();
     for (const classifier of Object.values(frozen)) classifier.weight.dispose();

@@ -4,7 +4,7 @@ import pc from "picocolors";
 import { formatResultsTable, refoConfigSchema, runRefo, type PlannedStage, type RefoResult } from "../../refo/index.js";
 
 import { readConfigFile } from "../../config/index.js";
-import { progress } from "../progress.js";
+import { progress, trainingProgress } from "../progress.js";
 import { toJson } from "../../io/index.js";
 
 interface RunFlags {
@@ -38,6 +38,7 @@ async function execute(config: unknown, flags: RunFlags): Promise<void> {
     ...(flags.only !== undefined ? { only: flags.only } : {}),
     dryRun: flags.dryRun ?? false,
     progress,
+    trainProgress: trainingProgress,
   });
   if (flags.json) {
     console.log(toJson({ runDir: result.runDir, plan: result.plan, results: result.results }));

@@ -7,6 +7,7 @@ import { trainConfigSchema } from "../../train/config-schema.js";
 import { train } from "../../train/index.js";
 import { readConfigFile } from "../../config/index.js";
 import { integerOption } from "../parse.js";
+import { trainingProgress } from "../progress.js";
 
 /** The config keys that name files to read, and the one that names the folder to write. */
 const PATH_KEYS = {
@@ -62,7 +63,8 @@ export async function runConfigFile(
     ...PATH_KEYS,
     overrides: { ...overridesOf(flags), ...overrides },
   });
-  const result = await train(config, { resume: !flags.fresh });
+  const display = trainingProgress();
+  const result = await train(config, { resume: !flags.fresh, log: display.log, progress: display.listener });
   if (flags.json) console.log(JSON.stringify({ runDir: config.runDir, ...result }, null, 2));
   else if (result.modelFile) console.log(`trained ${result.step} steps; model: ${result.modelFile}`);
   else console.log(`stopped at step ${result.step}/${result.totalSteps}; resume with the same command`);

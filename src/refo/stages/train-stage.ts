@@ -51,9 +51,10 @@ function trainConfig(ctx: StageContext, stageId: string, spec: TrainSpec): Train
 }
 
 export async function runTrainStage(ctx: StageContext, stageId: string, spec: TrainSpec): Promise<void> {
+  const display = ctx.trainProgress?.();
   const result = await train(trainConfig(ctx, stageId, spec), {
-    log: ctx.log,
-    progressStream: ctx.progressStream,
+    log: display?.log ?? ctx.log,
+    ...(display && { progress: display.listener }),
   });
   if (!result.finished)
     throw new Error(`stage ${stageId}: training stopped at step ${result.step}/${result.totalSteps}`);
