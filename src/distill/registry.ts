@@ -12,6 +12,13 @@ import { shkdLoss, thkdLoss } from "./head-sharing.js";
 import { featureOnlyLoss, reverseLoss } from "./refo.js";
 import { rkdAngleLoss, rkdDistanceLoss, spLoss } from "./relation.js";
 import { kdLoss, kdMixedLoss } from "./response.js";
+import { adadistillLoss, AdaptiveCentres, type AdaDistillOptions } from "./adadistill.js";
+import { ContrastMemory, crdLoss, type CrdOptions } from "./crd.js";
+import { dkdLoss, type DecoupledKDOptions } from "./dkd.js";
+import { EkdThresholds, ekdFars, ekdLoss, type EkdOptions } from "./ekd.js";
+import { marginDistillationLoss, type MarginDistillationOptions } from "./margin-distillation.js";
+import { pktLoss } from "./pkt.js";
+import { EmbeddingQueue, qudLoss } from "./qud.js";
 
 type AnyModule = torch.nn.Module<never[], unknown>;
 type Options = Record<string, unknown>;
@@ -244,3 +251,45 @@ function tapPair(loss: string, { student, teacher }: Options): { student: string
   }
   return { student, teacher };
 }
+
+// ---- the face-KD methods compared against and the strongest general ones (issue 18) ----
+
+registerLoss("ekd", {
+  summary: "EKD: the pairs' soft rank among both models' thresholds at FPRs 1e-1..1e-6, positives and hard negatives",
+  options: ["fars", "temperature", "momentum", "topk", "positiveWeight", "negativeWeight"],
+  create: (o, adopt) => ekdLoss(adopt(new EkdThresholds(ekdFars(o as EkdOptions))), o as EkdOptions),
+});
+registerLoss("qud", {
+  summary: "QUD: contrastive loss of f_s against f_t with a queue of earlier teacher embeddings (K 1024, tau 0.07)",
+  options: ["queueSize", "temperature", "embeddingSize"],
+  create: ({ queueSize = 1024, embeddingSize = 512, temperature }, adopt) =>
+    qudLoss(adopt(new EmbeddingQueue(queueSize as number, embeddingSize as number)), {
+      temperature: temperature as number | undefined,
+    }),
+});
+registerLoss("adadistill", {
+  summary: "AdaDistill: the student's margin softmax on class centres distilled from the teacher's embeddings",
+  options: ["numClasses", "embeddingSize", "margin", "s", "m"],
+  create: ({ numClasses, embeddingSize = 512, ...o }, adopt) =>
+    adadistillLoss(adopt(new AdaptiveCentres(numClasses as number, embeddingSize as number)), o as AdaDistillOptions),
+});
+registerLoss("margin-distillation", {
+  summary: "MarginDistillation: ArcFace on the teacher's frozen centres, margin per sample from the teacher (0.2-0.5)",
+  options: ["s", "mMax", "mMin"],
+  create: (o) => marginDistillationLoss(o as MarginDistillationOptions),
+});
+registerLoss("crd", {
+  summary: "CRD: NCE between 128-d projections of both embeddings and memory banks over the dataset (K 16384)",
+  options: ["datasetSize", "studentSize", "teacherSize", "featureSize", "negatives", "temperature", "momentum"],
+  create: (o, adopt) => crdLoss(adopt(new ContrastMemory(o as CrdOptions))),
+});
+registerLoss("pkt", {
+  summary: "PKT: KL between the batch's cosine-kernel conditional probabilities, mean over N^2 (weight 30000)",
+  options: ["tap"],
+  create: (o) => pktLoss(o),
+});
+registerLoss("dkd", {
+  summary: "DKD: alpha * TCKD + beta * NCKD at temperature T, times T^2 (alpha 1, beta 8, T 4)",
+  options: ["alpha", "beta", "temperature"],
+  create: (o) => dkdLoss(o as DecoupledKDOptions),
+});

@@ -17,7 +17,7 @@ export interface Classifier {
 export type FrozenClassifierConfig = NonNullable<NonNullable<TrainConfig["classifiers"]>[Role]>;
 
 // the built-in losses that read logits: only with one of them are logits computed at each step
-const LOGIT_LOSSES = new Set(["ce", "kd", "kd-ce"]);
+const LOGIT_LOSSES = new Set(["ce", "kd", "kd-ce", "dkd"]);
 
 export const needsLogits = (loss: CombinedLoss): boolean => loss.terms.some((t) => LOGIT_LOSSES.has(t.name));
 
