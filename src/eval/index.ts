@@ -32,3 +32,4 @@ export {
 export { formatPairTable, formatTarTable, formatIdentificationTable } from "./tables.js";
 export { rocChartSpec, writeRocPlot, type NamedCurve } from "./roc-plot.js";
 export { embedImages, verifyModelOnPack, type ModelVerificationOptions } from "./verify-model.js";
+export { distillationError, type DistillationErrorOptions } from "./distillation-error.js";

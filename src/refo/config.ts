@@ -92,7 +92,23 @@ export const refoConfigSchema = strict({
     })
     .prefault({}),
   /** Baselines besides the standard teacher and the labels-only student (always trained). */
-  baselines: z.array(z.enum(["fo-standard", "kd", "th-kd", "sh-kd"])).default(["fo-standard"]),
+  baselines: z
+    .array(
+      z.enum([
+        "fo-standard",
+        "kd",
+        "th-kd",
+        "sh-kd",
+        "ekd",
+        "qud",
+        "adadistill",
+        "margin-distillation",
+        "crd",
+        "pkt",
+        "dkd",
+      ]),
+    )
+    .default(["fo-standard"]),
   evaluation: z
     .strictObject({
       flipSum: z.boolean().default(true),

@@ -14,7 +14,7 @@
 //   results                  results.json, the findings and report.html
 import type { LossSpec, Role } from "../distill/index.js";
 import type { ScheduleConfig, OptimizerConfig } from "../train/index.js";
-import { REFO_WEIGHTS } from "../distill/index.js";
+import { CRD_WEIGHT, PKT_WEIGHT, REFO_WEIGHTS } from "../distill/index.js";
 import type { RefoConfig } from "./config.js";
 
 /** A dataset of the run: D1 (labeled), D2 (for feature-only distillation). */
@@ -71,8 +71,22 @@ export const RESULTS = "results";
 
 const embedId = (modelStage: string, data: DatasetRole): string => `${modelStage}.embed-${data}`;
 
-/** The stages of `config` in an order that runs every stage after the ones it needs. */
-export function planStages(config: RefoConfig, numClasses: number): Stage[] {
+/** The students of the rival baselines (issue 18), each distilled from the standard teacher. */
+export const RIVAL_STUDENTS = [
+  "student-ekd",
+  "student-qud",
+  "student-adadistill",
+  "student-margin-distillation",
+  "student-crd",
+  "student-pkt",
+  "student-dkd",
+];
+
+/**
+ * The stages of `config` in an order that runs every stage after the ones it needs. `d1Size`, the number of
+ * samples in D1, is needed by the crd baseline only (its memory banks hold one row per sample).
+ */
+export function planStages(config: RefoConfig, numClasses: number, d1Size?: number): Stage[] {
   const stages: Stage[] = [];
   const synthetic = config.data.labeled === undefined;
   const dataNeeds = synthetic ? ["data"] : [];
@@ -263,6 +277,69 @@ export function planStages(config: RefoConfig, numClasses: number): Stage[] {
       ),
     });
     foStudent(id, "student-fo-sh-kd", "FO ← SH-KD teacher");
+  }
+
+  // the rival baselines: each a student distilled from the standard teacher with the paper's loss and weights
+  const rival = (kind: string, label: string, losses: LossSpec[], extra: Partial<TrainSpec> = {}) => {
+    const id = `student-${kind}`;
+    addModel({
+      id,
+      title: `train the student with ${kind} from the standard teacher on ${extra.data === "d2" ? "D2" : "D1"}`,
+      needs: [TEACHER_STANDARD, ...(extra.precomputed?.teacher ? [extra.precomputed.teacher] : []), ...dataNeeds],
+      spec: trainSpec("student", studentModel(id, label, kind), extra.data ?? "d1", losses, {
+        liveTeacher: TEACHER_STANDARD,
+        ...extra,
+      }),
+    });
+  };
+  const sizes = { embeddingSize: config.embeddingSize };
+  if (baselines.has("ekd")) rival("ekd", "EKD ← standard teacher", [margin("student"), { name: "ekd" }]);
+  if (baselines.has("qud")) {
+    // like ReFO's feature-only step: D2 without labels, against the teacher's precomputed embeddings
+    const teacherEmbeddings = embed(TEACHER_STANDARD, "d2");
+    const queueSize = Math.max(1024, config.student.batchSize);
+    rival("qud", "QUD ← standard teacher (no labels)", [{ name: "qud", options: { ...sizes, queueSize } }], {
+      data: "d2",
+      precomputed: { teacher: teacherEmbeddings },
+      liveTeacher: undefined,
+    });
+  }
+  const { name: marginName, s, m } = config.margin;
+  if (baselines.has("adadistill")) {
+    rival("adadistill", "AdaDistill ← standard teacher", [
+      { name: "adadistill", options: { ...sizes, numClasses, margin: marginName, s, m } },
+    ]);
+  }
+  if (baselines.has("margin-distillation")) {
+    needsHead("margin-distillation");
+    rival(
+      "margin-distillation",
+      "MarginDistillation ← standard teacher",
+      [{ name: "margin-distillation", options: { s } }],
+      {
+        classifiers: { teacher: TEACHER_STANDARD },
+      },
+    );
+  }
+  if (baselines.has("crd")) {
+    if (d1Size === undefined)
+      throw new RangeError("baselines: 'crd' needs the number of samples in D1 (planStages' d1Size)");
+    rival("crd", "CRD ← standard teacher", [
+      margin("student"),
+      {
+        name: "crd",
+        weight: CRD_WEIGHT,
+        options: { datasetSize: d1Size, studentSize: config.embeddingSize, negatives: Math.min(16384, d1Size) },
+      },
+    ]);
+  }
+  if (baselines.has("pkt"))
+    rival("pkt", "PKT ← standard teacher", [margin("student"), { name: "pkt", weight: PKT_WEIGHT }]);
+  if (baselines.has("dkd")) {
+    needsHead("dkd");
+    rival("dkd", "DKD ← standard teacher", [margin("student"), { name: "dkd" }], {
+      classifiers: { teacher: TEACHER_STANDARD },
+    });
   }
 
   for (const { stage, model } of models) {

@@ -7,7 +7,7 @@ import * as torch from "../../torch/index.js";
 import { writeJson } from "../../analysis/index.js";
 import { writeReport, type ModelResult, type RunResults, type StageResult } from "../../report/index.js";
 import { evaluationFile, type StageContext } from "../context.js";
-import { STUDENT_LABELS, TEACHER_STANDARD, type Stage } from "../plan.js";
+import { RIVAL_STUDENTS, STUDENT_LABELS, TEACHER_STANDARD, type Stage } from "../plan.js";
 import type { ModelEvaluation } from "./evaluate-stage.js";
 
 /** What the seeds report, for the findings (FACTS.md: ReFO paper, IJB-C TAR@FAR = 1e-4 with an MFN student). */
@@ -40,7 +40,8 @@ function findings(models: ModelResult[], set: string | undefined): string[] {
   compare("student-fo-refo", "student-fo-standard", `; ${PAPER_CLAIM}`);
   compare("student-fo-refo-plus", "student-fo-standard");
   compare("student-fo-refo", STUDENT_LABELS);
-  for (const id of ["student-kd", "student-th-kd", "student-fo-sh-kd"]) compare("student-fo-refo", id);
+  for (const id of ["student-kd", "student-th-kd", "student-fo-sh-kd", ...RIVAL_STUDENTS])
+    compare("student-fo-refo", id);
   return out;
 }
 
