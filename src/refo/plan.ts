@@ -54,8 +54,15 @@ export type StageSpec =
   | TrainSpec
   | { kind: "import"; model: PlannedModel; file: string }
   | { kind: "embed"; modelStage: string; data: DatasetRole }
-  | { kind: "evaluate"; modelStage: string; model: PlannedModel }
+  | { kind: "evaluate"; modelStage: string; model: PlannedModel; teacher?: DistillationTeacher }
   | { kind: "results" };
+
+/** Whom a student's distillation error is measured against: its teacher's stage and the stage whose head.safetensors
+ *  holds that teacher's classifier (its own, or S''s for the SH-KD teacher). */
+export interface DistillationTeacher {
+  stage: string;
+  classifier: string;
+}
 
 export interface Stage {
   id: string;
@@ -342,12 +349,14 @@ export function planStages(config: RefoConfig, numClasses: number, d1Size?: numb
     });
   }
 
+  const byId = new Map(stages.map((s) => [s.id, s]));
   for (const { stage, model } of models) {
+    const teacher = model.role === "student" ? distillationTeacher(byId, stage) : undefined;
     stages.push({
       id: `eval.${stage}`,
       title: `evaluate ${model.label}`,
-      needs: [stage, ...dataNeeds],
-      spec: { kind: "evaluate", modelStage: stage, model },
+      needs: [...new Set([stage, ...(teacher ? [teacher.stage, teacher.classifier] : []), ...dataNeeds])],
+      spec: { kind: "evaluate", modelStage: stage, model, ...(teacher ? { teacher } : {}) },
     });
   }
   stages.push({
@@ -357,6 +366,22 @@ export function planStages(config: RefoConfig, numClasses: number, d1Size?: numb
     spec: { kind: "results" },
   });
   return stages;
+}
+
+/**
+ * The teacher a student learned from (its live teacher, or the model whose precomputed embeddings it regressed; the
+ * standard teacher for the students trained without one) and the stage holding that teacher's classifier; none
+ * when that teacher has no classifier here (an imported pretrained teacher).
+ */
+function distillationTeacher(byId: ReadonlyMap<string, Stage>, studentStage: string): DistillationTeacher | undefined {
+  const spec = byId.get(studentStage)!.spec;
+  if (spec.kind !== "train") return undefined;
+  const embedding = spec.precomputed?.teacher && byId.get(spec.precomputed.teacher)?.spec;
+  const teacher =
+    spec.liveTeacher ?? (embedding && embedding.kind === "embed" ? embedding.modelStage : TEACHER_STANDARD);
+  const teacherSpec = byId.get(teacher)!.spec;
+  if (teacherSpec.kind !== "train") return undefined;
+  return { stage: teacher, classifier: teacherSpec.classifiers?.student ?? teacher };
 }
 
 function foLoss(config: RefoConfig): LossSpec {

@@ -5,3 +5,4 @@ export { readSidecar, CHECKPOINT_FORMAT, type CheckpointSidecar } from "./checkp
 export { readMetrics, type MetricsRecord } from "./metrics.js";
 export { extractEmbeddings, embedBatch, type ExtractOptions, type ExtractResult } from "./embed.js";
 export { NpyRowWriter, NpyRows } from "./npy-stream.js";
+export { loadClassifier, type Classifier } from "./classifiers.js";
