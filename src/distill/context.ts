@@ -87,3 +87,19 @@ export function precomputedRows(ctx: LossContext, role: Role, loss: string, like
   }
   return store.gather(ctx.indices).to({ dtype: like.dtype, device: like.device });
 }
+
+/**
+ * The teacher's embedding of the batch: the live teacher's when the context has one, else its precomputed rows at
+ * the batch's sample indices (as feature-only distillation reads them), in `like`'s dtype and on its device.
+ */
+export function teacherEmbedding(ctx: LossContext, loss: string, like: Tensor): Tensor {
+  const live = ctx.teacher?.embedding;
+  if (live) return live;
+  if (!ctx.precomputed?.teacher) {
+    throw new Error(
+      `loss '${loss}' needs the teacher's embedding: set context.teacher.embedding (a live teacher) or ` +
+        "context.precomputed.teacher with context.indices (precomputed teacher embeddings)",
+    );
+  }
+  return precomputedRows(ctx, "teacher", loss, like);
+}

@@ -6,6 +6,7 @@ export {
   output,
   precomputedRows,
   representation,
+  teacherEmbedding,
   type Loss,
   type LossContext,
   type ModelOutputs,
@@ -20,5 +21,12 @@ export * from "./feature.js";
 export * from "./relation.js";
 export * from "./head-sharing.js";
 export * from "./schemes.js";
+export * from "./ekd.js";
+export * from "./qud.js";
+export * from "./adadistill.js";
+export * from "./margin-distillation.js";
+export * from "./crd.js";
+export * from "./pkt.js";
+export * from "./dkd.js";
 export * from "./registry.js";
 export type { LossSpec } from "./loss-spec.js";

@@ -43,7 +43,7 @@ export interface CombinedLoss {
 
 export type LossKind = "classification" | "embedding" | "logit" | "feature" | "relation";
 /** What a loss reads from its context: a model's outputs, the labels, or embeddings precomputed over the dataset. */
-export type LossInput = "embedding" | "logits" | "features" | "classifier" | "labels" | "precomputed";
+export type LossInput = "embedding" | "logits" | "features" | "classifier" | "labels" | "indices" | "precomputed";
 type Adopt = <M extends AnyModule>(module: M) => M;
 
 /** Everything facekd knows about a loss, registered beside its code with `defineLoss`. */

@@ -31,3 +31,4 @@ export {
 } from "./identification.js";
 export { formatPairTable, formatTarTable, formatIdentificationTable } from "./tables.js";
 export { rocChartSpec, writeRocPlot, type NamedCurve } from "./roc-plot.js";
+export { distillationError, type DistillationErrorOptions } from "./distillation-error.js";

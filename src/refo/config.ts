@@ -7,6 +7,11 @@ import { MARGIN_NAMES } from "../models/heads/index.js";
 
 const positiveInt = z.number().int().positive();
 
+/** The comparisons a run can add: FO from the standard teacher, the classic KD family and the rival face-KD
+ *  methods, each a student of the standard teacher (recipes/baselines.ts). */
+export const RIVAL_BASELINES = ["ekd", "qud", "adadistill", "margin-distillation", "crd", "pkt", "dkd"] as const;
+export const BASELINE_NAMES = ["fo-standard", "kd", "th-kd", "sh-kd", ...RIVAL_BASELINES] as const;
+
 /** How one model is built and trained. */
 const trainable = (defaults: { model: string; steps: number; lr: number }) =>
   strict({
@@ -102,7 +107,7 @@ export const refoConfigSchema = strict({
     })
     .prefault({}),
   baselines: z
-    .array(z.enum(["fo-standard", "kd", "th-kd", "sh-kd"]))
+    .array(z.enum(BASELINE_NAMES))
     .default(["fo-standard"])
     .describe("baselines besides the standard teacher and the labels-only student"),
   evaluation: z

@@ -24,6 +24,8 @@ export class PlanBuilder {
   constructor(
     readonly config: RefoConfig,
     readonly numClasses: number,
+    /** Samples in D1: only the crd baseline needs it (its memory banks hold one row per sample). */
+    readonly d1Size?: number,
   ) {
     this.dataNeeds = config.data.labeled === undefined ? ["data"] : [];
   }

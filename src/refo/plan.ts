@@ -17,14 +17,18 @@ import { PlanBuilder } from "./plan-builder.js";
 import { baselinesRecipe } from "./recipes/baselines.js";
 import { refoPlusRecipe, foStandard } from "./recipes/refo-plus.js";
 import { refoRecipe } from "./recipes/refo.js";
-import { RESULTS, type Stage } from "./stage-types.js";
+import { rivalsRecipe } from "./recipes/rivals.js";
+import { RESULTS, TEACHER_STANDARD, type DistillationTeacher, type ModelStageId, type Stage } from "./stage-types.js";
 
 export * from "./stage-types.js";
 export { widen } from "./recipes/refo-plus.js";
 
-/** The stages of `config` in an order that runs every stage after the ones it needs. */
-export function planStages(config: RefoConfig, numClasses: number): Stage[] {
-  const plan = new PlanBuilder(config, numClasses);
+/**
+ * The stages of `config` in an order that runs every stage after the ones it needs. `d1Size`, the number of
+ * samples in D1, is needed by the crd baseline only (its memory banks hold one row per sample).
+ */
+export function planStages(config: RefoConfig, numClasses: number, d1Size?: number): Stage[] {
+  const plan = new PlanBuilder(config, numClasses, d1Size);
   if (config.data.labeled === undefined) {
     plan.add({ id: "data", title: "generate the synthetic dataset", needs: [], spec: { kind: "data" } });
   }
@@ -33,12 +37,15 @@ export function planStages(config: RefoConfig, numClasses: number): Stage[] {
   if (config.baselines.includes("fo-standard")) foStandard(plan);
   refoPlusRecipe(plan);
   baselinesRecipe(plan);
+  rivalsRecipe(plan);
+  const byId = new Map(plan.stages.map((s) => [s.id, s]));
   for (const { stage, model } of plan.models) {
+    const teacher = model.role === "student" ? distillationTeacher(byId, stage) : undefined;
     plan.add({
       id: `eval.${stage}`,
       title: `evaluate ${model.label}`,
-      needs: [stage, ...plan.dataNeeds],
-      spec: { kind: "evaluate", modelStage: stage, model },
+      needs: [...new Set([stage, ...(teacher ? [teacher.stage, teacher.classifier] : []), ...plan.dataNeeds])],
+      spec: { kind: "evaluate", modelStage: stage, model, ...(teacher ? { teacher } : {}) },
     });
   }
   plan.add({
@@ -48,4 +55,23 @@ export function planStages(config: RefoConfig, numClasses: number): Stage[] {
     spec: { kind: "results" },
   });
   return plan.stages;
+}
+
+/**
+ * The teacher a student learned from (its live teacher, or the model whose precomputed embeddings it regressed; the
+ * standard teacher for the students trained without one) and the stage holding that teacher's classifier; none
+ * when that teacher has no classifier here (an imported pretrained teacher).
+ */
+function distillationTeacher(
+  byId: ReadonlyMap<string, Stage>,
+  studentStage: ModelStageId,
+): DistillationTeacher | undefined {
+  const spec = byId.get(studentStage)!.spec;
+  if (spec.kind !== "train") return undefined;
+  const embedding = spec.precomputed?.teacher && byId.get(spec.precomputed.teacher)?.spec;
+  const teacher =
+    spec.liveTeacher ?? (embedding && embedding.kind === "embed" ? embedding.modelStage : TEACHER_STANDARD);
+  const teacherSpec = byId.get(teacher)!.spec;
+  if (teacherSpec.kind !== "train") return undefined;
+  return { stage: teacher, classifier: teacherSpec.classifiers?.student ?? teacher };
 }

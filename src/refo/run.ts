@@ -58,6 +58,19 @@ function numClassesOf(config: RefoConfig, d1: string): number {
   }
 }
 
+/** The number of samples in D1, which only the crd baseline reads (its memory banks have one row per sample). */
+function d1SizeOf(config: RefoConfig, d1: string): number | undefined {
+  if (!config.baselines.includes("crd")) return undefined;
+  const { labeled, synthetic } = config.data;
+  if (labeled === undefined) return synthetic.identities * synthetic.imagesPerIdentity;
+  const source = openDataset(d1);
+  try {
+    return source.length;
+  } finally {
+    source.close();
+  }
+}
+
 /** The stage `id` and every stage that reads its outputs, directly or not. */
 function downstream(stages: readonly Stage[], id: string): Set<string> {
   const found = new Set([id]);
@@ -78,7 +91,7 @@ export async function runRefo(input: unknown, options: RefoOptions = {}): Promis
   const runDir = resolve(options.runDir ?? config.runDir ?? join("runs", config.name));
   const paths = runPaths(config, runDir);
   const numClasses = numClassesOf(config, paths.d1);
-  const stages = planStages(config, numClasses);
+  const stages = planStages(config, numClasses, d1SizeOf(config, paths.d1));
   checkStageName(stages, "--from-stage", options.fromStage);
   checkStageName(stages, "--only", options.only);
   const prints = fingerprints(stages, config);

@@ -45,8 +45,15 @@ export type StageSpec =
   | TrainSpec
   | { kind: "import"; model: PlannedModel; file: string }
   | { kind: "embed"; modelStage: ModelStageId; data: DatasetRole }
-  | { kind: "evaluate"; modelStage: ModelStageId; model: PlannedModel }
+  | { kind: "evaluate"; modelStage: ModelStageId; model: PlannedModel; teacher?: DistillationTeacher }
   | { kind: "results" };
+
+/** Whom a student's distillation error is measured against: its teacher's stage and the stage whose head.safetensors
+ *  holds that teacher's classifier (its own, or S''s for the SH-KD teacher). */
+export interface DistillationTeacher {
+  stage: ModelStageId;
+  classifier: ModelStageId;
+}
 
 export type StageKind = StageSpec["kind"];
 export type SpecOf<K extends StageKind> = Extract<StageSpec, { kind: K }>;

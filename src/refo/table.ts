@@ -1,12 +1,21 @@
 // The run's results as a text table: one row per model, the first verification set's accuracy and TARs.
 import { formatTable, percent } from "../analysis/index.js";
-import type { RunResults } from "../report/index.js";
+import { distillationErrorAt, distillationGammas, type RunResults } from "../report/index.js";
 
 const FARS = [1e-3, 1e-2];
 
 export function formatResultsTable(results: RunResults): string {
   const set = Object.keys(results.models[0]?.verification ?? {})[0];
-  const headers = ["model", "architecture", "params", "MFLOPs", "img/s", "ID (TwoNN)"];
+  const gammas = distillationGammas(results.models);
+  const headers = [
+    "model",
+    "architecture",
+    "params",
+    "MFLOPs",
+    "img/s",
+    "ID (TwoNN)",
+    ...gammas.map((g) => `Φ γ=${g}`),
+  ];
   if (set !== undefined) headers.push(`${set} accuracy`, ...FARS.map((f) => `TAR@FAR=${f}`));
   const rows = results.models.map((m) => {
     const v = set === undefined ? undefined : m.verification[set];
@@ -18,6 +27,7 @@ export function formatResultsTable(results: RunResults): string {
       (m.flops / 1e6).toFixed(1),
       m.imagesPerSecond === null ? "n/a" : m.imagesPerSecond.toFixed(0),
       id === null ? "n/a" : `${id.mean.toFixed(2)} ± ${id.std.toFixed(2)}`,
+      ...gammas.map((g) => distillationErrorAt(m, g)?.toFixed(4) ?? "n/a"),
       ...(v === undefined
         ? set === undefined
           ? []

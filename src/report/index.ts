@@ -11,6 +11,7 @@ import { verificationSets } from "./tables.js";
 
 export type * from "./results.js";
 export { readResults, resultsPath } from "./read-results.js";
+export { distillationErrorAt, distillationGammas } from "./tables.js";
 
 async function buildCharts(runDir: string, results: RunResults): Promise<ReportCharts> {
   const loss: ChartOrNote[] = [];

@@ -31,6 +31,10 @@ const modelSchema = z.object({
   imagesPerSecond: num.nullable(),
   intrinsicDimension: z.object({ mean: num, std: num }).nullable(),
   verification: z.record(z.string(), verificationSchema),
+  distillationError: z
+    .object({ teacher: z.string(), values: z.array(z.object({ gamma: num, value: num })) })
+    .nullable()
+    .optional(),
   metrics: z.string().nullable(),
   stage: z.string(),
 });

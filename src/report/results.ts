@@ -20,6 +20,9 @@ export interface ModelResult {
   imagesPerSecond: number | null; // inference throughput measured in the run
   intrinsicDimension: { mean: number; std: number } | null; // TwoNN on the shared sample
   verification: Record<string, VerificationSummary>; // by set name ("synthetic-pairs", "lfw", ...)
+  /** A student's distillation error Phi_gamma against its teacher (the stage id) on the D1 sample, through the
+   *  teacher's classifier, by temperature gamma; null for teachers and where that teacher has no classifier. */
+  distillationError?: { teacher: string; values: { gamma: number; value: number }[] } | null;
   /** metrics.jsonl of the model's training stage, relative to the run folder; null for models not trained here. */
   metrics: string | null;
   stage: string; // the stage id that produced it

@@ -20,6 +20,17 @@ export function tableFars(models: readonly ModelResult[], set: string): number[]
   return preferred.length > 0 ? preferred : withTar.slice(-2);
 }
 
+/** The temperatures gamma at which some model has a distillation error, ascending. */
+export function distillationGammas(models: readonly ModelResult[]): number[] {
+  return [...new Set(models.flatMap((m) => (m.distillationError?.values ?? []).map((v) => v.gamma)))].sort(
+    (a, b) => a - b,
+  );
+}
+
+/** A model's distillation error at `gamma`, or undefined. */
+export const distillationErrorAt = (m: ModelResult, gamma: number): number | undefined =>
+  m.distillationError?.values.find((v) => v.gamma === gamma)?.value;
+
 /** The student with the highest accuracy on the first verification set, if any student was evaluated there. */
 export function bestStudent(models: readonly ModelResult[]): { model: ModelResult; set: string } | null {
   const set = verificationSets(models)[0];
@@ -34,7 +45,18 @@ export function modelsTable(models: readonly ModelResult[]): string {
   const sets = verificationSets(models);
   const fars = new Map(sets.map((s) => [s, tableFars(models, s)]));
   const best = bestStudent(models);
-  const fixed = ["model", "role", "kind", "architecture", "params", "FLOPs (M)", "img/s", "intrinsic dim."];
+  const gammas = distillationGammas(models);
+  const fixed = [
+    "model",
+    "role",
+    "kind",
+    "architecture",
+    "params",
+    "FLOPs (M)",
+    "img/s",
+    "intrinsic dim.",
+    ...gammas.map((g) => `distill. error Φ (γ=${g})`),
+  ];
   const head1 =
     fixed.map((h) => `<th rowspan="2">${e(h)}</th>`).join("") +
     sets.map((s) => `<th colspan="${1 + fars.get(s)!.length}" class="set">${e(s)}</th>`).join("");
@@ -61,6 +83,10 @@ export function modelsTable(models: readonly ModelResult[]): string {
       `<td class="num">${formatShort(m.flops / 1e6)}</td>`,
       `<td class="num">${m.imagesPerSecond === null ? "–" : formatShort(m.imagesPerSecond)}</td>`,
       `<td class="num">${id === null ? "–" : `${id.mean.toFixed(2)} <span class="sub">± ${id.std.toFixed(2)}</span>`}</td>`,
+      ...gammas.map((g) => {
+        const phi = distillationErrorAt(m, g);
+        return `<td class="num">${phi === undefined ? "–" : phi.toFixed(4)}</td>`;
+      }),
       ...sets.flatMap((s) => {
         const v = m.verification[s];
         const acc = v ? `${formatPercent(v.accuracy)} <span class="sub">± ${formatPercent(v.accuracyStd)}</span>` : "–";
@@ -77,6 +103,10 @@ export function modelsTable(models: readonly ModelResult[]): string {
   });
   const caption =
     "<caption>Accuracy (± std over the folds) and TAR at a FAR, in percent; n/a: too few impostor pairs for that FAR." +
+    (gammas.length
+      ? " Distillation error Φ: the mean gap between a student's and its teacher's probability of the true class " +
+        "on the D1 sample, both through the teacher's classifier at temperature γ (0: the same confidence)."
+      : "") +
     (best ? ` Highlighted: the best student by accuracy on ${e(best.set)}.` : "") +
     "</caption>";
   return (

@@ -7,3 +7,4 @@ export type { EvaluationHook } from "./listeners/evaluation.js";
 export { describeStep, progressLines } from "./listeners/progress.js";
 export { readSidecar, CHECKPOINT_FORMAT, type CheckpointSidecar } from "./checkpoint.js";
 export { readMetrics, type MetricsRecord } from "./metrics.js";
+export { loadClassifier, type Classifier } from "./classifiers.js";

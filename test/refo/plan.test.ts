@@ -98,10 +98,13 @@ test("fingerprints move for the changed stage and everything downstream of it on
   const changed = resolveRefoConfig({ teacher: { steps: 123 } });
   const after = fingerprints(planStages(changed, 100), changed);
   const moved = [...before.keys()].filter((id) => before.get(id) !== after.get(id)).sort();
+  // S' and the proxy have no teacher: their distillation error is measured against the standard teacher
   assert.deepEqual(moved, [
+    "eval.proxy-wider",
     "eval.student-fo-refo",
     "eval.student-fo-refo-plus",
     "eval.student-fo-standard",
+    "eval.student-labels",
     "eval.teacher-refo",
     "eval.teacher-refo-plus",
     "eval.teacher-standard",
@@ -116,6 +119,45 @@ test("fingerprints move for the changed stage and everything downstream of it on
     "teacher-standard",
     "teacher-standard.embed-d2",
   ]);
+});
+
+test("the rival baselines: each a student of the standard teacher with its paper's terms and weights", () => {
+  const baselines = ["ekd", "qud", "adadistill", "margin-distillation", "crd", "pkt", "dkd"];
+  const stages = planStages(resolveRefoConfig({ baselines, embeddingSize: 64 }), 100, 4800);
+  const losses = (id: string) => trainSpec(stages, id).losses.map((l) => [l.name, l.weight ?? 1]);
+  assert.deepEqual(losses("student-ekd"), [
+    ["arcface", 1],
+    ["ekd", 1],
+  ]);
+  assert.deepEqual(losses("student-crd"), [
+    ["arcface", 1],
+    ["crd", 0.8],
+  ]);
+  assert.deepEqual(losses("student-pkt"), [
+    ["arcface", 1],
+    ["pkt", 30000],
+  ]);
+  assert.deepEqual(losses("student-adadistill"), [["adadistill", 1]]);
+  assert.deepEqual(trainSpec(stages, "student-crd").losses[1]!.options, {
+    datasetSize: 4800,
+    studentSize: 64,
+    negatives: 4800,
+  });
+  const qud = trainSpec(stages, "student-qud");
+  assert.equal(qud.data, "d2");
+  assert.equal(qud.liveTeacher, undefined);
+  assert.deepEqual(qud.precomputed, { teacher: "teacher-standard.embed-d2" });
+  for (const id of ["student-margin-distillation", "student-dkd"]) {
+    assert.deepEqual(trainSpec(stages, id).classifiers, { teacher: "teacher-standard" }, id);
+  }
+  const evaluation = stages.find((s) => s.id === "eval.student-fo-refo")!;
+  assert.ok(evaluation.spec.kind === "evaluate");
+  assert.deepEqual(evaluation.spec.teacher, { stage: "teacher-refo", classifier: "teacher-refo" });
+  assert.throws(() => planStages(resolveRefoConfig({ baselines: ["crd"] }), 100), /'crd' needs the number of samples/);
+  assert.throws(
+    () => planStages(resolveRefoConfig({ baselines: ["dkd"], teacher: { pretrained: "t.pth" } }), 100),
+    /'dkd' needs the standard teacher's classifier/,
+  );
 });
 
 test("config errors name the key", () => {

@@ -6,14 +6,19 @@ import type { PlanBuilder } from "../plan-builder.js";
 import { STUDENT_LABELS, TEACHER_STANDARD, type ModelStageId } from "../stage-types.js";
 import { foStudent } from "./refo.js";
 
-/** A student trained on D1 with its margin loss plus `loss` against the live standard teacher and its head. */
-function headKD(plan: PlanBuilder, id: ModelStageId, label: string, kind: string, loss: LossSpec): void {
+/** A baseline that reads the standard teacher's classifier, which an imported teacher does not bring. */
+export function needsHead(plan: PlanBuilder, kind: string): void {
   if (plan.config.teacher.pretrained !== undefined) {
     throw new RangeError(
       `baselines: '${kind}' needs the standard teacher's classifier, which a pretrained teacher (teacher.pretrained) ` +
         "does not bring: remove it from baselines, or train the teacher here",
     );
   }
+}
+
+/** A student trained on D1 with its margin loss plus `loss` against the live standard teacher and its head. */
+function headKD(plan: PlanBuilder, id: ModelStageId, label: string, kind: string, loss: LossSpec): void {
+  needsHead(plan, kind);
   plan.addModel({
     id,
     title: `train the student with ${kind} from the standard teacher on D1`,

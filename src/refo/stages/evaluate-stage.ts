@@ -1,14 +1,17 @@
 // One model's numbers for the results table: size, inference speed, the pair protocol on each verification set,
-// and the intrinsic dimension (TwoNN) of its embeddings of a fixed sample of D1, the same sample for every model.
+// and, on a fixed sample of D1 (the same for every model), the intrinsic dimension (TwoNN) of its embeddings and,
+// for a student, its distillation error Phi_gamma against its teacher (eval/distillation-error.ts).
+import * as torch from "../../torch/index.js";
 import { Rng, openDataset } from "../../data/index.js";
 import { describeBuilt, type Backbone } from "../../models/index.js";
-import type { PairProtocolResult } from "../../eval/index.js";
+import { distillationError, type PairProtocolResult } from "../../eval/index.js";
 import { embedImages, inferenceSpeed, verifyModelOnPack } from "../../infer/index.js";
 import { intrinsicDimension, sampleIndices } from "../../analysis/index.js";
-import type { ModelResult, VerificationSummary } from "../../report/index.js";
-import { evaluationFile, loadRunModel, modelFile, type StageContext } from "../context.js";
-import type { StageSpec } from "../plan.js";
 import { writeJson } from "../../io/index.js";
+import type { ModelResult, VerificationSummary } from "../../report/index.js";
+import { loadClassifier } from "../../train/index.js";
+import { evaluationFile, headFile, loadRunModel, modelFile, type StageContext } from "../context.js";
+import type { DistillationTeacher, StageSpec } from "../plan.js";
 
 /** eval.json: a model's row of the results, without the run-level fields. */
 export type ModelEvaluation = Omit<ModelResult, "metrics" | "stage">;
@@ -24,30 +27,56 @@ function summarize(result: PairProtocolResult): VerificationSummary {
   };
 }
 
-async function intrinsicDimensionOnD1(ctx: StageContext, model: Backbone) {
-  const { idSample, idRepetitions, batchSize } = ctx.config.evaluation;
+/** The fixed sample of D1 every model is measured on: its images and labels. */
+function d1Sample(ctx: StageContext): { images: Uint8Array[]; classes: number[] } {
   const source = openDataset(ctx.paths.d1);
-  let images: Uint8Array[];
   try {
-    const count = Math.min(idSample, source.length);
-    images = Array.from(sampleIndices(source.length, count, new Rng(ctx.config.seed)), (i) => source.read(i).image);
+    const count = Math.min(ctx.config.evaluation.idSample, source.length);
+    const records = Array.from(sampleIndices(source.length, count, new Rng(ctx.config.seed)), (i) => source.read(i));
+    return { images: records.map((r) => r.image), classes: records.map((r) => r.label) };
   } finally {
     source.close();
   }
-  const embeddings = await embedImages(model, "D1 sample", images, {
-    batchSize,
+}
+
+const embedSample = (ctx: StageContext, model: Backbone, images: Uint8Array[]) =>
+  embedImages(model, "D1 sample", images, {
+    batchSize: ctx.config.evaluation.batchSize,
     flipSum: false,
     workers: ctx.config.workers,
   });
+
+/** The temperatures of the distillation error: 1, and the KD temperature of the kd baselines (4). */
+const DISTILLATION_TEMPERATURES = [1, 4];
+
+/** Phi_gamma of the student's embeddings of the sample against its teacher's, through the teacher's classifier. */
+async function distillationErrorOnD1(
+  ctx: StageContext,
+  teacher: DistillationTeacher,
+  student: torch.Tensor,
+  images: Uint8Array[],
+  classes: number[],
+): Promise<NonNullable<ModelEvaluation["distillationError"]>> {
+  const architecture = ctx.config.teacher.model;
+  const model = loadRunModel(ctx, architecture, modelFile(ctx, teacher.stage));
+  const scale = ctx.config.margin.s;
+  const { weight } = loadClassifier("teacher", { path: headFile(ctx, teacher.classifier), scale }, model.embeddingSize);
   try {
-    const result = intrinsicDimension(embeddings, {
-      sampleSize: images.length,
-      repetitions: idRepetitions,
-      seed: ctx.config.seed,
-    });
-    return { mean: result.mean, std: result.std };
+    const embeddings = await embedSample(ctx, model, images);
+    try {
+      const values = torch.tidy(() =>
+        distillationError(student, embeddings, weight, torch.tensor(classes, { dtype: "int64" }), {
+          temperatures: DISTILLATION_TEMPERATURES,
+          scale,
+        }),
+      );
+      return { teacher: teacher.stage, values };
+    } finally {
+      embeddings.dispose();
+    }
   } finally {
-    embeddings.dispose();
+    weight.dispose();
+    model.dispose();
   }
 }
 
@@ -66,14 +95,29 @@ export async function runEvaluateStage(
       const result = await verifyModelOnPack(model, set.path, { flipSum, batchSize, workers: ctx.config.workers });
       verification[set.name] = summarize(result);
     }
-    const evaluation: ModelEvaluation = {
-      ...planned,
-      parameters: info.parameters,
-      flops: info.flops,
-      imagesPerSecond: inferenceSpeed(model, batchSize),
-      intrinsicDimension: await intrinsicDimensionOnD1(ctx, model),
-      verification,
-    };
+    const { images, classes } = d1Sample(ctx);
+    const embeddings = await embedSample(ctx, model, images);
+    let evaluation: ModelEvaluation;
+    try {
+      const id = intrinsicDimension(embeddings, {
+        sampleSize: images.length,
+        repetitions: ctx.config.evaluation.idRepetitions,
+        seed: ctx.config.seed,
+      });
+      evaluation = {
+        ...planned,
+        parameters: info.parameters,
+        flops: info.flops,
+        imagesPerSecond: inferenceSpeed(model, batchSize),
+        intrinsicDimension: { mean: id.mean, std: id.std },
+        verification,
+        distillationError: spec.teacher
+          ? await distillationErrorOnD1(ctx, spec.teacher, embeddings, images, classes)
+          : null,
+      };
+    } finally {
+      embeddings.dispose();
+    }
     writeJson(evaluationFile(ctx, stageId), evaluation);
     return evaluation;
   } finally {

@@ -7,6 +7,7 @@ import * as torch from "../../torch/index.js";
 
 import { writeReport, type ModelResult, type RunResults, type StageResult } from "../../report/index.js";
 import { evaluationFile, type StageContext } from "../context.js";
+import { RIVAL_BASELINES } from "../config.js";
 import { STUDENT_LABELS, TEACHER_STANDARD, type Stage } from "../plan.js";
 import type { ModelEvaluation } from "./evaluate-stage.js";
 import { writeJson } from "../../io/index.js";
@@ -41,7 +42,13 @@ function findings(models: ModelResult[], set: string | undefined): string[] {
   compare("student-fo-refo", "student-fo-standard", `; ${PAPER_CLAIM}`);
   compare("student-fo-refo-plus", "student-fo-standard");
   compare("student-fo-refo", STUDENT_LABELS);
-  for (const id of ["student-kd", "student-th-kd", "student-fo-sh-kd"]) compare("student-fo-refo", id);
+  for (const id of [
+    "student-kd",
+    "student-th-kd",
+    "student-fo-sh-kd",
+    ...RIVAL_BASELINES.map((name) => `student-${name}`),
+  ])
+    compare("student-fo-refo", id);
   return out;
 }
 
