@@ -1,5 +1,9 @@
 // End to end: a teacher trained by classification, its embeddings extracted, and a student distilled from them by
-// feature-only distillation (no labels) beats the same student trained by classification for the same steps.
+// feature-only distillation (no labels): on unseen images of the same identities the student reproduces the
+// teacher's embedding, which the same student trained by classification for the same steps does not, and it
+// identifies them far above chance. (Whether FO also beats classification in accuracy at equal steps depends on
+// the machine's float rounding at this tiny scale: 0.89-0.97 against 0.72-0.91 over four seeds on one CPU, 0.61
+// against 0.68 on another. Such claims need several seeds: the study, not a unit test.)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -52,11 +56,12 @@ function run(
 }
 
 /**
- * On the held-out set: leave-one-out nearest-neighbour accuracy (cosine), and the mean cosine of same-identity pairs
- * minus that of different-identity pairs.
+ * On the held-out set: leave-one-out nearest-neighbour accuracy (cosine), the mean cosine of same-identity pairs
+ * minus that of different-identity pairs, and the mean cosine between each image's embedding and the teacher's.
  */
-async function heldOutScores(model: Backbone): Promise<{ accuracy: number; separation: number }> {
+async function heldOutScores(model: Backbone): Promise<{ accuracy: number; separation: number; alignment: number }> {
   const file = join(root, `eval-${evaluations++}.npy`);
+  const teacherFile = join(root, "eval-0.npy"); // the teacher is evaluated first
   const { labels } = await extractEmbeddings(model, heldOut, { out: file, workers: 0, batchSize: 64 });
   const rows = new NpyRows(file);
   try {
@@ -68,8 +73,10 @@ async function heldOutScores(model: Backbone): Promise<{ accuracy: number; separ
       const different = same.add(torch.eye(n)).neg().add(1);
       const cosine = e.matmul(e.t());
       const nearest = cosine.sub(torch.eye(n).mul(10)).argmax(1);
+      const teacher = torch.nn.functional.normalize(readNpy(teacherFile));
       return {
         accuracy: y.indexSelect(0, nearest).eq(y).float().mean().item(),
+        alignment: e.mul(teacher).sum(1).mean().item(),
         separation: cosine.mul(same).sum().div(same.sum()).sub(cosine.mul(different).sum().div(different.sum())).item(),
       };
     });
@@ -86,7 +93,7 @@ before(async () => {
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-test("a student distilled feature-only from a trained teacher beats the same student trained from scratch", async () => {
+test("a student distilled feature-only reproduces its teacher's embedding of unseen images, without labels", async (t) => {
   const teacherRun = await train(run("teacher", "mbf-w0.5@32", [arcface], 80), { source: trainSet, ...quiet });
   const teacher = loadBackbone("mbf-w0.5@32", teacherRun.modelFile!, { embeddingSize: EMBEDDING });
   const { embeddings } = await extractEmbeddings(teacher, trainSet, { out: join(root, "teacher.npy"), workers: 0 });
@@ -105,7 +112,8 @@ test("a student distilled feature-only from a trained teacher beats the same stu
   fo!.dispose();
   cls!.dispose();
   const scores = JSON.stringify({ teacher: teacherScores, distilled: foScores, fromScratch: clsScores });
-  // identification accuracy is the criterion (over seeds 11-14: 0.89-0.97 distilled vs 0.72-0.91 from scratch);
-  // the separation is reported only: it came out level on one of those seeds
-  assert.ok(foScores.accuracy > clsScores.accuracy, scores);
+  t.diagnostic(scores);
+  assert.ok(foScores.alignment > 0.4, scores);
+  assert.ok(foScores.alignment > clsScores.alignment + 0.3, scores);
+  assert.ok(foScores.accuracy > 8 / CLASSES, scores); // chance is 1 / CLASSES
 });
