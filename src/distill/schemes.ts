@@ -1,4 +1,5 @@
-// Distillation schemes (seed 002, sec. 4): where the teacher's outputs come from.
+// Distillation schemes, in the usual classification (Gou et al., "Knowledge Distillation: A Survey", IJCV 2021):
+// where the teacher's outputs come from.
 // - Offline: a frozen, pretrained teacher run under noGrad each step (`freeze`, `frozenOutputs`), or its embeddings
 //   precomputed once (store.ts).
 // - Online: teacher and student train together, each distilling from the other (`mutual`, deep mutual learning).

@@ -1,6 +1,12 @@
 // ReFO / ReFO+ (Rethinking Feature-based Knowledge Distillation for Face Recognition, CVPR 2023) as one resumable
 // run of stages, with its baselines, evaluation, intrinsic gap and report.
-export { refoConfigSchema, resolveRefoConfig, type RefoConfig, type RefoConfigInput } from "./config.js";
+export {
+  BASELINE_NAMES,
+  refoConfigSchema,
+  resolveRefoConfig,
+  type RefoConfig,
+  type RefoConfigInput,
+} from "./config.js";
 export { planStages, widen, type Stage, type StageSpec, type PlannedModel, type TrainSpec } from "./plan.js";
 export { runRefo, type RefoOptions, type RefoResult, type PlannedStage } from "./run.js";
 export { formatResultsTable } from "./table.js";

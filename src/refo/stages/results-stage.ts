@@ -12,7 +12,7 @@ import { STUDENT_LABELS, TEACHER_STANDARD, type Stage } from "../plan.js";
 import type { ModelEvaluation } from "./evaluate-stage.js";
 import { writeJson } from "../../io/index.js";
 
-/** What the seeds report, for the findings (FACTS.md: ReFO paper, IJB-C TAR@FAR = 1e-4 with an MFN student). */
+/** What the ReFO paper reports (Li et al., CVPR 2023: IJB-C TAR@FAR = 1e-4, MobileFaceNet student). */
 const PAPER_CLAIM =
   "the paper reports the ReFO student ahead (IJB-C TAR@FAR=1e-4: ReFO 92.23, ReFO+ 92.41, MFN with labels only 89.13)";
 
