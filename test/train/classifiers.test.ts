@@ -181,9 +181,33 @@ test("kd: a student against a live teacher whose logits come from its finished r
 });
 
 test("th-kd: the teacher's frozen classifier on the student's embedding", async () => {
-  const losses = [arcface(), { name: "th-kd", weight: 2, options: { scale: S } }];
+  captured = [];
+  const losses = [arcface(), { name: "th-kd", weight: 2, options: { scale: S } }, { name: "test-capture" }];
   await train(config("th-kd", losses, liveTeacher()), { source, ...quiet });
-  assertTerms("th-kd", ["arcface", "th-kd"]);
+  assertTerms("th-kd", ["arcface", "th-kd", "test-capture"]);
+  // each step's term, by hand: KL(softmax(z_t / T) || softmax(z_s / T)) * T^2 with z = s * cos(f, W_teacher), T = 4
+  const logged = readMetrics(join(root, "th-kd", "metrics.jsonl")).map(
+    (r) => (r.terms as Record<string, number>)["th-kd"]!,
+  );
+  torch.tidy(() => {
+    const head = loadSafetensors(teacherHead).tensors.get("arcface.weight")!;
+    captured.forEach(({ student, teacher }, step) => {
+      assert.ok(torch.equal(teacher!.classifier!, head), "the teacher's classifier is its run's head");
+      const T = 4;
+      const pt = F.softmax(expectedLogits(teacher!.embedding!, head, S).div(T), 1);
+      const logPs = F.logSoftmax(expectedLogits(student!.embedding!, head, S).div(T), 1);
+      const expected = pt
+        .mul(pt.log().sub(logPs))
+        .sum(1)
+        .mean()
+        .mul(T * T)
+        .item();
+      assert.ok(
+        Math.abs(logged[step]! - expected) < 1e-4 * Math.max(1, expected),
+        `step ${step + 1}: ${logged[step]} vs ${expected}`,
+      );
+    });
+  });
 });
 
 test("sh-kd: a teacher trained with its own margin head and through a student run's frozen classifier", async () => {
