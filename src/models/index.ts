@@ -33,3 +33,4 @@ export { countMultiplyAdds } from "./flops.js";
 export { describeModel, describeBuilt, describeModels, formatModelTable, type ModelInfo } from "./summary.js";
 export { readNpy, writeNpy, parseNpy, encodeNpy, parseNpyHeader, encodeNpyHeader, type NpyHeader } from "./npy.js";
 export * as heads from "./heads/index.js";
+export * from "./onnx/index.js";

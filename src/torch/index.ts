@@ -11,3 +11,4 @@ export * as nn from "./nn/index.js";
 export * as optim from "./optim/index.js";
 export * as serialize from "./serialize/index.js";
 export * as distributed from "./distributed.js";
+export { traceOps, tensorId, type TracedOp, type TracedTensor, type TracedArg } from "./trace.js";
