@@ -16,6 +16,7 @@ export {
   registerModel,
   registerVariant,
   resolveSpec,
+  withModel,
   DEFAULT_OPTIONS,
   type BackboneOptions,
   type ModelEntry,

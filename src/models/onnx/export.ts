@@ -179,6 +179,9 @@ const EMIT: Record<Layer["kind"], (layer: Layer, graph: LayerGraph, c: EmitConte
   }),
   add: () => ({ opType: "Add" }),
   flatten: () => ({ opType: "Flatten", attribute: [intAttr("axis", 1)] }),
+  other: ({ attrs }) => {
+    throw new Error(`exportOnnx: no ONNX translation of an '${attrs.op}' layer`);
+  },
   linear: ({ params }, _graph, c) => ({
     opType: "Gemm",
     input: [c.param(params.weight), ...(params.bias ? [c.param(params.bias)] : [])],

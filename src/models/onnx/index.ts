@@ -3,3 +3,5 @@ export { exportOnnx, encodeOnnx, OPSETS, type ExportOptions, type ExportResult }
 export { ONNX_METADATA, metadataOf } from "./metadata.js";
 export { traceLayerGraph, type Layer, type LayerGraph, type LayerKind } from "./layer-graph.js";
 export { foldBatchNorms } from "./fold.js";
+export { loadOnnxBackbone, findFittingOnnxModels, OnnxMismatchError } from "./import.js";
+export { readOnnxGraph, type FileGraph } from "./read-graph.js";

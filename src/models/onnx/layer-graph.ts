@@ -5,7 +5,8 @@ import * as torch from "../../torch/index.js";
 import type { Tensor, TracedArg, TracedOp, TracedTensor } from "../../torch/index.js";
 import type { Backbone } from "../backbones/backbone.js";
 
-export type LayerKind = "conv" | "batchnorm" | "prelu" | "clip" | "add" | "flatten" | "linear";
+/** The layers of facekd's backbones; `other` stands for an ONNX operator read from a file that has none. */
+export type LayerKind = "conv" | "batchnorm" | "prelu" | "clip" | "add" | "flatten" | "linear" | "other";
 
 /** Constants a layer reads, by role: names in LayerGraph.constants (state-dict keys when traced). */
 export interface LayerParams {
@@ -23,6 +24,8 @@ export interface LayerAttrs {
   eps?: number;
   min?: number | null;
   max?: number | null;
+  /** The ONNX operator of an `other` layer. */
+  op?: string;
 }
 
 export interface Layer {
