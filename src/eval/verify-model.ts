@@ -24,7 +24,7 @@ export async function embedImages(
   { batchSize = 128, flipSum = true, workers = 2, onBatch }: ModelVerificationOptions = {},
 ): Promise<torch.Tensor> {
   const source = new MemorySource(name, images, new Int32Array(images.length).fill(-1), null);
-  const loader = inferenceLoader(model, source, { batchSize, workers, layout: "channels_last" });
+  const loader = inferenceLoader(model.spec.inputSize, source, { batchSize, workers, layout: "channels_last" });
   const parts: torch.Tensor[] = [];
   const wasTraining = model.training;
   model.eval();

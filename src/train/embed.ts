@@ -3,8 +3,7 @@
 // them). Row i is the dataset's sample at position i: the index the precomputed-embedding losses look it up by.
 import * as torch from "../torch/index.js";
 import { FaceLoader, type BatchLayout, type FaceSource } from "../data/index.js";
-import type { Backbone } from "../models/index.js";
-import { writeNpy } from "../models/index.js";
+import { Backbone, writeNpy, type OnnxTeacher } from "../models/index.js";
 import { writeJsonAtomically } from "./json-file.js";
 import { NpyRowWriter } from "./npy-stream.js";
 
@@ -29,13 +28,15 @@ export interface ExtractResult {
   dim: number;
 }
 
-/** Every sample of `source` once, in order, unflipped, at the model's input size. */
+/** A model extractEmbeddings runs: a facekd backbone, or any ONNX embedding model through onnxruntime. */
+export type EmbeddingModel = Backbone | OnnxTeacher;
+
+/** Every sample of `source` once, in order, unflipped, at `size` x `size` pixels. */
 export function inferenceLoader(
-  model: Backbone,
+  size: number,
   source: FaceSource,
   { batchSize, workers, layout }: { batchSize: number; workers: number; layout: BatchLayout },
 ): FaceLoader {
-  const size = model.spec.inputSize;
   return new FaceLoader(source, {
     batchSize,
     imageSize: [size, size],
@@ -59,9 +60,24 @@ export function embedBatch(model: Backbone, images: torch.Tensor, flipSum: boole
   );
 }
 
-/** Runs `model` (in eval mode) over every sample of `source`, in order. */
+// onnxruntime runs outside libtorch, so the batch's embeddings come back after an await
+async function embedOnnx(model: OnnxTeacher, images: torch.Tensor, flipSum: boolean): Promise<torch.Tensor> {
+  const e = await model.embed(images);
+  if (!flipSum) return e;
+  const flipped = torch.keep(torch.noGrad(() => images.flip(3)));
+  try {
+    const f = await model.embed(flipped);
+    e.add_(f);
+    f.dispose();
+    return e;
+  } finally {
+    flipped.dispose();
+  }
+}
+
+/** Runs `model` (a backbone in eval mode) over every sample of `source`, in order. */
 export async function extractEmbeddings(
-  model: Backbone,
+  model: EmbeddingModel,
   source: FaceSource,
   options: ExtractOptions,
 ): Promise<ExtractResult> {
@@ -74,15 +90,20 @@ export async function extractEmbeddings(
     count: source.length,
     dim: model.embeddingSize,
   };
-  const loader = inferenceLoader(model, source, { batchSize, workers, layout });
+  const [backbone, onnx] = model instanceof Backbone ? [model, null] : [null, model];
+  const loader = inferenceLoader(backbone?.spec.inputSize ?? onnx!.inputSize, source, { batchSize, workers, layout });
   const writer = new NpyRowWriter(out, source.length, model.embeddingSize);
   const labels = new BigInt64Array(source.length);
-  const wasTraining = model.training;
-  model.eval();
+  const wasTraining = backbone?.training ?? false;
+  backbone?.eval();
   try {
     for await (const batch of loader.epoch()) {
       try {
-        torch.tidy(() => writer.append(embedBatch(model, batch.images, flipSum)));
+        const rows = backbone
+          ? embedBatch(backbone, batch.images, flipSum)
+          : await embedOnnx(onnx!, batch.images, flipSum);
+        torch.tidy(() => writer.append(rows));
+        rows.dispose();
         labels.set(Array.from(batch.labels.toNumbers(), BigInt), writer.written - batch.labels.size(0));
       } finally {
         batch[Symbol.dispose]();
@@ -95,12 +116,12 @@ export async function extractEmbeddings(
     throw error;
   } finally {
     await loader.close();
-    model.train(wasTraining);
+    backbone?.train(wasTraining);
   }
   torch.tidy(() => writeNpy(result.labels, torch.tensor(labels, { dtype: "int64" })));
   const info = {
     source: source.name,
-    model: model.spec,
+    model: backbone?.spec ?? { onnx: onnx!.file, input: onnx!.input },
     count: result.count,
     dim: result.dim,
     flipSum,

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../../src/torch/index.js";
 import type { MemorySource } from "../../src/data/index.js";
-import { loadBackbone, readNpy, type Backbone } from "../../src/models/index.js";
+import { loadBackbone, readNpy, writeNpy, type Backbone } from "../../src/models/index.js";
 import type { LossSpec } from "../../src/distill/index.js";
 import { extractEmbeddings, NpyRows, train, type TrainConfig } from "../../src/train/index.js";
 import { syntheticSource } from "./synthetic.js";
@@ -106,4 +106,14 @@ test("a student distilled feature-only from a trained teacher beats the same stu
   // identification accuracy is the criterion (over seeds 11-14: 0.89-0.97 distilled vs 0.72-0.91 from scratch);
   // the separation is reported only: it came out level on one of those seeds
   assert.ok(foScores.accuracy > clsScores.accuracy, scores);
+});
+
+test("teacher embeddings of another size than the student's: an error that says what to set", async () => {
+  const file = join(root, "teacher-32d.npy");
+  torch.tidy(() => writeNpy(file, torch.zeros([trainSet.length, 32])));
+  const config = run("fo-size", "mbf-w0.25@32", [{ name: "fo", weight: 5 }], 1, { precomputed: { teacher: file } });
+  await assert.rejects(
+    train(config, { source: trainSet, ...quiet }),
+    /precomputed\.teacher: .*teacher-32d\.npy holds 32-d embeddings but the student makes 16-d ones: set model\.options\.embeddingSize to 32/,
+  );
 });

@@ -5,3 +5,4 @@ export { traceLayerGraph, type Layer, type LayerGraph, type LayerKind } from "./
 export { foldBatchNorms } from "./fold.js";
 export { loadOnnxBackbone, findFittingOnnxModels, OnnxMismatchError } from "./import.js";
 export { readOnnxGraph, type FileGraph } from "./read-graph.js";
+export { OnnxTeacher, type OnnxInputOptions, type ResolvedOnnxInput } from "./teacher.js";
