@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# chromium: the report's end-to-end test renders the HTML report in a real headless browser
-packages=(libopenblas0-pthread chromium)
+# chromium: the report's end-to-end test renders the HTML report in a real headless browser; python3-onnx: the
+# ONNX export test checks every file with onnx.checker
+packages=(libopenblas0-pthread chromium python3-onnx)
 if [ -z "${LIBTORCH:-}" ]; then packages+=(libtorch-dev libgloo-dev); fi
 missing=()
 for p in "${packages[@]}"; do

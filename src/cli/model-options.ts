@@ -12,7 +12,10 @@ export interface ModelFlags {
 export function addModelOptions(command: Command): Command {
   return command
     .option("--model <name>", "registered model name, such as mbf or mbf-w0.25@32 (see facekd models)")
-    .option("--weights <file>", "checkpoint: a run's model.safetensors or an arcface_torch backbone.pth")
+    .option(
+      "--weights <file>",
+      "checkpoint: a run's model.safetensors, an arcface_torch backbone.pth or a PyTorch-exported .onnx file",
+    )
     .option(
       "--embedding-size <n>",
       "embedding size the model was trained with (512)",

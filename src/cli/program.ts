@@ -5,6 +5,7 @@ import { registerData } from "./commands/data.js";
 import { registerDistill } from "./commands/distill.js";
 import { registerEmbed } from "./commands/embed.js";
 import { registerEval } from "./commands/eval.js";
+import { registerExport } from "./commands/export.js";
 import { registerId } from "./commands/id.js";
 import { registerInfo } from "./commands/info.js";
 import { registerModels } from "./commands/models.js";
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerDistill(program);
   registerEmbed(program);
   registerEval(program);
+  registerExport(program);
   registerId(program);
   registerInfo(program);
   return program;

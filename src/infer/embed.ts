@@ -3,7 +3,7 @@
 // them). Row i is the dataset's sample at position i: the index the precomputed-embedding losses look it up by.
 import * as torch from "../torch/index.js";
 import { FaceLoader, MemorySource, type BatchLayout, type FaceSource } from "../data/index.js";
-import type { Backbone } from "../models/index.js";
+import { Backbone, type OnnxTeacher } from "../models/index.js";
 import { NpyRowWriter, writeJson, writeNpy } from "../io/index.js";
 
 export interface ExtractOptions extends EmbedOptions {
@@ -19,13 +19,15 @@ export interface ExtractResult {
   dim: number;
 }
 
-/** Every sample of `source` once, in order, unflipped, at the model's input size. */
+/** A model that embeds faces: a facekd backbone, or any ONNX embedding model through onnxruntime. */
+export type EmbeddingModel = Backbone | OnnxTeacher;
+
+/** Every sample of `source` once, in order, unflipped, at `size` x `size` pixels. */
 export function inferenceLoader(
-  model: Backbone,
+  size: number,
   source: FaceSource,
   { batchSize, workers, layout }: { batchSize: number; workers: number; layout: BatchLayout },
 ): FaceLoader {
-  const size = model.spec.inputSize;
   return new FaceLoader(source, {
     batchSize,
     imageSize: [size, size],
@@ -60,24 +62,49 @@ export interface EmbedOptions {
   onBatch?: (done: number, total: number) => void;
 }
 
+// onnxruntime runs outside libtorch, so the batch's embeddings come back after an await
+async function embedOnnx(model: OnnxTeacher, images: torch.Tensor, flipSum: boolean): Promise<torch.Tensor> {
+  const e = await model.embed(images);
+  if (!flipSum) return e;
+  const flipped = torch.keep(torch.noGrad(() => images.flip(3)));
+  try {
+    const f = await model.embed(flipped);
+    e.add_(f);
+    f.dispose();
+    return e;
+  } finally {
+    flipped.dispose();
+  }
+}
+
 /**
- * Runs `model` in eval mode over every sample of `source`, in order, handing each batch's embeddings (freed after
- * the call) and labels to `sink`. The model's training mode is restored afterwards.
+ * Runs `model` (a backbone in eval mode) over every sample of `source`, in order, handing each batch's embeddings
+ * and labels to `sink`; both are freed after the call (clone what you keep). A backbone's training mode is restored
+ * afterwards.
  */
 export async function forEachEmbedding(
-  model: Backbone,
+  model: EmbeddingModel,
   source: FaceSource,
   { batchSize = 128, flipSum = false, workers = 2, layout = "channels_last", onBatch }: EmbedOptions,
   sink: (embeddings: torch.Tensor, labels: torch.Tensor) => void,
 ): Promise<void> {
-  const loader = inferenceLoader(model, source, { batchSize, workers, layout });
-  const wasTraining = model.training;
-  model.eval();
+  const [backbone, onnx] = model instanceof Backbone ? [model, null] : [null, model];
+  const size = backbone?.spec.inputSize ?? onnx!.inputSize;
+  const loader = inferenceLoader(size, source, { batchSize, workers, layout });
+  const wasTraining = backbone?.training ?? false;
+  backbone?.eval();
   let done = 0;
   try {
     for await (const batch of loader.epoch()) {
       try {
-        torch.tidy(() => sink(embedBatch(model, batch.images, flipSum), batch.labels));
+        const rows = backbone
+          ? embedBatch(backbone, batch.images, flipSum)
+          : await embedOnnx(onnx!, batch.images, flipSum);
+        try {
+          torch.tidy(() => sink(rows, batch.labels));
+        } finally {
+          rows.dispose();
+        }
         done += batch.labels.size(0);
       } finally {
         batch[Symbol.dispose]();
@@ -86,13 +113,13 @@ export async function forEachEmbedding(
     }
   } finally {
     await loader.close();
-    model.train(wasTraining);
+    backbone?.train(wasTraining);
   }
 }
 
 /** Runs `model` (in eval mode) over every sample of `source`, in order, into the files of `options.out`. */
 export async function extractEmbeddings(
-  model: Backbone,
+  model: EmbeddingModel,
   source: FaceSource,
   options: ExtractOptions,
 ): Promise<ExtractResult> {
@@ -120,7 +147,7 @@ export async function extractEmbeddings(
   torch.tidy(() => writeNpy(result.labels, torch.tensor(labels, { dtype: "int64" })));
   const info = {
     source: source.name,
-    model: model.spec,
+    model: model instanceof Backbone ? model.spec : { onnx: model.file, input: model.input },
     count: result.count,
     dim: result.dim,
     flipSum,
@@ -132,7 +159,7 @@ export async function extractEmbeddings(
 
 /** The embeddings [N, D] of encoded images (JPEG/PNG), in order, by `model` in eval mode (flip-sum by default). */
 export async function embedImages(
-  model: Backbone,
+  model: EmbeddingModel,
   name: string,
   images: Uint8Array[],
   options: EmbedOptions = {},
@@ -140,7 +167,7 @@ export async function embedImages(
   const source = new MemorySource(name, images, new Int32Array(images.length).fill(-1), null);
   const parts: torch.Tensor[] = [];
   try {
-    await forEachEmbedding(model, source, { flipSum: true, ...options }, (e) => void parts.push(torch.keep(e)));
+    await forEachEmbedding(model, source, { flipSum: true, ...options }, (e) => void parts.push(torch.keep(e.clone())));
     return torch.tidy(() => torch.cat(parts, 0));
   } finally {
     parts.forEach((p) => p.dispose());

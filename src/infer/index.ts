@@ -7,6 +7,7 @@ export {
   forEachEmbedding,
   inferenceLoader,
   type EmbedOptions,
+  type EmbeddingModel,
   type ExtractOptions,
   type ExtractResult,
 } from "./embed.js";

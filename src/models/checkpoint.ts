@@ -5,7 +5,8 @@ import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import { loadSafetensors, loadTorchFile, saveSafetensors } from "../io/index.js";
 import type { Backbone } from "./backbones/backbone.js";
-import { createModel, listModels, modelEntry, DEFAULT_OPTIONS, type BackboneOptions } from "./registry.js";
+import { loadOnnxBackbone } from "./onnx/import.js";
+import { createModel, listModels, modelEntry, withModel, DEFAULT_OPTIONS, type BackboneOptions } from "./registry.js";
 
 const { nn } = torch;
 
@@ -42,11 +43,13 @@ export function saveBackbone(file: string, model: Backbone): void {
 }
 
 /**
- * Builds the named model and loads a checkpoint into it (see readCheckpoint for the formats). A checkpoint that
- * does not fit throws a StateDictError listing the missing, unexpected and mis-shaped keys, and naming the
- * registered models whose keys and shapes it does fit. The model keeps its training mode: call eval() to infer.
+ * Builds the named model and loads a checkpoint into it (see readCheckpoint for the formats; an `.onnx` file is
+ * imported by its graph's structure, see onnx/import.ts). A checkpoint that does not fit throws a StateDictError
+ * listing the missing, unexpected and mis-shaped keys, and naming the registered models whose keys and shapes it
+ * does fit. The model keeps its training mode: call eval() to infer.
  */
 export function loadBackbone(name: string, file: string, options: BackboneOptions = {}): Backbone {
+  if (file.toLowerCase().endsWith(".onnx")) return loadOnnxBackbone(name, file, options);
   const model = createModel(name, options);
   try {
     torch.tidy(() => {
@@ -95,15 +98,6 @@ export function findFittingModels(tensors: Map<string, Tensor>): { name: string;
 
 // the cheapest build of a family: one or two channels per layer on 16x16 inputs
 const TINY: BackboneOptions = { widthMultiplier: 1 / 64, inputSize: 16, embeddingSize: 1 };
-
-function withModel<T>(name: string, options: BackboneOptions, use: (model: Backbone) => T): T {
-  const model = createModel(name, options);
-  try {
-    return use(model);
-  } finally {
-    model.dispose();
-  }
-}
 
 const sameKeys = (a: Map<string, unknown>, b: Map<string, unknown>): boolean =>
   a.size === b.size && [...a.keys()].every((k) => b.has(k));

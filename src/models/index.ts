@@ -16,6 +16,7 @@ export {
   registerModel,
   registerVariant,
   resolveSpec,
+  withModel,
   DEFAULT_OPTIONS,
   type BackboneOptions,
   type ModelEntry,
@@ -32,3 +33,4 @@ export {
 export { countMultiplyAdds } from "./flops.js";
 export { describeModel, describeBuilt, describeModels, formatModelTable, type ModelInfo } from "./summary.js";
 export * as heads from "./heads/index.js";
+export * from "./onnx/index.js";

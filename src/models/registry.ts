@@ -1,5 +1,6 @@
 // Backbones by name, as timm does it: a registered base name maps to a factory, and a name may carry a width
 // multiplier and an input size: `iresnet18-w0.25@56` is iresnet18 with a quarter of the channels on 56x56 inputs.
+import * as torch from "../torch/index.js";
 import type { Backbone, BackboneSpec } from "./backbones/backbone.js";
 import { IResNet, IRESNET_LAYOUTS } from "./backbones/iresnet.js";
 import { MobileFaceNet, MOBILEFACENET_LAYOUTS } from "./backbones/mobilefacenet.js";
@@ -92,6 +93,16 @@ export function createModel(name: string, options: BackboneOptions = {}): Backbo
     return modelEntry(name).create(spec);
   } catch (error) {
     throw new Error(`createModel('${spec.name}'): ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Runs `use` on a freshly built model inside a tidy scope, then frees the model. */
+export function withModel<T>(name: string, options: BackboneOptions, use: (model: Backbone) => T): T {
+  const model = createModel(name, options);
+  try {
+    return torch.tidy(() => use(model));
+  } finally {
+    model.dispose();
   }
 }
 

@@ -13,6 +13,22 @@ export function registerTensorClass(cls: new (handle: Handle) => Tensor): void {
 
 const ids: number[] = [];
 
+/** Sees every op call with its boxed arguments and its result (the first argument for in-place ops). */
+export type OpObserver = (name: string, overload: string, args: unknown[], result: unknown, inPlace: boolean) => void;
+
+let observer: OpObserver | null = null;
+
+/** Runs `fn` with every op call reported to `observe` (see trace.ts); observers do not nest. */
+export function withOpObserver<T>(observe: OpObserver, fn: () => T): T {
+  if (observer !== null) throw new Error("withOpObserver: an op observer is already active (traces do not nest)");
+  observer = observe;
+  try {
+    return fn();
+  } finally {
+    observer = null;
+  }
+}
+
 /** The dispatcher id of op `slot`, looked up on first use. */
 export function opId(slot: number, name: string, overload: string): number {
   let id = ids[slot];
@@ -24,12 +40,15 @@ export function opId(slot: number, name: string, overload: string): number {
 }
 
 export function call(slot: number, name: string, overload: string, args: unknown[]): unknown {
-  return native.callOp(opId(slot, name, overload), args, false);
+  const result = native.callOp(opId(slot, name, overload), args, false);
+  if (observer !== null) observer(name, overload, args, result, false);
+  return result;
 }
 
 /** Runs an in-place op whose result is one of its arguments (no new handle is made). */
 export function callInPlace(slot: number, name: string, overload: string, args: unknown[]): void {
   native.callOp(opId(slot, name, overload), args, true);
+  if (observer !== null) observer(name, overload, args, args[0], true);
 }
 
 export function wrap(h: unknown): Tensor {

@@ -17,7 +17,7 @@ import {
   type ModelOutputs,
   type Role,
 } from "../distill/index.js";
-import { createModel, loadBackbone, saveBackbone, type Backbone } from "../models/index.js";
+import { createModel, loadBackbone, resolveSpec, saveBackbone, type Backbone } from "../models/index.js";
 import { loadCheckpoint, readSidecar, type CheckpointSidecar, type TrainState } from "./checkpoint.js";
 import {
   classify,
@@ -112,6 +112,13 @@ function openPrecomputed(
       throw new Error(
         `precomputed.${role}: ${file} holds ${rows.count} rows but ${source.name} has ${source.length} samples ` +
           "(extract the embeddings from this dataset)",
+      );
+    }
+    const size = resolveSpec(config.model.name, config.model.options).embeddingSize;
+    if (role === "teacher" && rows.dim !== size) {
+      throw new Error(
+        `precomputed.teacher: ${file} holds ${rows.dim}-d embeddings but the ${config.role} makes ${size}-d ones: ` +
+          `set model.options.embeddingSize to ${rows.dim} (feature-only distillation compares them directly)`,
       );
     }
     stores[role] = rows;

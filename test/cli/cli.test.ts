@@ -95,3 +95,21 @@ test("facekd id estimates the intrinsic dimension of an embedding file", async (
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--variant: expected one of skdim, ansuini, mle/);
 });
+
+test("facekd export writes an ONNX file of a checkpoint; a bad --batch is an error naming it", async () => {
+  const { mkdtempSync, statSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const path = await import("node:path");
+  const dir = mkdtempSync(path.join(tmpdir(), "facekd-cli-export-"));
+  const weights = fileURLToPath(new URL("../../../test/fixtures/mbf_backbone.pth", import.meta.url));
+  const out = path.join(dir, "sub", "mbf.onnx");
+  const r = run("export", weights, "--model", "mbf", "--out", out, "--batch", "4", "--opset", "11", "--json");
+  assert.equal(r.status, 0, r.stderr);
+  const result = JSON.parse(r.stdout) as { file: string; bytes: number; nodes: number; opset: number };
+  assert.equal(result.opset, 11);
+  assert.equal(statSync(out).size, result.bytes);
+  assert.ok(result.nodes > 50);
+  const bad = run("export", weights, "--model", "mbf", "--out", out, "--batch", "some");
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--batch must be 'dynamic' or an integer >= 1, got 'some'/);
+});

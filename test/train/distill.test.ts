@@ -15,7 +15,7 @@ import { loadBackbone, type Backbone } from "../../src/models/index.js";
 import type { LossSpec } from "../../src/distill/index.js";
 import { train, type TrainConfig } from "../../src/train/index.js";
 import { syntheticSource } from "./synthetic.js";
-import { readNpy, NpyRows } from "../../src/io/index.js";
+import { readNpy, writeNpy, NpyRows } from "../../src/io/index.js";
 import { extractEmbeddings } from "../../src/infer/index.js";
 
 torch.setNumThreads(1);
@@ -116,4 +116,14 @@ test("a student distilled feature-only reproduces its teacher's embedding of uns
   assert.ok(foScores.alignment > 0.4, scores);
   assert.ok(foScores.alignment > clsScores.alignment + 0.3, scores);
   assert.ok(foScores.accuracy > 8 / CLASSES, scores); // chance is 1 / CLASSES
+});
+
+test("teacher embeddings of another size than the student's: an error that says what to set", async () => {
+  const file = join(root, "teacher-32d.npy");
+  torch.tidy(() => writeNpy(file, torch.zeros([trainSet.length, 32])));
+  const config = run("fo-size", "mbf-w0.25@32", [{ name: "fo", weight: 5 }], 1, { precomputed: { teacher: file } });
+  await assert.rejects(
+    train(config, { source: trainSet, ...quiet }),
+    /precomputed\.teacher: .*teacher-32d\.npy holds 32-d embeddings but the student makes 16-d ones: set model\.options\.embeddingSize to 32/,
+  );
 });

@@ -4,11 +4,11 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { openDataset } from "../../data/index.js";
-
+import { OnnxTeacher } from "../../models/index.js";
+import { extractEmbeddings, type EmbeddingModel } from "../../infer/index.js";
 import { addModelOptions, loadModel, type ModelFlags } from "../model-options.js";
 import { integerOption } from "../parse.js";
 import { progress } from "../progress.js";
-import { extractEmbeddings } from "../../infer/index.js";
 
 interface EmbedFlags extends ModelFlags {
   data: string;
@@ -17,6 +17,37 @@ interface EmbedFlags extends ModelFlags {
   batchSize: number;
   workers: number;
   json?: boolean;
+  onnx?: string;
+  inputSize?: number;
+  layout?: "NCHW" | "NHWC";
+  color?: "RGB" | "BGR";
+  mean?: number;
+  std?: number;
+}
+
+const choice =
+  <T extends string>(name: string, values: readonly T[]) =>
+  (value: string): T => {
+    if (!values.includes(value as T)) throw new Error(`--${name} must be ${values.join(" or ")}, got '${value}'`);
+    return value as T;
+  };
+
+const numberOption =
+  (name: string) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || value.trim() === "") throw new Error(`--${name} must be a number, got '${value}'`);
+    return n;
+  };
+
+// an ONNX embedding model of any architecture (through onnxruntime), or a registered backbone
+async function openModel(flags: EmbedFlags): Promise<EmbeddingModel> {
+  if (flags.onnx === undefined) return loadModel(flags);
+  const { inputSize, layout, color, mean, std } = flags;
+  const options = Object.fromEntries(
+    Object.entries({ inputSize, layout, color, mean, std }).filter(([, v]) => v !== undefined),
+  );
+  return OnnxTeacher.open(flags.onnx, options);
 }
 
 export function registerEmbed(program: Command): void {
@@ -31,15 +62,22 @@ export function registerEmbed(program: Command): void {
     .option("--batch-size <n>", "images per forward pass", integerOption("batch-size", 1), 128)
     .option("--workers <n>", "decoding threads (0: in the main thread)", integerOption("workers", 0), 2)
     .option("--json", "print JSON")
+    .option("--onnx <file>", "instead of --model/--weights: any ONNX embedding model, run by onnxruntime")
+    .option("--input-size <n>", "--onnx: input side in pixels (the file's, else 112)", integerOption("input-size", 1))
+    .option("--layout <NCHW|NHWC>", "--onnx: input layout (the file's, else NCHW)", choice("layout", ["NCHW", "NHWC"]))
+    .option("--color <RGB|BGR>", "--onnx: channel order (RGB)", choice("color", ["RGB", "BGR"]))
+    .option("--mean <v>", "--onnx: the model takes (pixel - mean) / std on 0..255 (127.5)", numberOption("mean"))
+    .option("--std <v>", "--onnx: see --mean (127.5)", numberOption("std"))
     .addHelpText(
       "after",
       "\nExamples:\n  facekd embed --model iresnet50 --weights backbone.pth --data data/synthetic/unlabeled/unlabeled.rec " +
         "--out runs/teacher/emb.npy\n" +
         "  facekd embed --model mbf-w0.25@32 --embedding-size 16 --weights runs/s/model.safetensors --data train.rec " +
-        "--out emb.npy --flip-sum --json",
+        "--out emb.npy --flip-sum --json\n" +
+        "  facekd embed --onnx w600k_r50.onnx --data d2.rec --out teacher.npy   # any ONNX teacher",
     )
     .action(async (flags: EmbedFlags) => {
-      const model = loadModel(flags);
+      const model = await openModel(flags);
       const source = openDataset(flags.data);
       const bar = progress("embedding");
       let result;
@@ -55,7 +93,7 @@ export function registerEmbed(program: Command): void {
       } finally {
         bar.stop();
         source.close();
-        model.dispose();
+        await (model instanceof OnnxTeacher ? model.close() : model.dispose());
       }
       if (flags.json) console.log(JSON.stringify(result, null, 2));
       else

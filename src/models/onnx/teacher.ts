@@ -1,0 +1,126 @@
+// Any ONNX embedding model as a feature-only distillation teacher: onnxruntime-node runs it on facekd's batches,
+// converted to the input it expects (size, NCHW or NHWC, RGB or BGR, its own normalization). Its architecture
+// does not matter, since feature-only distillation only reads its embeddings; training it (ReFO's step 3) needs a
+// model facekd can import instead (loadBackbone).
+import { readFileSync } from "node:fs";
+import type * as Ort from "onnxruntime-node";
+import * as torch from "../../torch/index.js";
+import type { Tensor } from "../../torch/index.js";
+import { ONNX_METADATA } from "./metadata.js";
+import { decodeModel } from "./proto.js";
+
+/** How the teacher wants its input; unset options come from the file (facekd metadata, static dims) or defaults. */
+export interface OnnxInputOptions {
+  /** Square input side in pixels (the file's static size, else 112). */
+  inputSize?: number;
+  /** "NCHW" (default, or as the file's dims say) or "NHWC". */
+  layout?: "NCHW" | "NHWC";
+  /** Channel order: "RGB" (default) or "BGR". */
+  color?: "RGB" | "BGR";
+  /** The model's input is (pixel - mean) / std on 0..255 values (127.5 and 127.5, insightface's). */
+  mean?: number;
+  std?: number;
+}
+
+export type ResolvedOnnxInput = Required<OnnxInputOptions>;
+
+/** An ONNX embedding model run by onnxruntime-node. Close it to free the session. */
+export class OnnxTeacher {
+  private constructor(
+    readonly file: string,
+    readonly input: ResolvedOnnxInput,
+    readonly embeddingSize: number,
+    private readonly session: Ort.InferenceSession,
+  ) {}
+
+  static async open(file: string, options: OnnxInputOptions = {}): Promise<OnnxTeacher> {
+    const input = resolveInput(file, options);
+    const session = await (await onnxRuntime()).InferenceSession.create(file);
+    try {
+      const probe = torch.zeros([1, 3, input.inputSize, input.inputSize]);
+      const out = await run(session, input, probe, file);
+      probe.dispose();
+      if (out.ndim !== 2) {
+        throw new Error(
+          `${file}: the output '${session.outputNames[0]}' has shape [${out.shape.join(", ")}] for one image: ` +
+            "an embedding model gives [N, D]",
+        );
+      }
+      const dim = out.size(1);
+      out.dispose();
+      return new OnnxTeacher(file, input, dim, session);
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
+  }
+
+  get inputSize(): number {
+    return this.input.inputSize;
+  }
+
+  /** The embeddings [N, D] of facekd-normalized images [N, 3, S, S] ((x - 127.5) / 127.5 RGB, S = inputSize). */
+  embed(images: Tensor): Promise<Tensor> {
+    return run(this.session, this.input, images, this.file);
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+// loaded on first use, so that commands without an ONNX teacher never load onnxruntime's library
+const onnxRuntime = async (): Promise<typeof Ort> => (await import("onnxruntime-node")) as typeof Ort;
+
+async function run(
+  session: Ort.InferenceSession,
+  input: ResolvedOnnxInput,
+  images: Tensor,
+  file: string,
+): Promise<Tensor> {
+  const { data, shape } = torch.noGrad(() =>
+    torch.tidy(() => {
+      let x = images
+        .mul(127.5)
+        .add(127.5 - input.mean)
+        .div(input.std);
+      if (input.color === "BGR") x = x.flip(1);
+      if (input.layout === "NHWC") x = x.permute([0, 2, 3, 1]);
+      const c = x.contiguous().to("float32");
+      return { data: c.data() as Float32Array, shape: c.shape };
+    }),
+  );
+  let out;
+  try {
+    out = (
+      await session.run({ [session.inputNames[0]!]: new (await onnxRuntime()).Tensor("float32", data, [...shape]) })
+    )[session.outputNames[0]!]!;
+  } catch (error) {
+    throw new Error(
+      `${file}: onnxruntime could not run it on [${shape.join(", ")}] (${(error as Error).message}); ` +
+        "set the teacher's input options (inputSize, layout) to what the model expects",
+      { cause: error },
+    );
+  }
+  if (out.type !== "float32") throw new Error(`${file}: the output is ${out.type}; an embedding model gives float32`);
+  return torch.tensor(out.data as Float32Array, { shape: out.dims.map(Number) });
+}
+
+// options > facekd's metadata > the input's static dims > insightface's conventions
+function resolveInput(file: string, options: OnnxInputOptions): ResolvedOnnxInput {
+  const model = decodeModel(readFileSync(file));
+  const meta = Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key, p.value]));
+  const initializers = new Set((model.graph?.initializer ?? []).map((t) => t.name));
+  const value = (model.graph?.input ?? []).find((v) => !initializers.has(v.name));
+  const dims = (value?.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue != null ? Number(d.dimValue) : 0));
+  const nhwc = dims.length === 4 && dims[3] === 3 && dims[1] !== 3;
+  const side = nhwc ? dims[1] : dims[2];
+  const number = (key: string): number | undefined => (meta[key] !== undefined ? Number(meta[key]) : undefined);
+  return {
+    inputSize: options.inputSize ?? (side || undefined) ?? 112,
+    layout: options.layout ?? (meta[ONNX_METADATA.layout] as "NCHW" | undefined) ?? (nhwc ? "NHWC" : "NCHW"),
+    color: options.color ?? (meta[ONNX_METADATA.color] as "RGB" | undefined) ?? "RGB",
+    mean: options.mean ?? number(ONNX_METADATA.mean) ?? 127.5,
+    std: options.std ?? number(ONNX_METADATA.std) ?? 127.5,
+  };
+}
