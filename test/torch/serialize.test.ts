@@ -427,7 +427,7 @@ test("torch file: broken or unsupported files give errors naming the file and th
   const cut = tmp("cut.pth");
   const whole = readFileSync(fixture("mbf_backbone.pth"));
   writeFileSync(cut, whole.subarray(0, whole.length >> 1));
-  throwsWith(() => loadTorchFile(cut), `loadTorchFile(${cut}): `, /cannot read the zip archive/);
+  throwsWith(() => loadTorchFile(cut), `loadTorchFile(${cut}): `, /no zip end-of-central-directory record closes/);
 
   const entries = mixedEntries();
   delete entries["torch_mixed/data/3"];
@@ -460,3 +460,67 @@ test("torch file: broken or unsupported files give errors naming the file and th
     /expected one '<archive>\/data\.pkl' entry/,
   );
 });
+
+/** The fixture with `edit` applied to a copy of its bytes, saved under `name`. */
+function damaged(name: string, source: string, edit: (bytes: Buffer) => Buffer | void): string {
+  const bytes = Buffer.from(readFileSync(fixture(source)));
+  const file = tmp(name);
+  writeFileSync(file, edit(bytes) ?? bytes);
+  return file;
+}
+
+test("torch file: every record read is checked against its zip CRC-32", () => {
+  // one flipped bit in the data of mbf_backbone/data/17 (a stored record starting at byte 1732480)
+  const flipped = damaged("flipped.pth", "mbf_backbone.pth", (b) => flip(b, 1732480 + 100, 0x10));
+  throwsWith(
+    () => loadTorchFile(flipped),
+    `loadTorchFile(${flipped}): `,
+    /record 'mbf_backbone\/data\/17' fails its CRC-32 check: the file is damaged/,
+  );
+  // damage to the pickle is caught before it is parsed
+  const pickle = damaged("pickle.pth", "torch_mixed.pt", (b) => flip(b, b.indexOf("state_dict") + 2, 1));
+  throwsWith(() => loadTorchFile(pickle), `loadTorchFile(${pickle}): `, /'torch_mixed\/data\.pkl' fails its CRC-32/);
+  // deflated records (torch.save stores them, other zip tools may not) are inflated and checked too
+  const entries = mixedEntries();
+  const deflated = tmp("deflated.pt");
+  writeFileSync(deflated, zipSync(entries, { level: 6 }));
+  const sd = loadTorchFile(deflated);
+  assert.deepEqual(sd.get("state_dict.i16")!.toNumbers(), [-300, 300]);
+  disposeAll(sd.values());
+  const bytes = readFileSync(deflated);
+  const start = bytes.indexOf("torch_mixed/data/0") + "torch_mixed/data/0".length;
+  flip(bytes, start + 5, 0xff);
+  writeFileSync(deflated, bytes);
+  throwsWith(
+    () => loadTorchFile(deflated),
+    `loadTorchFile(${deflated}): `,
+    /record 'torch_mixed\/data\/0' (fails|does not)/,
+  );
+});
+
+test("torch file: the zip structure is checked before anything is read", () => {
+  const cases: [string, (b: Buffer) => Buffer | void, RegExp][] = [
+    ["appended.pth", (b) => Buffer.concat([b, Buffer.from("junk")]), /no zip end-of-central-directory record/],
+    // the first directory entry's local header offset, moved by 4
+    [
+      "offset.pth",
+      (b) => void b.writeUInt32LE(b.readUInt32LE(directoryEntry(b) + 42) + 4, directoryEntry(b) + 42),
+      /record 'torch_mixed\/data\.pkl': no local header at byte 4/,
+    ],
+    ["name.pth", (b) => flip(b, 30, 0x20), /record 'torch_mixed\/data\.pkl': its local header at byte 0 disagrees/],
+    ["count.pth", (b) => flip(b, b.length - 12, 1), /the zip64 end record and the end record disagree/],
+  ];
+  for (const [name, edit, pattern] of cases) {
+    const file = damaged(name, "torch_mixed.pt", edit);
+    throwsWith(() => loadTorchFile(file), `loadTorchFile(${file}): `, pattern);
+  }
+});
+
+function flip(b: Buffer, at: number, mask: number): void {
+  b.writeUInt8(b.readUInt8(at) ^ mask, at);
+}
+
+// the byte where the central directory starts (the offset the end record holds: torch files end in a zip64 pair)
+function directoryEntry(b: Buffer): number {
+  return b.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+}
