@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { createHash } from "node:crypto";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { unzipSync, zipSync } from "fflate";
 import * as torch from "../../src/torch/index.js";
 import { Tensor } from "../../src/torch/tensor.js";
-import { loadSafetensors, loadTorchFile, saveSafetensors } from "../../src/torch/serialize/index.js";
+import { CHECKSUM_KEY, loadSafetensors, loadTorchFile, saveSafetensors } from "../../src/torch/serialize/index.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const fixture = (name: string): string => path.join(root, "test", "fixtures", name);
@@ -70,14 +71,20 @@ test("safetensors: every dtype, 0-d and empty tensors and metadata round-trip", 
   disposeAll(tensors.values());
 });
 
-test("safetensors: a plain object works and a missing metadata reads as {}", () => {
+test("safetensors: a plain object works, and without metadata only the checksum is in __metadata__", () => {
   const file = tmp("record.safetensors");
   const a = torch.tensor([1, 2]);
   saveSafetensors(file, { a });
-  const { tensors, metadata } = loadSafetensors(file);
+  const { tensors, metadata, checksum } = loadSafetensors(file);
   assert.deepEqual(metadata, {});
+  assert.match(checksum!, /^sha256:[0-9a-f]{64}$/);
   assert.deepEqual(tensors.get("a")!.toNumbers(), [1, 2]);
-  assert.ok(!readFileSync(file).includes("__metadata__"));
+  const header = JSON.parse(
+    readFileSync(file)
+      .subarray(8, 8 + Number(readFileSync(file).readBigUInt64LE(0)))
+      .toString(),
+  );
+  assert.deepEqual(header["__metadata__"], { [CHECKSUM_KEY]: checksum });
   disposeAll([a, ...tensors.values()]);
 });
 
@@ -97,7 +104,14 @@ test("safetensors: the bytes we write follow the spec's layout", () => {
   const headerText = bytes.subarray(8, 8 + n).toString("utf8");
   assert.match(headerText, /^\{.*\} *$/s, "the header is JSON padded with spaces");
   const header = JSON.parse(headerText) as Record<string, { dtype: string; shape: number[]; data_offsets: number[] }>;
-  assert.deepEqual(header["__metadata__"], { format: "pt" });
+  const { [CHECKSUM_KEY]: checksum, ...metadata } = header["__metadata__"] as unknown as Record<string, string>;
+  assert.deepEqual(metadata, { format: "pt" });
+  // the checksum is the SHA-256 of the file with its own 64 hex digits written as "0"
+  const zeroed = Buffer.from(bytes);
+  const at = zeroed.indexOf(checksum!);
+  zeroed.fill("0", at + "sha256:".length, at + checksum!.length);
+  assert.equal(checksum, "sha256:" + createHash("sha256").update(zeroed).digest("hex"));
+  delete header["__metadata__"];
   const expected: Record<string, [string, number[], Buffer]> = {
     a: ["F32", [2], Buffer.from(new Float32Array([1.5, -2]).buffer)],
     b: ["I64", [], Buffer.from([7, 0, 0, 0, 0, 0, 0, 0])],
@@ -152,8 +166,9 @@ test("safetensors: a file built byte by byte from the spec reads correctly", () 
   data.writeBigInt64LE(-9n, 16);
   data.set([1, 0, 1], 24);
   const file = writeRaw("hand.safetensors", header, data);
-  const { tensors, metadata } = loadSafetensors(file);
+  const { tensors, metadata, checksum } = loadSafetensors(file);
   assert.deepEqual(metadata, { source: "hand" });
+  assert.equal(checksum, undefined, "files written by others carry no checksum, and are accepted");
   assert.deepEqual([...tensors.keys()], ["w", "n", "m", "e"]);
   const w = tensors.get("w")!;
   assert.equal(w.dtype, "float32");
@@ -235,6 +250,41 @@ test("safetensors: corrupt files give errors naming the file and the tensor", ()
   }
 });
 
+test("safetensors: the checksum catches damage to the data and to the header", () => {
+  const file = tmp("sum.safetensors");
+  const a = torch.tensor(new Float32Array([1, 2, 3, 4]));
+  const b = torch.tensor(new Int32Array([5, 6, 7, 8]));
+  saveSafetensors(file, { a, b }, { note: "x" });
+  disposeAll([a, b]);
+  const clean = readFileSync(file);
+  const edits: [string, (bytes: Buffer) => void][] = [
+    ["a data bit", (bytes) => void bytes.writeUInt8(bytes.readUInt8(bytes.length - 3) ^ 4, bytes.length - 3)],
+    ["a dtype of the same size", (bytes) => void bytes.write("I32", bytes.indexOf('"F32"') + 1)],
+    ["a tensor's name", (bytes) => void bytes.write("c", bytes.indexOf('"a"') + 1)],
+    ["a metadata value", (bytes) => void bytes.write("y", bytes.indexOf('"x"') + 1)],
+    ["the checksum itself", (bytes) => void bytes.write("f", bytes.indexOf("sha256:") + 7)],
+  ];
+  for (const [what, edit] of edits) {
+    const bytes = Buffer.from(clean);
+    edit(bytes);
+    assert.notDeepEqual(bytes, clean, what);
+    writeFileSync(file, bytes);
+    throwsWith(
+      () => loadSafetensors(file),
+      `loadSafetensors(${file}): `,
+      /does not match the checksum in its metadata/,
+    );
+  }
+  const bad = Buffer.from(clean);
+  bad.write("g", bad.indexOf("sha256:") + 7);
+  writeFileSync(file, bad);
+  throwsWith(
+    () => loadSafetensors(file),
+    `loadSafetensors(${file}): `,
+    /'facekd\.checksum' is not a single "sha256:<64 hex digits>"/,
+  );
+});
+
 test("safetensors: saving rejects what the format cannot hold", () => {
   const t = torch.tensor([1]);
   const file = tmp("bad.safetensors");
@@ -244,6 +294,7 @@ test("safetensors: saving rejects what the format cannot hold", () => {
     `saveSafetensors(${file}): `,
     /metadata 'epoch' is a number/,
   );
+  throwsWith(() => saveSafetensors(file, { t }, { [CHECKSUM_KEY]: "mine" }), `saveSafetensors(${file}): `, /reserved/);
   assert.deepEqual(
     readdirSync(dir).filter((f) => f.startsWith(".bad")),
     [],
