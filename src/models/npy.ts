@@ -59,8 +59,10 @@ export function parseNpyHeader(bytes: Uint8Array, source: string, fileSize: numb
   const [major, minor] = [bytes[6]!, bytes[7]!];
   if (major < 1 || major > 3 || minor !== 0)
     fail(`unsupported .npy version ${major}.${minor} (numpy writes 1.0, 2.0, 3.0)`);
+  const headerStart = major === 1 ? 10 : 12;
+  if (bytes.length < headerStart) fail(`the file ends at byte ${bytes.length}, inside its header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const [headerLength, headerStart] = major === 1 ? [view.getUint16(8, true), 10] : [view.getUint32(8, true), 12];
+  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   if (headerLength > MAX_HEADER_CHARS) {
     fail(`the header length ${headerLength} is over numpy's limit of ${MAX_HEADER_CHARS}: the file is damaged`);
   }
