@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import { createHash } from "node:crypto";
+import { crc32 } from "node:zlib";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -570,6 +571,57 @@ test("torch file: the zip structure is checked before anything is read", () => {
 function flip(b: Buffer, at: number, mask: number): void {
   b.writeUInt8(b.readUInt8(at) ^ mask, at);
 }
+
+/**
+ * A zip whose every size and offset is in zip64 form (as in files over 4 GiB): 0xffffffff in the headers, the values
+ * in zip64 extra fields, and a zip64 end record. Written by hand, after APPNOTE.TXT.
+ */
+function zip64(entries: Record<string, Uint8Array>): Buffer {
+  const u16 = (v: number): Buffer => Buffer.from([v & 0xff, v >> 8]);
+  const u32 = (v: number): Buffer => Buffer.from(new Uint32Array([v]).buffer);
+  const u64 = (v: number): Buffer => Buffer.from(new BigUint64Array([BigInt(v)]).buffer);
+  const FULL = 0xffffffff;
+  const locals: Buffer[] = [];
+  const directory: Buffer[] = [];
+  let offset = 0;
+  for (const [name, data] of Object.entries(entries)) {
+    const n = Buffer.from(name);
+    const [crc, size] = [crc32(data), data.length];
+    const common = [u16(45), u16(0), u16(0), u16(0), u16(0), u32(crc), u32(FULL), u32(FULL), u16(n.length)];
+    const local = [u32(0x04034b50), ...common, u16(20), n, u16(1), u16(16), u64(size), u64(size), data];
+    const entry = [u32(0x02014b50), u16(45), ...common, u16(28), u16(0), u16(0), u16(0), u32(0), u32(FULL), n];
+    directory.push(Buffer.concat([...entry, u16(1), u16(24), u64(size), u64(size), u64(offset)]));
+    locals.push(Buffer.concat(local));
+    offset += locals.at(-1)!.length;
+  }
+  const dir = Buffer.concat(directory);
+  const count = directory.length;
+  const end64 = [u32(0x06064b50), u64(44), u16(45), u16(45), u32(0), u32(0), u64(count), u64(count)];
+  return Buffer.concat([
+    ...locals,
+    dir,
+    ...end64,
+    u64(dir.length),
+    u64(offset),
+    ...[u32(0x07064b50), u32(0), u64(offset + dir.length), u32(1)],
+    ...[u32(0x06054b50), u16(0), u16(0), u16(0xffff), u16(0xffff), u32(FULL), u32(FULL), u16(0)],
+  ]);
+}
+
+test("torch file: zip64 sizes, offsets and end records are read (files over 4 GiB have them)", () => {
+  const file = tmp("zip64.pt");
+  writeFileSync(file, zip64(mixedEntries()));
+  const sd = loadTorchFile(file);
+  const clean = loadTorchFile(fixture("torch_mixed.pt"));
+  assert.deepEqual([...sd.keys()], [...clean.keys()]);
+  for (const [k, t] of clean) assert.deepEqual(sd.get(k)!.data(), t.data(), k);
+  disposeAll([...sd.values(), ...clean.values()]);
+  // and their CRC-32 still guards the records
+  const bytes = readFileSync(file);
+  flip(bytes, bytes.indexOf("torch_mixed/data/1") + "torch_mixed/data/1".length + 20 + 3, 0x40);
+  writeFileSync(file, bytes);
+  throwsWith(() => loadTorchFile(file), `loadTorchFile(${file}): `, /record 'torch_mixed\/data\/1' fails its CRC-32/);
+});
 
 // the byte where the central directory starts (the offset the end record holds: torch files end in a zip64 pair)
 function directoryEntry(b: Buffer): number {

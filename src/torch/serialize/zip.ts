@@ -92,11 +92,13 @@ export function readZip(bytes: Uint8Array, source: string): Map<string, ZipRecor
     const name = new TextDecoder(flags & 0x800 ? "utf-8" : "latin1").decode(nameBytes);
     const where = `record '${name}'`;
     // zip64 extra field: the 64-bit values of the fields set to 0xffffffff, in this order
-    for (let e = at + 46 + nameLength; e + 4 <= at + 46 + nameLength + extraLength; e += 4 + u16(e + 2)) {
+    const extraEnd = at + 46 + nameLength + extraLength;
+    for (let e = at + 46 + nameLength; e + 4 <= extraEnd; e += 4 + u16(e + 2)) {
       if (u16(e) !== ZIP64_EXTRA) continue;
       let v = e + 4;
+      const fieldEnd = Math.min(e + 4 + u16(e + 2), extraEnd);
       const next = (): number => {
-        if (v + 8 > e + 4 + u16(e + 2)) fail(`${where}: its zip64 extra field is too short`);
+        if (v + 8 > fieldEnd) fail(`${where}: its zip64 extra field is too short`);
         return u64((v += 8) - 8);
       };
       if (size === UNSET32) size = next();
