@@ -79,7 +79,8 @@ export function parseNpyHeader(bytes: Uint8Array, source: string, fileSize: numb
   const { descr, fortranOrder, shape } = parseHeaderDict(header, major < 3, fail);
   if (dataStart % DATA_ALIGN !== 0) {
     fail(
-      `the data starts at byte ${dataStart}, not a multiple of ${DATA_ALIGN} as the format pads it: the header length is damaged`,
+      `the data starts at byte ${dataStart}, not at a multiple of ${DATA_ALIGN} as numpy pads it: the header length ` +
+        "is damaged, or another writer made the file (save it again with numpy.save)",
     );
   }
   const dtype =
