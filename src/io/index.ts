@@ -1,6 +1,6 @@
 // File formats and writing them safely: safetensors, PyTorch's torch.save files and the safe pickle reader under
 // them, NumPy's .npy (whole and streamed by rows), JSON, and atomic writes.
-export { saveSafetensors, loadSafetensors, type SafetensorsContents } from "./safetensors.js";
+export { saveSafetensors, loadSafetensors, CHECKSUM_KEY, type SafetensorsContents } from "./safetensors.js";
 export { loadTorchFile, type TorchFileOptions } from "./torch-file.js";
 export { writeAtomically } from "./atomic.js";
 export { toJson, writeJson } from "./json-file.js";

@@ -77,12 +77,14 @@ export class NpyRows {
 
   constructor(readonly file: string) {
     this.#fd = openSync(file, "r");
-    // a version 1 header is at most 10 + 65535 bytes; parseNpyHeader says when a longer one is cut off
-    const prefix = Buffer.alloc(Math.min(fstatSync(this.#fd).size, 10 + 65535));
+    // headers are at most 12 + 10,000 bytes (numpy's limit); parseNpyHeader says when a longer one is cut off
+    const size = fstatSync(this.#fd).size;
+    const prefix = Buffer.alloc(Math.min(size, 12 + 10_000));
     readSync(this.#fd, prefix, 0, prefix.length, 0);
     let header: NpyHeader;
     try {
-      header = parseNpyHeader(prefix, file);
+      // the same checks as readNpy, the file's size against its header included
+      header = parseNpyHeader(prefix, file, size);
     } catch (error) {
       closeSync(this.#fd);
       throw error;

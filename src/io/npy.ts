@@ -40,21 +40,49 @@ export interface NpyHeader {
   dataStart: number;
 }
 
-/** Parses the header at the start of `bytes`, which must hold at least the whole header. */
-export function parseNpyHeader(bytes: Uint8Array, source = "<npy bytes>"): NpyHeader {
+// numpy's default max_header_size: longer headers are refused unless the file is trusted (allow_pickle)
+const MAX_HEADER_CHARS = 10_000;
+// numpy aligns the data to 64 bytes since 1.14 and to 16 before; other writers (cnpy) to 16
+const DATA_ALIGN = 16;
+
+/**
+ * Parses and checks the header at the start of `bytes` (which must hold at least the whole header) of a file of
+ * `fileSize` bytes: the version (1.0, 2.0 or 3.0), the header's Python dict literal with exactly the keys descr,
+ * fortran_order and shape, its padding, and a file size of exactly the header plus the elements. Anything numpy
+ * would refuse is refused, and more (see the README's guarantees).
+ */
+export function parseNpyHeader(bytes: Uint8Array, source: string, fileSize: number): NpyHeader {
   const fail = (what: string): never => {
     throw new Error(`readNpy(${source}): ${what}`);
   };
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) fail("not a .npy file (no \\x93NUMPY magic)");
-  const major = bytes[6]!;
-  if (major < 1 || major > 3) fail(`unsupported .npy version ${major}.${bytes[7]}`);
+  const [major, minor] = [bytes[6]!, bytes[7]!];
+  if (major < 1 || major > 3 || minor !== 0)
+    fail(`unsupported .npy version ${major}.${minor} (numpy writes 1.0, 2.0, 3.0)`);
+  const headerStart = major === 1 ? 10 : 12;
+  if (bytes.length < headerStart) fail(`the file ends at byte ${bytes.length}, inside its header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const [headerLength, headerStart] = major === 1 ? [view.getUint16(8, true), 10] : [view.getUint32(8, true), 12];
+  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (headerLength > MAX_HEADER_CHARS) {
+    fail(`the header length ${headerLength} is over numpy's limit of ${MAX_HEADER_CHARS}: the file is damaged`);
+  }
   const dataStart = headerStart + headerLength;
-  if (dataStart > bytes.length) fail("the file is truncated inside its header");
-  const header = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(bytes.subarray(headerStart, dataStart));
-
-  const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1] ?? fail(`no 'descr' in the header ${header.trim()}`);
+  if (dataStart > bytes.length) fail(`the file is truncated inside its header (${headerLength} bytes announced)`);
+  let header = "";
+  try {
+    header = new TextDecoder(major === 3 ? "utf-8" : "latin1", { fatal: true }).decode(
+      bytes.subarray(headerStart, dataStart),
+    );
+  } catch {
+    fail("the header of a version 3.0 file is not UTF-8");
+  }
+  const { descr, fortranOrder, shape } = parseHeaderDict(header, major < 3, fail);
+  if (dataStart % DATA_ALIGN !== 0) {
+    fail(
+      `the data starts at byte ${dataStart}, not at a multiple of ${DATA_ALIGN} as numpy pads it: the header length ` +
+        "is damaged, or another writer made the file (save it again with numpy.save)",
+    );
+  }
   const dtype =
     DTYPE_OF.get(descr) ??
     fail(
@@ -64,26 +92,112 @@ export function parseNpyHeader(bytes: Uint8Array, source = "<npy bytes>"): NpyHe
           : "") +
         `; supported: ${[...DTYPE_OF.keys()].join(", ")}`,
     );
-  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1] ?? fail("no 'fortran_order' in the header");
-  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1] ?? fail("no 'shape' in the header");
-  const shape = shapeText
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s !== "")
-    .map(Number);
-  if (shape.some((n) => !Number.isSafeInteger(n) || n < 0)) fail(`bad shape (${shapeText})`);
-  return { dtype, shape, fortranOrder: fortran === "True", dataStart };
+  const dataBytes = shape.reduce((a, b) => a * b, DTYPE_BYTES[dtype]);
+  const shapeText = `(${shape.join(", ")}${shape.length === 1 ? "," : ""})`;
+  if (!Number.isSafeInteger(dataBytes)) fail(`shape ${shapeText} is impossibly large: the header is damaged`);
+  const found = fileSize - dataStart;
+  if (found !== dataBytes) {
+    fail(
+      `shape ${shapeText} of ${descr} needs ${dataBytes} bytes of data, but the file holds ${found} after its header: ` +
+        (found < dataBytes ? "it is truncated (an interrupted copy?)" : "it is damaged or has been appended to") +
+        "; re-copy it or write it again",
+    );
+  }
+  return { dtype, shape, fortranOrder, dataStart };
+}
+
+/**
+ * The header text as numpy writes it: `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`, padded with
+ * spaces and ended by a newline. The grammar is the part of Python's literal syntax that numpy's reader accepts
+ * for the three keys: quoted strings without escapes, True/False, a tuple of decimal integers (with Python 2's L
+ * suffix in versions 1 and 2), each key exactly once, in any order, whitespace between tokens.
+ */
+function parseHeaderDict(
+  text: string,
+  allowLongSuffix: boolean,
+  fail: (what: string) => never,
+): { descr: string; fortranOrder: boolean; shape: number[] } {
+  let at = 0;
+  const bad = (what: string): never =>
+    fail(`the header ${JSON.stringify(text.trimEnd())} is not a valid .npy header: ${what} at character ${at}`);
+  const skip = (): void => {
+    while (at < text.length && " \t\n\r\f".includes(text[at]!)) at++;
+  };
+  const expect = (c: string): void => {
+    skip();
+    if (text[at] !== c) bad(`expected '${c}'`);
+    at++;
+  };
+  const peek = (c: string): boolean => {
+    skip();
+    return text[at] === c;
+  };
+  const string = (): string => {
+    skip();
+    const quote = text[at];
+    if (quote !== "'" && quote !== '"') bad("expected a quoted string");
+    const end = text.indexOf(quote!, at + 1);
+    if (end < 0) bad("unterminated string");
+    const value = text.slice(at + 1, end);
+    if (/[\\\n]/.test(value)) bad("escapes and line breaks are not allowed in a string");
+    at = end + 1;
+    return value;
+  };
+  const word = (pattern: RegExp, what: string): string => {
+    skip();
+    pattern.lastIndex = at;
+    const match = pattern.exec(text) ?? bad(`expected ${what}`);
+    at += match[0].length;
+    return match[0];
+  };
+  const integer = (): number => {
+    const digits = word(
+      allowLongSuffix ? /(0|[1-9][0-9]*)L?(?![0-9A-Za-z_.])/y : /(0|[1-9][0-9]*)(?![0-9A-Za-z_.])/y,
+      "an integer",
+    );
+    return Number(digits.replace("L", ""));
+  };
+
+  const values = new Map<string, unknown>();
+  expect("{");
+  while (!peek("}")) {
+    const key = string();
+    if (values.has(key)) bad(`the key '${key}' appears twice`);
+    expect(":");
+    if (key === "descr") values.set(key, string());
+    else if (key === "fortran_order")
+      values.set(key, word(/(True|False)(?![0-9A-Za-z_])/y, "True or False") === "True");
+    else if (key === "shape") {
+      const shape: number[] = [];
+      expect("(");
+      while (!peek(")")) {
+        shape.push(integer());
+        if (peek(")")) {
+          if (shape.length === 1) bad("a one-element shape needs its trailing comma, as in (5,)");
+          break;
+        }
+        expect(",");
+      }
+      expect(")");
+      values.set(key, shape);
+    } else bad(`unexpected key '${key}' (a header has exactly descr, fortran_order and shape)`);
+    if (peek("}")) break;
+    expect(",");
+  }
+  expect("}");
+  const padding = text.slice(at);
+  if (!/^ *\n$/.test(padding)) bad("the header must end in spaces and one newline");
+  for (const key of ["descr", "fortran_order", "shape"]) if (!values.has(key)) bad(`the key '${key}' is missing`);
+  return {
+    descr: values.get("descr") as string,
+    fortranOrder: values.get("fortran_order") as boolean,
+    shape: values.get("shape") as number[],
+  };
 }
 
 export function parseNpy(bytes: Uint8Array, source = "<npy bytes>"): Tensor {
-  const { dtype, shape, fortranOrder, dataStart } = parseNpyHeader(bytes, source);
-  const numel = shape.reduce((a, b) => a * b, 1);
-  const itemBytes = DTYPE_BYTES[dtype];
-  const dataEnd = dataStart + numel * itemBytes;
-  if (dataEnd > bytes.length) {
-    throw new Error(`readNpy(${source}): the data is truncated: ${numel} x ${itemBytes} bytes expected`);
-  }
-  const data = new Uint8Array(bytes.subarray(dataStart, dataEnd)).buffer; // a copy, aligned for the typed array
+  const { dtype, shape, fortranOrder, dataStart } = parseNpyHeader(bytes, source, bytes.length);
+  const data = new Uint8Array(bytes.subarray(dataStart)).buffer; // a copy, aligned for the typed array
   const elements = typedArrayFromBytes(dtype, data);
   if (!fortranOrder) return torch.tensor(elements, { shape, dtype });
   return torch.tidy(() =>

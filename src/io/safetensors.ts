@@ -1,6 +1,11 @@
 // The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian header length, a
 // JSON header { name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__": { str: str } } padded with
 // spaces to a multiple of 8 bytes, then the tensors' bytes, row-major and little-endian, with no gaps.
+//
+// facekd's files also carry `"facekd.checksum": "sha256:<hex>"` in __metadata__ (a string, as the format demands,
+// so every safetensors reader still opens them): the SHA-256 of the whole file as written with the 64 hex digits
+// all "0". It covers the header as well as the data, so a damaged name, dtype or shape cannot pass either.
+import { createHash, type Hash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import { writeAtomically } from "./atomic.js";
 import { DTYPE_BYTES, Tensor, fromBytes, tidy, type DType } from "../torch/index.js";
@@ -8,7 +13,10 @@ import { DTYPE_BYTES, Tensor, fromBytes, tidy, type DType } from "../torch/index
 export interface SafetensorsContents {
   /** The tensors in header order (JSON puts integer-like names such as "0" first, in numeric order). */
   tensors: Map<string, Tensor>;
+  /** The metadata, less facekd.checksum. */
   metadata: Record<string, string>;
+  /** The verified `sha256:<hex>` of a file facekd wrote; undefined for files without one (written by others). */
+  checksum?: string;
 }
 
 const CODE_OF: Record<DType, string> = {
@@ -26,6 +34,11 @@ const CODE_OF: Record<DType, string> = {
 const DTYPE_OF = new Map<string, DType>(Object.entries(CODE_OF).map(([d, c]) => [c, d as DType]));
 
 const METADATA_KEY = "__metadata__";
+export const CHECKSUM_KEY = "facekd.checksum";
+const CHECKSUM_PREFIX = "sha256:";
+const CHECKSUM_HEX = 64;
+// where the checksum's hex digits sit in the header's JSON text: after this, exactly once
+const CHECKSUM_NEEDLE = Buffer.from(`${JSON.stringify(CHECKSUM_KEY)}:"${CHECKSUM_PREFIX}`);
 // the reference implementation refuses larger headers; so do we, before allocating one
 const MAX_HEADER_BYTES = 100_000_000;
 
@@ -38,8 +51,9 @@ interface Entry {
 }
 
 /**
- * Writes `tensors` (and optional string `metadata`) to `file` in the safetensors format. The file is written to
- * a temporary name beside it and renamed into place, so a crash leaves either the old file or the new one.
+ * Writes `tensors` (and optional string `metadata`) to `file` in the safetensors format, with its checksum. The
+ * file is written to a temporary name beside it and renamed into place, so a crash leaves either the old file or
+ * the new one.
  */
 export function saveSafetensors(
   file: string,
@@ -55,9 +69,10 @@ export function saveSafetensors(
           `saveSafetensors(${file}): metadata '${k}' is a ${typeof v}; safetensors stores strings only`,
         );
       }
+      if (k === CHECKSUM_KEY) throw new Error(`saveSafetensors(${file}): metadata '${k}' is reserved for the checksum`);
     }
-    header[METADATA_KEY] = metadata;
   }
+  header[METADATA_KEY] = { ...metadata, [CHECKSUM_KEY]: CHECKSUM_PREFIX + "0".repeat(CHECKSUM_HEX) };
   const layout: { name: string; tensor: Tensor; bytes: number }[] = [];
   for (const [name, t] of entries) {
     if (name === METADATA_KEY || name === "") {
@@ -82,8 +97,10 @@ export function saveSafetensors(
   const head = Buffer.alloc(8 + padded, 0x20);
   head.writeBigUInt64LE(BigInt(padded), 0);
   json.copy(head, 8);
+  const digits = 8 + json.indexOf(CHECKSUM_NEEDLE) + CHECKSUM_NEEDLE.length;
 
   writeAtomically(file, (fd) => {
+    const hash = createHash("sha256").update(head);
     writeAll(fd, head);
     for (const item of dataOrder) {
       const bytes = item.tensor.bytes();
@@ -92,12 +109,18 @@ export function saveSafetensors(
           `saveSafetensors(${file}): tensor '${item.name}' gave ${bytes.length} bytes, expected ${item.bytes}`,
         );
       }
+      hash.update(bytes);
       writeAll(fd, bytes);
     }
+    head.write(hash.digest("hex"), digits, "latin1");
+    writeAll(fd, head, 0);
   });
 }
 
-/** Reads a safetensors file, validating its header against the file. */
+/**
+ * Reads a safetensors file, validating its header against the file, and the file against its checksum when it
+ * has one (files facekd wrote).
+ */
 export function loadSafetensors(file: string): SafetensorsContents {
   function fail(message: string): never {
     throw new Error(`loadSafetensors(${file}): ${message}`);
@@ -117,9 +140,10 @@ export function loadSafetensors(file: string): SafetensorsContents {
     const dataStart = 8 + Number(headerLength);
     const dataLength = size - dataStart;
 
+    const headerBytes = readAt(fd, Number(headerLength), 8);
     let header: unknown;
     try {
-      header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(readAt(fd, Number(headerLength), 8)));
+      header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(headerBytes));
     } catch (error) {
       fail(`the header is not valid UTF-8 JSON (${(error as Error).message})`);
     }
@@ -139,19 +163,46 @@ export function loadSafetensors(file: string): SafetensorsContents {
       entries.push(parseEntry(name, info, dataLength, (m) => fail(`tensor '${name}': ${m}`)));
     }
     checkLayout(entries, dataLength, fail);
+    const checksum = metadata[CHECKSUM_KEY];
+    delete metadata[CHECKSUM_KEY];
+    const hash = checksum === undefined ? undefined : startChecksum(lengthBytes, headerBytes, checksum, fail);
 
     const tensors = tidy(() => {
-      const out = new Map<string, Tensor>();
-      for (const e of entries) {
+      // read in data order (the layout covers the data section exactly) so that the hash sees the file's bytes
+      const read = new Map<string, Tensor>();
+      for (const e of [...entries].sort((a, b) => a.begin - b.begin)) {
         const bytes = readAt(fd, e.end - e.begin, dataStart + e.begin);
-        out.set(e.name, fromBytes(bytes, e.dtype, e.shape));
+        hash?.update(bytes);
+        read.set(e.name, fromBytes(bytes, e.dtype, e.shape));
       }
-      return out;
+      if (hash !== undefined && CHECKSUM_PREFIX + hash.digest("hex") !== checksum) {
+        fail(
+          `the file does not match the checksum in its metadata (${CHECKSUM_KEY}): it is damaged; use another ` +
+            "copy, or rerun what wrote it",
+        );
+      }
+      return new Map(entries.map((e) => [e.name, read.get(e.name)!]));
     });
-    return { tensors, metadata };
+    return { tensors, metadata, ...(checksum === undefined ? {} : { checksum }) };
   } finally {
     closeSync(fd);
   }
+}
+
+// A hash fed with the header as written (the checksum's digits zeroed); the caller adds the data section.
+function startChecksum(lengthBytes: Buffer, headerBytes: Buffer, checksum: string, fail: (m: string) => never): Hash {
+  const digits = headerBytes.indexOf(CHECKSUM_NEEDLE) + CHECKSUM_NEEDLE.length;
+  if (
+    !new RegExp(`^${CHECKSUM_PREFIX}[0-9a-f]{${CHECKSUM_HEX}}$`).test(checksum) ||
+    digits < CHECKSUM_NEEDLE.length ||
+    headerBytes.indexOf(CHECKSUM_NEEDLE, digits) >= 0 ||
+    headerBytes.toString("latin1", digits - CHECKSUM_PREFIX.length, digits + CHECKSUM_HEX) !== checksum
+  ) {
+    fail(`__metadata__ '${CHECKSUM_KEY}' is not a single "${CHECKSUM_PREFIX}<64 hex digits>": the header is damaged`);
+  }
+  const zeroed = Buffer.from(headerBytes);
+  zeroed.fill("0", digits, digits + CHECKSUM_HEX);
+  return createHash("sha256").update(lengthBytes).update(zeroed);
 }
 
 function parseEntry(name: string, info: unknown, dataLength: number, fail: (m: string) => never): Entry {
@@ -213,7 +264,10 @@ function readAt(fd: number, length: number, position: number): Buffer {
   return buf;
 }
 
-function writeAll(fd: number, bytes: Uint8Array): void {
+/** Writes all of `bytes`, at `position` when given (else at the file's current position). */
+function writeAll(fd: number, bytes: Uint8Array, position?: number): void {
   let done = 0;
-  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+  while (done < bytes.length) {
+    done += writeSync(fd, bytes, done, bytes.length - done, position === undefined ? null : position + done);
+  }
 }

@@ -2,9 +2,9 @@
 // tensors point (through persistent ids) at raw little-endian storages stored as `<archive>/data/<key>`.
 // libtorch's own C++ unpickler maps collections.OrderedDict to None, so state dicts saved from Python need this.
 import { readFileSync } from "node:fs";
-import { unzipSync } from "fflate";
 import { DTYPE_BYTES, aten, fromBytes, tidy, type DType, type Tensor } from "../torch/index.js";
 import { commonGlobals, describeValue, isTuple, PickleGlobal, unpickle, type GlobalHandler } from "./pickle.js";
+import { readZip, type ZipRecord } from "./zip.js";
 
 export interface TorchFileOptions {
   /**
@@ -81,7 +81,8 @@ function tensorGlobals(): Record<string, GlobalHandler> {
  * Reads the tensors of a `torch.save` file (a state dict, or a checkpoint dict holding one). Nested dicts give
  * dotted names (`{"state_dict": {"fc.weight": ...}, "epoch": 3}` yields `state_dict.fc.weight`), values that
  * are not tensors or dicts are skipped, and the order is the file's. Tensors sharing a storage come back as
- * separate contiguous copies. Nothing in the file is executed: only tensor-related globals are resolved.
+ * separate contiguous copies. Nothing in the file is executed: only tensor-related globals are resolved. Every
+ * record read is checked against its CRC-32, so a damaged file is an error naming the record, never other values.
  */
 export function loadTorchFile(file: string, options: TorchFileOptions = {}): Map<string, Tensor> {
   const bytes = readFileSync(file);
@@ -96,13 +97,8 @@ export function loadTorchFile(file: string, options: TorchFileOptions = {}): Map
           : "Expected a file written by torch.save (PyTorch >= 1.6)."),
     );
   }
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes);
-  } catch (error) {
-    throw new Error(`${where}: cannot read the zip archive (${(error as Error).message}); is the file truncated?`);
-  }
-  const pickles = Object.keys(files).filter((n) => /^[^/]+\/data\.pkl$/.test(n));
+  const files = readZip(bytes, where);
+  const pickles = [...files.keys()].filter((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (pickles.length !== 1) {
     throw new Error(
       `${where}: expected one '<archive>/data.pkl' entry, found ${pickles.length ? pickles.join(", ") : "none"}` +
@@ -111,13 +107,13 @@ export function loadTorchFile(file: string, options: TorchFileOptions = {}): Map
   }
   const pklName = pickles[0]!;
   const archive = pklName.slice(0, -"/data.pkl".length);
-  const byteorder = files[`${archive}/byteorder`];
+  const byteorder = files.get(`${archive}/byteorder`)?.read();
   if (byteorder !== undefined && new TextDecoder().decode(byteorder).trim() !== "little") {
     throw new Error(`${where}: ${archive}/byteorder says big-endian storages, which are not supported`);
   }
 
   const storages = new Map<string, StorageRef>();
-  const root = unpickle(files[pklName]!, {
+  const root = unpickle(files.get(pklName)!.read(), {
     source: `${file} (${pklName})`,
     globals: { ...tensorGlobals(), ...options.globals },
     persistentLoad: (pid) => persistentStorage(pid, storages),
@@ -174,7 +170,7 @@ function collect(
 
 function materialize(
   refs: Map<string, TensorRef>,
-  files: Record<string, Uint8Array>,
+  files: Map<string, ZipRecord>,
   archive: string,
   where: string,
 ): Map<string, Tensor> {
@@ -189,18 +185,17 @@ function materialize(
       let storage = storages.get(key);
       if (storage === undefined) {
         const entry = `${archive}/data/${key}`;
-        const data = files[entry];
-        if (data === undefined) throw new Error(`${where}: tensor '${name}' needs the missing entry ${entry}`);
+        const record = files.get(entry);
+        if (record === undefined) throw new Error(`${where}: tensor '${name}' needs the missing entry ${entry}`);
         const expected = numel * DTYPE_BYTES[dtype];
-        if (data.length !== expected) {
+        if (record.size !== expected) {
           throw new Error(
-            `${where}: entry ${entry} (storage of '${name}') holds ${data.length} bytes, but ${numel} ${dtype} ` +
+            `${where}: entry ${entry} (storage of '${name}') holds ${record.size} bytes, but ${numel} ${dtype} ` +
               `elements need ${expected}: the file is truncated or corrupt`,
           );
         }
-        storage = fromBytes(data, dtype, [numel]);
+        storage = fromBytes(record.read(), dtype, [numel]);
         storages.set(key, storage);
-        delete files[entry];
       }
       const count = ref.size.reduce((a, b) => a * b, 1);
       const last = ref.offset + ref.size.reduce((acc, s, i) => acc + (s - 1) * ref.stride[i]!, 0);

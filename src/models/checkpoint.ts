@@ -3,6 +3,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
+import { isFloatingDType } from "../torch/index.js";
 import { loadSafetensors, loadTorchFile, saveSafetensors } from "../io/index.js";
 import type { Backbone } from "./backbones/backbone.js";
 import { loadOnnxBackbone } from "./onnx/import.js";
@@ -18,6 +19,13 @@ export const METADATA_SPEC = "facekd.spec";
 const BACKBONE_PREFIX = "state_dict_backbone.";
 const DDP_PREFIX = "module.";
 
+/**
+ * The largest weight magnitude a checkpoint may hold: float16's largest value. arcface_torch trains under fp16
+ * autocast, and the weights and BatchNorm statistics of trained face models stay far below 1e4; a larger value
+ * comes from damage (a flipped exponent bit scales a weight by up to 2^128) and overflows in the first forward.
+ */
+export const MAX_WEIGHT_MAGNITUDE = 65504;
+
 export interface CheckpointContents {
   tensors: Map<string, Tensor>;
   /** Safetensors metadata ({} for torch.save files). */
@@ -27,11 +35,41 @@ export interface CheckpointContents {
 /**
  * Reads a state dict from a torch.save zip file (`.pth`, `.pt`) or a safetensors file, told apart by their
  * first bytes. Keys are normalized: a training checkpoint's `state_dict_backbone.` entries are taken alone, and a
- * `module.` prefix (DistributedDataParallel) is dropped. The caller owns (and disposes) the tensors.
+ * `module.` prefix (DistributedDataParallel) is dropped. Every floating-point weight must be finite and within
+ * MAX_WEIGHT_MAGNITUDE. The caller owns (and disposes) the tensors.
  */
 export function readCheckpoint(file: string): CheckpointContents {
   const { tensors, metadata } = isZip(file) ? { tensors: loadTorchFile(file), metadata: {} } : loadSafetensors(file);
-  return { tensors: normalizeKeys(tensors), metadata };
+  const normalized = normalizeKeys(tensors);
+  try {
+    checkWeights(normalized, file);
+  } catch (error) {
+    for (const t of normalized.values()) t.dispose();
+    throw error;
+  }
+  return { tensors: normalized, metadata };
+}
+
+/** Throws, naming the tensor and `file`, when a floating-point tensor holds NaN, +-Inf or a value over the bound. */
+export function checkWeights(tensors: Map<string, Tensor>, file: string): void {
+  for (const [name, t] of tensors) {
+    if (!isFloatingDType(t.dtype) || t.numel() === 0) continue;
+    // amax propagates NaN, so one reduction finds all three problems
+    const peak = torch.tidy(() => t.abs().amax().item());
+    if (peak <= MAX_WEIGHT_MAGNITUDE) continue;
+    const where = `${file}: tensor '${name}' [${t.shape.join(", ")}]`;
+    if (Number.isFinite(peak)) {
+      throw new RangeError(
+        `${where} holds a weight of magnitude ${peak.toExponential(3)}, beyond the ${MAX_WEIGHT_MAGNITUDE} that ` +
+          "any trained face model stays under (float16's range): the file is damaged; use another copy of it",
+      );
+    }
+    const bad = torch.tidy(() => t.isfinite().logicalNot().sum().item());
+    throw new RangeError(
+      `${where} holds ${bad} non-finite value${bad === 1 ? "" : "s"} (NaN or Inf): the file is damaged or its ` +
+        "training diverged; use another copy, or an earlier checkpoint",
+    );
+  }
 }
 
 /** Saves a backbone's state dict as safetensors, with its model name and options in the metadata. */

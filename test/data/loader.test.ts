@@ -273,10 +273,22 @@ test("loader: unlabeled data where labels are needed, and images that contradict
     () => new FaceLoader(unlabeled, { batchSize: 2, labeled: true, workers: 0 }),
     (e: Error) => e instanceof DataError && /has no identity labels/.test(e.message),
   );
+  // a property file that no image fits is named when the pack opens
   const rec = await recWithCorruptRecord();
   writeFileSync(path.join(path.dirname(rec), "property"), "4,112,112\n");
-  const loader = new FaceLoader(RecDataset.open(rec), { batchSize: 2, shuffle: false, workers: 0 });
-  await assert.rejects(collect(loader), /the image is 16x16 but the dataset's property file declares 112x112/);
+  assert.throws(() => RecDataset.open(rec), /property says the images are 112x112, but the first image of/);
+  // a later image of another size is named when it is decoded
+  const mixed = path.join(dir, "mixed", "train.rec");
+  mkdirSync(path.dirname(mixed), { recursive: true });
+  const writer = new RecWriter(mixed, { imageSize: [16, 16] });
+  writer.add(await jpeg(10), 0);
+  writer.add(await jpeg(20, 24, 24), 0);
+  writer.close();
+  const loader = new FaceLoader(RecDataset.open(mixed), { batchSize: 2, shuffle: false, workers: 0 });
+  await assert.rejects(
+    collect(loader),
+    /record key 2: the image is 24x24 but the dataset's property file declares 16x16/,
+  );
 });
 
 test("loader: closed in the middle of an epoch with reads ahead in flight, the process still exits cleanly", async () => {

@@ -250,6 +250,25 @@ test("bad input: malformed and ambiguous .idx files", () => {
   assert.throws(() => RecDataset.open(rec), /not a multiple of 4/);
 });
 
+test("bad input: a damaged record length is an error naming the record, not a cut image", () => {
+  const rec = fixtureCopy();
+  const bytes = readFileSync(rec);
+  bytes.writeUInt32LE(bytes.readUInt32LE(1060 + 4) - 4, 1060 + 4); // key 2: 1414 bytes said to be 1410
+  writeFileSync(rec, bytes);
+  const ds = RecDataset.open(rec);
+  try {
+    assert.equal(ds.read(0).key, 1);
+    assert.throws(
+      () => ds.read(1),
+      (e: Error) =>
+        e instanceof CorruptRecordError &&
+        e.message.includes(`${rec}: record key 2 at byte 1060: its payload ends at byte 2478, where neither zero`),
+    );
+  } finally {
+    ds.close();
+  }
+});
+
 test("bad input: a property file that does not match the pack", () => {
   const rec = fixtureCopy();
   const property = path.join(path.dirname(rec), "property");
@@ -260,6 +279,19 @@ test("bad input: a property file that does not match the pack", () => {
   );
   writeFileSync(property, "five,112\n");
   assert.throws(() => RecDataset.open(rec), /expected "num_classes,height,width"/);
+  writeFileSync(property, "5,112,912\n");
+  assert.throws(
+    () => RecDataset.open(rec),
+    (e: Error) =>
+      e instanceof DataError &&
+      e.message.startsWith(`${property} says the images are 112x912, but the first image of ${rec} (key 1) is 112x112`),
+  );
+  writeFileSync(property, "5,112,4499999910\n");
+  assert.throws(
+    () => RecDataset.open(rec),
+    (e: Error) =>
+      e instanceof DataError && e.message.startsWith(`${property}: "5,112,4499999910" declares 5 identities`),
+  );
 });
 
 test("bad input: labels out of range or against the identity records are errors, never returned", async () => {

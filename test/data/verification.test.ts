@@ -76,25 +76,35 @@ test("Python's pickle reads the packs we write (when /usr/bin/python3 is there)"
 
 const hex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, "hex"));
 
+// pickle.dumps(([b"\xff\xd8\xff", np.frombuffer(b"\xff\xd8\x01", np.uint8)], np.array([True])), protocol=2)
+const NUMPY_PACK =
+  "80025d710028635f636f646563730a656e636f64650a71015806000000c3bfc398c3bf710258060000006c6174696e3171038671" +
+  "04527105636e756d70792e636f72652e6d756c746961727261790a5f7265636f6e7374727563740a7106636e756d70790a6e6461" +
+  "727261790a71074b0085710868015801000000627109680386710a52710b87710c52710d284b014b0385710e636e756d70790a64" +
+  "747970650a710f5802000000753171108988877111527112284b0358010000007c71134e4e4e4affffffff4affffffff4b007471" +
+  "14628968015805000000c3bfc39801711568038671165271177471186265680668074b00857119680b87711a52711b284b014b01" +
+  "85711c680f58020000006231711d898887711e52711f284b0368134e4e4e4affffffff4affffffff4b0074712062896801580100" +
+  "00000171216803867122527123747124628671252e";
+
 test("numpy payloads (protocol 2): uint8 arrays and a numpy bool issame array decode", () => {
-  // pickle.dumps(([b"\xff\xd8\xff", np.frombuffer(b"\xff\xd8\x01", np.uint8)], np.array([True])), protocol=2)
   const file = path.join(dir, "npbool.bin");
-  writeFileSync(
-    file,
-    hex(
-      "80025d710028635f636f646563730a656e636f64650a71015806000000c3bfc398c3bf710258060000006c6174696e3171038671" +
-        "04527105636e756d70792e636f72652e6d756c746961727261790a5f7265636f6e7374727563740a7106636e756d70790a6e6461" +
-        "727261790a71074b0085710868015801000000627109680386710a52710b87710c52710d284b014b0385710e636e756d70790a64" +
-        "747970650a710f5802000000753171108988877111527112284b0358010000007c71134e4e4e4affffffff4affffffff4b007471" +
-        "14628968015805000000c3bfc39801711568038671165271177471186265680668074b00857119680b87711a52711b284b014b01" +
-        "85711c680f58020000006231711d898887711e52711f284b0368134e4e4e4affffffff4affffffff4b0074712062896801580100" +
-        "00000171216803867122527123747124628671252e",
-    ),
-  );
+  writeFileSync(file, hex(NUMPY_PACK));
   const pack = readVerificationPack(file);
   assert.deepEqual([...pack.images[0]!], [0xff, 0xd8, 0xff]);
   assert.deepEqual([...pack.images[1]!], [0xff, 0xd8, 0x01]);
   assert.deepEqual(pack.issame, [true]);
+});
+
+test("bad input: a numpy array whose shape does not match its bytes is an error, not a cut image", () => {
+  // the second image's shape (3,) made (2,): BININT1 3 -> BININT1 2
+  const file = path.join(dir, "npshape.bin");
+  assert.ok(NUMPY_PACK.includes("284b014b0385"));
+  writeFileSync(file, hex(NUMPY_PACK.replace("284b014b0385", "284b014b0285")));
+  assert.throws(
+    () => readVerificationPack(file),
+    (e: Error) =>
+      e instanceof DataError && e.message.includes(`${file}: bins[1] is a numpy array of shape [2] holding 3 bytes`),
+  );
 });
 
 test("bad input: decoded-pixel arrays, unexpected content and forbidden globals give clear errors", () => {

@@ -1,4 +1,6 @@
 import { test } from "node:test";
+import { createHash } from "node:crypto";
+import { crc32 } from "node:zlib";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { unzipSync, zipSync } from "fflate";
 import * as torch from "../../src/torch/index.js";
 import { Tensor } from "../../src/torch/tensor.js";
-import { loadSafetensors, loadTorchFile, saveSafetensors } from "../../src/io/index.js";
+import { CHECKSUM_KEY, loadSafetensors, loadTorchFile, saveSafetensors } from "../../src/io/index.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const fixture = (name: string): string => path.join(root, "test", "fixtures", name);
@@ -70,14 +72,20 @@ test("safetensors: every dtype, 0-d and empty tensors and metadata round-trip", 
   disposeAll(tensors.values());
 });
 
-test("safetensors: a plain object works and a missing metadata reads as {}", () => {
+test("safetensors: a plain object works, and without metadata only the checksum is in __metadata__", () => {
   const file = tmp("record.safetensors");
   const a = torch.tensor([1, 2]);
   saveSafetensors(file, { a });
-  const { tensors, metadata } = loadSafetensors(file);
+  const { tensors, metadata, checksum } = loadSafetensors(file);
   assert.deepEqual(metadata, {});
+  assert.match(checksum!, /^sha256:[0-9a-f]{64}$/);
   assert.deepEqual(tensors.get("a")!.toNumbers(), [1, 2]);
-  assert.ok(!readFileSync(file).includes("__metadata__"));
+  const header = JSON.parse(
+    readFileSync(file)
+      .subarray(8, 8 + Number(readFileSync(file).readBigUInt64LE(0)))
+      .toString(),
+  );
+  assert.deepEqual(header["__metadata__"], { [CHECKSUM_KEY]: checksum });
   disposeAll([a, ...tensors.values()]);
 });
 
@@ -97,7 +105,14 @@ test("safetensors: the bytes we write follow the spec's layout", () => {
   const headerText = bytes.subarray(8, 8 + n).toString("utf8");
   assert.match(headerText, /^\{.*\} *$/s, "the header is JSON padded with spaces");
   const header = JSON.parse(headerText) as Record<string, { dtype: string; shape: number[]; data_offsets: number[] }>;
-  assert.deepEqual(header["__metadata__"], { format: "pt" });
+  const { [CHECKSUM_KEY]: checksum, ...metadata } = header["__metadata__"] as unknown as Record<string, string>;
+  assert.deepEqual(metadata, { format: "pt" });
+  // the checksum is the SHA-256 of the file with its own 64 hex digits written as "0"
+  const zeroed = Buffer.from(bytes);
+  const at = zeroed.indexOf(checksum!);
+  zeroed.fill("0", at + "sha256:".length, at + checksum!.length);
+  assert.equal(checksum, "sha256:" + createHash("sha256").update(zeroed).digest("hex"));
+  delete header["__metadata__"];
   const expected: Record<string, [string, number[], Buffer]> = {
     a: ["F32", [2], Buffer.from(new Float32Array([1.5, -2]).buffer)],
     b: ["I64", [], Buffer.from([7, 0, 0, 0, 0, 0, 0, 0])],
@@ -152,8 +167,9 @@ test("safetensors: a file built byte by byte from the spec reads correctly", () 
   data.writeBigInt64LE(-9n, 16);
   data.set([1, 0, 1], 24);
   const file = writeRaw("hand.safetensors", header, data);
-  const { tensors, metadata } = loadSafetensors(file);
+  const { tensors, metadata, checksum } = loadSafetensors(file);
   assert.deepEqual(metadata, { source: "hand" });
+  assert.equal(checksum, undefined, "files written by others carry no checksum, and are accepted");
   assert.deepEqual([...tensors.keys()], ["w", "n", "m", "e"]);
   const w = tensors.get("w")!;
   assert.equal(w.dtype, "float32");
@@ -235,6 +251,41 @@ test("safetensors: corrupt files give errors naming the file and the tensor", ()
   }
 });
 
+test("safetensors: the checksum catches damage to the data and to the header", () => {
+  const file = tmp("sum.safetensors");
+  const a = torch.tensor(new Float32Array([1, 2, 3, 4]));
+  const b = torch.tensor(new Int32Array([5, 6, 7, 8]));
+  saveSafetensors(file, { a, b }, { note: "x" });
+  disposeAll([a, b]);
+  const clean = readFileSync(file);
+  const edits: [string, (bytes: Buffer) => void][] = [
+    ["a data bit", (bytes) => void bytes.writeUInt8(bytes.readUInt8(bytes.length - 3) ^ 4, bytes.length - 3)],
+    ["a dtype of the same size", (bytes) => void bytes.write("I32", bytes.indexOf('"F32"') + 1)],
+    ["a tensor's name", (bytes) => void bytes.write("c", bytes.indexOf('"a"') + 1)],
+    ["a metadata value", (bytes) => void bytes.write("y", bytes.indexOf('"x"') + 1)],
+    ["the checksum itself", (bytes) => void bytes.write("f", bytes.indexOf("sha256:") + 7)],
+  ];
+  for (const [what, edit] of edits) {
+    const bytes = Buffer.from(clean);
+    edit(bytes);
+    assert.notDeepEqual(bytes, clean, what);
+    writeFileSync(file, bytes);
+    throwsWith(
+      () => loadSafetensors(file),
+      `loadSafetensors(${file}): `,
+      /does not match the checksum in its metadata/,
+    );
+  }
+  const bad = Buffer.from(clean);
+  bad.write("g", bad.indexOf("sha256:") + 7);
+  writeFileSync(file, bad);
+  throwsWith(
+    () => loadSafetensors(file),
+    `loadSafetensors(${file}): `,
+    /'facekd\.checksum' is not a single "sha256:<64 hex digits>"/,
+  );
+});
+
 test("safetensors: saving rejects what the format cannot hold", () => {
   const t = torch.tensor([1]);
   const file = tmp("bad.safetensors");
@@ -244,6 +295,7 @@ test("safetensors: saving rejects what the format cannot hold", () => {
     `saveSafetensors(${file}): `,
     /metadata 'epoch' is a number/,
   );
+  throwsWith(() => saveSafetensors(file, { t }, { [CHECKSUM_KEY]: "mine" }), `saveSafetensors(${file}): `, /reserved/);
   assert.deepEqual(
     readdirSync(dir).filter((f) => f.startsWith(".bad")),
     [],
@@ -427,7 +479,7 @@ test("torch file: broken or unsupported files give errors naming the file and th
   const cut = tmp("cut.pth");
   const whole = readFileSync(fixture("mbf_backbone.pth"));
   writeFileSync(cut, whole.subarray(0, whole.length >> 1));
-  throwsWith(() => loadTorchFile(cut), `loadTorchFile(${cut}): `, /cannot read the zip archive/);
+  throwsWith(() => loadTorchFile(cut), `loadTorchFile(${cut}): `, /no zip end-of-central-directory record closes/);
 
   const entries = mixedEntries();
   delete entries["torch_mixed/data/3"];
@@ -460,3 +512,118 @@ test("torch file: broken or unsupported files give errors naming the file and th
     /expected one '<archive>\/data\.pkl' entry/,
   );
 });
+
+/** The fixture with `edit` applied to a copy of its bytes, saved under `name`. */
+function damaged(name: string, source: string, edit: (bytes: Buffer) => Buffer | void): string {
+  const bytes = Buffer.from(readFileSync(fixture(source)));
+  const file = tmp(name);
+  writeFileSync(file, edit(bytes) ?? bytes);
+  return file;
+}
+
+test("torch file: every record read is checked against its zip CRC-32", () => {
+  // one flipped bit in the data of mbf_backbone/data/17 (a stored record starting at byte 1732480)
+  const flipped = damaged("flipped.pth", "mbf_backbone.pth", (b) => flip(b, 1732480 + 100, 0x10));
+  throwsWith(
+    () => loadTorchFile(flipped),
+    `loadTorchFile(${flipped}): `,
+    /record 'mbf_backbone\/data\/17' fails its CRC-32 check: the file is damaged/,
+  );
+  // damage to the pickle is caught before it is parsed
+  const pickle = damaged("pickle.pth", "torch_mixed.pt", (b) => flip(b, b.indexOf("state_dict") + 2, 1));
+  throwsWith(() => loadTorchFile(pickle), `loadTorchFile(${pickle}): `, /'torch_mixed\/data\.pkl' fails its CRC-32/);
+  // deflated records (torch.save stores them, other zip tools may not) are inflated and checked too
+  const entries = mixedEntries();
+  const deflated = tmp("deflated.pt");
+  writeFileSync(deflated, zipSync(entries, { level: 6 }));
+  const sd = loadTorchFile(deflated);
+  assert.deepEqual(sd.get("state_dict.i16")!.toNumbers(), [-300, 300]);
+  disposeAll(sd.values());
+  const bytes = readFileSync(deflated);
+  const start = bytes.indexOf("torch_mixed/data/0") + "torch_mixed/data/0".length;
+  flip(bytes, start + 5, 0xff);
+  writeFileSync(deflated, bytes);
+  throwsWith(
+    () => loadTorchFile(deflated),
+    `loadTorchFile(${deflated}): `,
+    /record 'torch_mixed\/data\/0' (fails|does not)/,
+  );
+});
+
+test("torch file: the zip structure is checked before anything is read", () => {
+  const cases: [string, (b: Buffer) => Buffer | void, RegExp][] = [
+    ["appended.pth", (b) => Buffer.concat([b, Buffer.from("junk")]), /no zip end-of-central-directory record/],
+    // the first directory entry's local header offset, moved by 4
+    [
+      "offset.pth",
+      (b) => void b.writeUInt32LE(b.readUInt32LE(directoryEntry(b) + 42) + 4, directoryEntry(b) + 42),
+      /record 'torch_mixed\/data\.pkl': no local header at byte 4/,
+    ],
+    ["name.pth", (b) => flip(b, 30, 0x20), /record 'torch_mixed\/data\.pkl': its local header at byte 0 disagrees/],
+    ["count.pth", (b) => flip(b, b.length - 12, 1), /the zip64 end record and the end record disagree/],
+  ];
+  for (const [name, edit, pattern] of cases) {
+    const file = damaged(name, "torch_mixed.pt", edit);
+    throwsWith(() => loadTorchFile(file), `loadTorchFile(${file}): `, pattern);
+  }
+});
+
+function flip(b: Buffer, at: number, mask: number): void {
+  b.writeUInt8(b.readUInt8(at) ^ mask, at);
+}
+
+/**
+ * A zip whose every size and offset is in zip64 form (as in files over 4 GiB): 0xffffffff in the headers, the values
+ * in zip64 extra fields, and a zip64 end record. Written by hand, after APPNOTE.TXT.
+ */
+function zip64(entries: Record<string, Uint8Array>): Buffer {
+  const u16 = (v: number): Buffer => Buffer.from([v & 0xff, v >> 8]);
+  const u32 = (v: number): Buffer => Buffer.from(new Uint32Array([v]).buffer);
+  const u64 = (v: number): Buffer => Buffer.from(new BigUint64Array([BigInt(v)]).buffer);
+  const FULL = 0xffffffff;
+  const locals: Buffer[] = [];
+  const directory: Buffer[] = [];
+  let offset = 0;
+  for (const [name, data] of Object.entries(entries)) {
+    const n = Buffer.from(name);
+    const [crc, size] = [crc32(data), data.length];
+    const common = [u16(45), u16(0), u16(0), u16(0), u16(0), u32(crc), u32(FULL), u32(FULL), u16(n.length)];
+    const local = [u32(0x04034b50), ...common, u16(20), n, u16(1), u16(16), u64(size), u64(size), data];
+    const entry = [u32(0x02014b50), u16(45), ...common, u16(28), u16(0), u16(0), u16(0), u32(0), u32(FULL), n];
+    directory.push(Buffer.concat([...entry, u16(1), u16(24), u64(size), u64(size), u64(offset)]));
+    locals.push(Buffer.concat(local));
+    offset += locals.at(-1)!.length;
+  }
+  const dir = Buffer.concat(directory);
+  const count = directory.length;
+  const end64 = [u32(0x06064b50), u64(44), u16(45), u16(45), u32(0), u32(0), u64(count), u64(count)];
+  return Buffer.concat([
+    ...locals,
+    dir,
+    ...end64,
+    u64(dir.length),
+    u64(offset),
+    ...[u32(0x07064b50), u32(0), u64(offset + dir.length), u32(1)],
+    ...[u32(0x06054b50), u16(0), u16(0), u16(0xffff), u16(0xffff), u32(FULL), u32(FULL), u16(0)],
+  ]);
+}
+
+test("torch file: zip64 sizes, offsets and end records are read (files over 4 GiB have them)", () => {
+  const file = tmp("zip64.pt");
+  writeFileSync(file, zip64(mixedEntries()));
+  const sd = loadTorchFile(file);
+  const clean = loadTorchFile(fixture("torch_mixed.pt"));
+  assert.deepEqual([...sd.keys()], [...clean.keys()]);
+  for (const [k, t] of clean) assert.deepEqual(sd.get(k)!.data(), t.data(), k);
+  disposeAll([...sd.values(), ...clean.values()]);
+  // and their CRC-32 still guards the records
+  const bytes = readFileSync(file);
+  flip(bytes, bytes.indexOf("torch_mixed/data/1") + "torch_mixed/data/1".length + 20 + 3, 0x40);
+  writeFileSync(file, bytes);
+  throwsWith(() => loadTorchFile(file), `loadTorchFile(${file}): `, /record 'torch_mixed\/data\/1' fails its CRC-32/);
+});
+
+// the byte where the central directory starts (the offset the end record holds: torch files end in a zip64 pair)
+function directoryEntry(b: Buffer): number {
+  return b.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+}

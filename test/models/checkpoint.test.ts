@@ -1,12 +1,21 @@
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { unzipSync, zipSync } from "fflate";
 import * as torch from "../../src/torch/index.js";
 import { loadSafetensors, readNpy, saveSafetensors } from "../../src/io/index.js";
-import { createModel, findFittingModels, loadBackbone, saveBackbone, METADATA_MODEL } from "../../src/models/index.js";
+import {
+  createModel,
+  findFittingModels,
+  loadBackbone,
+  readCheckpoint,
+  saveBackbone,
+  MAX_WEIGHT_MAGNITUDE,
+  METADATA_MODEL,
+} from "../../src/models/index.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const fixture = (name: string): string => path.join(root, "test", "fixtures", name);
@@ -125,5 +134,53 @@ describe("facekd safetensors checkpoints", () => {
     } finally {
       model.dispose();
     }
+  });
+});
+
+describe("weights are checked as they load", () => {
+  const model = createModel("mbf-w0.5@56");
+  after(() => model.dispose());
+  const changed = (t: torch.Tensor, value: number): torch.Tensor => {
+    const values = Float32Array.from(t.data() as Float32Array);
+    values[3] = value;
+    return torch.tensor(values, { shape: t.shape });
+  };
+  // the model's state dict with one weight changed
+  const withValue = (name: string, value: number): Map<string, torch.Tensor> =>
+    new Map([...model.stateDict()].map(([k, t]) => [k, k === name ? changed(t, value) : t]));
+
+  test("NaN, Inf and huge weights in a safetensors file are errors naming the tensor and the file", () => {
+    const cases: [number, RegExp][] = [
+      [NaN, /tensor 'features\.layers\.2\.weight' \[512, 256\] holds 1 non-finite value \(NaN or Inf\)/],
+      [-Infinity, /'features\.layers\.2\.weight' \[512, 256\] holds 1 non-finite value/],
+      [1e37, /'features\.layers\.2\.weight' \[512, 256\] holds a weight of magnitude 1\.000e\+37, beyond the 65504/],
+    ];
+    for (const [value, pattern] of cases) {
+      const file = tmp(`bad-${value}.safetensors`);
+      saveSafetensors(file, withValue("features.layers.2.weight", value));
+      assert.throws(
+        () => loadBackbone("mbf-w0.5@56", file),
+        (e: Error) => {
+          assert.ok(e.message.startsWith(`${file}: `), e.message);
+          assert.match(e.message, pattern);
+          return true;
+        },
+      );
+    }
+    // the bound itself loads, as do integer buffers beyond it (num_batches_tracked counts steps)
+    const edge = withValue("features.layers.2.weight", -MAX_WEIGHT_MAGNITUDE);
+    edge.set("features.layers.3.num_batches_tracked", torch.tensor(new BigInt64Array([10n ** 9n]), { shape: [] }));
+    saveSafetensors(tmp("edge.safetensors"), edge);
+    loadBackbone("mbf-w0.5@56", tmp("edge.safetensors")).dispose();
+  });
+
+  test("a NaN in a torch.save file (with a valid CRC) is an error naming the tensor", () => {
+    const entries = unzipSync(readFileSync(fixture("torch_mixed.pt")));
+    const data = new Float32Array(24).fill(1);
+    data[5] = NaN;
+    entries["torch_mixed/data/0"] = new Uint8Array(data.buffer);
+    const file = tmp("nan.pt");
+    writeFileSync(file, zipSync(entries, { level: 0 }));
+    assert.throws(() => readCheckpoint(file), /nan\.pt: tensor 'state_dict\.w' \[4, 6\] holds 1 non-finite value/);
   });
 });

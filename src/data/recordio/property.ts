@@ -3,6 +3,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DataError } from "../errors.js";
 
+const MAX_CLASSES = 2 ** 24;
+const MAX_SIDE = 65535;
+
 export interface PackProperty {
   numClasses: number;
   imageSize: [number, number];
@@ -25,6 +28,13 @@ export function readProperty(path: string): PackProperty | null {
     );
   }
   const [numClasses, height, width] = fields as [number, number, number];
+  // labels are float32 in RecordIO (exact up to 2^24), and JPEG sides are 16-bit
+  if (numClasses > MAX_CLASSES || height > MAX_SIDE || width > MAX_SIDE) {
+    throw new DataError(
+      `${path}: "${text.slice(0, 80)}" declares ${numClasses} identities of ${height}x${width} images, beyond what a ` +
+        `pack can hold (${MAX_CLASSES} identities, ${MAX_SIDE} pixels a side): the file is damaged; fix or delete it`,
+    );
+  }
   return { numClasses, imageSize: [height, width] };
 }
 

@@ -6,6 +6,7 @@
 // Labels come from each image's own IRHeader (the first of its label vector when flag > 0) and are checked
 // against the class count and, in the header layout, against the identity ranges.
 import { existsSync } from "node:fs";
+import { jpegSize } from "../codec.js";
 import { CorruptRecordError, DataError, type CorruptPolicy } from "../errors.js";
 import type { FaceSample, FaceSource, RecSpec } from "../source.js";
 import { unpackPayload, type IRHeader } from "./format.js";
@@ -71,7 +72,9 @@ export class RecDataset implements FaceSource {
         }
         spec.numClasses = numClasses;
       }
-      return new RecDataset(spec, file);
+      const dataset = new RecDataset(spec, file);
+      if (property !== null) dataset.#checkImageSize(propertyPath);
+      return dataset;
     } catch (error) {
       file.close();
       throw error;
@@ -147,6 +150,28 @@ export class RecDataset implements FaceSource {
     this.#file.close();
   }
 
+  // The property's image size against the first image's JPEG header: a damaged or foreign property file is named
+  // here, not by every image at decode time. A first record too damaged to read is left to the reads.
+  #checkImageSize(propertyPath: string): void {
+    const declared = this.#spec.imageSize;
+    if (declared === null || this.length === 0) return;
+    let image: Uint8Array;
+    try {
+      image = this.readRecord(this.keyAt(0)).image;
+    } catch (error) {
+      if (error instanceof CorruptRecordError) return;
+      throw error;
+    }
+    const found = jpegSize(image);
+    if (found !== null && (found[0] !== declared[0] || found[1] !== declared[1])) {
+      throw new DataError(
+        `${propertyPath} says the images are ${declared[0]}x${declared[1]}, but the first image of ` +
+          `${this.#spec.recPath} (key ${this.keyAt(0)}) is ${found[0]}x${found[1]}: the property file is damaged or ` +
+          "belongs to another pack; fix its last two numbers (height,width) or delete it",
+      );
+    }
+  }
+
   #checkLabel(label: number, key: number, where: string): void {
     const { numClasses, identities } = this.#spec;
     if (numClasses === null) return;
@@ -193,8 +218,9 @@ function readIdentities(
   identityEnd: number,
 ): { starts: Float64Array; ends: Float64Array } {
   const n = identityEnd - imageEnd;
-  const starts = new Float64Array(new SharedArrayBuffer(8 * n));
-  const ends = new Float64Array(new SharedArrayBuffer(8 * n));
+  // filled as the records are found: a damaged identityEnd fails at its first missing record, before any allocation
+  const starts: number[] = [];
+  const ends: number[] = [];
   for (let c = 0; c < n; c++) {
     const key = imageEnd + c;
     const position = index.positionOf(key);
@@ -213,8 +239,14 @@ function readIdentities(
       fail(`should hold flag 2 and the range [start, end) of its image keys, found flag ${header.flag}`);
     }
     if (end > imageEnd) fail(`claims image keys ${start}..${end - 1}, past the last image key ${imageEnd - 1}`);
-    starts[c] = start;
-    ends[c] = end;
+    starts.push(start);
+    ends.push(end);
   }
-  return { starts, ends };
+  return { starts: shared(starts), ends: shared(ends) };
+}
+
+function shared(values: number[]): Float64Array {
+  const out = new Float64Array(new SharedArrayBuffer(8 * values.length));
+  out.set(values);
+  return out;
 }

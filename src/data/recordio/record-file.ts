@@ -12,6 +12,7 @@ export class RecordFile {
   #fd: number | null;
   readonly #head = new Uint8Array(8);
   readonly #headView = new DataView(this.#head.buffer);
+  readonly #tail = new Uint8Array(7);
 
   constructor(path: string) {
     this.path = path;
@@ -27,7 +28,10 @@ export class RecordFile {
       const [cflag, length] = this.#readHead(at, offset, what, parts.length);
       const payload = this.#readExactly(at + 8, length, offset, what);
       parts.push(payload);
-      if (cflag === CFLAG_WHOLE || cflag === CFLAG_LAST) break;
+      if (cflag === CFLAG_WHOLE || cflag === CFLAG_LAST) {
+        this.#checkEnd(at + 8 + length, offset, what);
+        break;
+      }
       at += 8 + align4(length);
     }
     return parts.length === 1 ? parts[0]! : joinParts(parts);
@@ -87,6 +91,26 @@ export class RecordFile {
     const out = new Uint8Array(length);
     this.#read(out, at);
     return out;
+  }
+
+  // Records follow each other without gaps: the zero padding to a multiple of 4, then the next record's magic or
+  // the end of the file. RecordIO has no checksum; this catches a damaged length, which would cut or extend the
+  // image without a word.
+  #checkEnd(end: number, offset: number, what: string): void {
+    const next = align4(end);
+    const tail = this.#tail.subarray(0, Math.min(next + 4, this.size) - end);
+    this.#read(tail, end);
+    const padding = tail.subarray(0, next - end);
+    const magic = tail.subarray(next - end);
+    if (padding.some((b) => b !== 0) || !(next === this.size || MAGIC_BYTES.every((b, i) => magic[i] === b))) {
+      this.#fail(
+        offset,
+        what,
+        `its payload ends at byte ${end}, where neither zero padding and another record nor the end of the file ` +
+          "follows: its length field is damaged, or the .idx points into another record",
+        "re-copy the pack or rebuild the .idx (skipCorrupt skips such records)",
+      );
+    }
   }
 
   #read(into: Uint8Array, position: number): number {

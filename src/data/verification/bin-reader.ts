@@ -70,7 +70,8 @@ function imageBytes(path: string, bin: unknown, i: number): Uint8Array {
   }
   if (bin instanceof NumpyArray) {
     if (bin.data !== null && bin.shape.length === 1 && bin.dtype.endsWith("u1") && !bin.fortranOrder) {
-      return bin.data.subarray(0, bin.shape[0]);
+      checkArraySize(path, bin, `bins[${i}]`);
+      return bin.data;
     }
     throw new DataError(
       `${path}: bins[${i}] is a numpy array of dtype ${bin.dtype} and shape [${bin.shape.join(", ")}], not the ` +
@@ -100,5 +101,17 @@ function numpyBools(path: string, array: NumpyArray): boolean[] {
         "expected a 1-d boolean array",
     );
   }
-  return Array.from(array.data.subarray(0, array.shape[0]), (b) => b !== 0);
+  checkArraySize(path, array, "issame_list");
+  return Array.from(array.data, (b) => b !== 0);
+}
+
+// numpy refuses to rebuild an array whose bytes do not fill its shape exactly; so do we (a damaged size would
+// otherwise cut an image short without a word)
+function checkArraySize(path: string, array: NumpyArray, what: string): void {
+  if (array.data!.length !== array.shape[0]) {
+    throw new DataError(
+      `${path}: ${what} is a numpy array of shape [${array.shape.join(", ")}] holding ${array.data!.length} bytes: ` +
+        "the pack is damaged; re-copy it",
+    );
+  }
 }
