@@ -5,138 +5,21 @@
 // Python values become: None -> null, bool -> boolean, int -> number (bigint beyond 2^53), float -> number,
 // str -> string, bytes -> Uint8Array (a view into the input), bytearray -> Uint8Array (a copy), list -> array,
 // tuple -> frozen array (see isTuple), dict -> Map, set/frozenset -> Set, global -> PickleGlobal.
+import { ByteReader } from "./pickle-bytes.js";
+import { LITERALS } from "./pickle-literals.js";
+import { describeValue, isTuple, PickleError, PickleGlobal, type PickleOptions } from "./pickle-values.js";
 
-/** How an allowed global behaves. Without `call` it may appear only as a value (e.g. a storage class). */
-export interface GlobalHandler {
-  /** REDUCE (`f(*args)`), NEWOBJ (`cls.__new__(cls, *args)`) and NEWOBJ_EX (with keyword arguments). */
-  call?(args: unknown[], kwargs?: Map<unknown, unknown>): unknown;
-  /** BUILD (`obj.__setstate__(state)`) on an object this global made: must update `obj` in place. */
-  build?(obj: unknown, state: unknown): void;
-}
-
-export interface PickleOptions {
-  /** The allow-list, keyed by `module.name` (e.g. `collections.OrderedDict`). Any other global is an error. */
-  globals?: Readonly<Record<string, GlobalHandler>>;
-  /** Resolves BINPERSID/PERSID ids (e.g. torch storages). Without it a persistent id is an error. */
-  persistentLoad?: (pid: unknown) => unknown;
-  /** Python 2 `str` (BINSTRING, SHORT_BINSTRING): raw bytes (default, like `encoding="bytes"`) or latin-1 text. */
-  py2Strings?: "bytes" | "latin1";
-  /** Names the input in error messages, e.g. `model.pth (archive/data.pkl)`. */
-  source?: string;
-}
-
-export class PickleError extends Error {
-  override name = "PickleError";
-}
-
-/** A reference to an allowed global, as pushed by GLOBAL/STACK_GLOBAL. */
-export class PickleGlobal {
-  constructor(
-    readonly module: string,
-    readonly name: string,
-    readonly handler: GlobalHandler,
-  ) {}
-  get qualifiedName(): string {
-    return `${this.module}.${this.name}`;
-  }
-}
-
-/** An inert record for an object of an allowed class that has no better representation. */
-export class PickleObject {
-  state: unknown = undefined;
-  constructor(
-    readonly className: string,
-    readonly args: unknown[],
-  ) {}
-}
-
-/** True for values that were Python tuples (lists are plain arrays, tuples frozen ones). */
-export function isTuple(value: unknown): boolean {
-  return Array.isArray(value) && Object.isFrozen(value);
-}
-
-/** A handler for an allowed class whose objects become PickleObject records (args and BUILD state kept). */
-export function placeholderGlobal(className: string): GlobalHandler {
-  return {
-    call: (args) => new PickleObject(className, args),
-    build: (obj, state) => {
-      (obj as PickleObject).state = state;
-    },
-  };
-}
-
-function bytesFromLatin1(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 255) throw new PickleError(`character U+${c.toString(16)} is not latin-1`);
-    out[i] = c;
-  }
-  return out;
-}
-
-function iterableItems(value: unknown): unknown[] {
-  if (value === undefined) return [];
-  if (Array.isArray(value)) return value;
-  if (value instanceof Set) return [...value];
-  if (value instanceof Map) return [...value.keys()];
-  if (value instanceof Uint8Array) return [...value];
-  throw new PickleError(`expected an iterable argument, got ${describeValue(value)}`);
-}
-
-function bytesConstructor(): GlobalHandler {
-  return {
-    call: ([source, encoding]) => {
-      if (typeof source === "string") {
-        if (encoding === "latin1" || encoding === "latin-1") return bytesFromLatin1(source);
-        if (encoding === "utf-8" || encoding === "utf8") return new TextEncoder().encode(source);
-        throw new PickleError(`unsupported text encoding ${describeValue(encoding)}`);
-      }
-      return Uint8Array.from(iterableItems(source) as number[]);
-    },
-  };
-}
-
-/**
- * Harmless data constructors that pickles of plain data use (OrderedDict, set, and the ways protocol 2 spells
- * bytes). Spread into `globals` where wanted.
- */
-export const commonGlobals: Readonly<Record<string, GlobalHandler>> = {
-  "collections.OrderedDict": {
-    call: ([items]) => {
-      if (items instanceof Map) return new Map(items);
-      const map = new Map<unknown, unknown>();
-      for (const pair of iterableItems(items)) {
-        if (!Array.isArray(pair) || pair.length !== 2) {
-          throw new PickleError(`expected (key, value) pairs, got ${describeValue(pair)}`);
-        }
-        map.set(pair[0], pair[1]);
-      }
-      return map;
-    },
-    // state dicts carry attributes (torch's `_metadata` of module versions) that a Map has no place for
-    build: () => {},
-  },
-  "builtins.set": { call: ([items]) => new Set(iterableItems(items)) },
-  "builtins.frozenset": { call: ([items]) => new Set(iterableItems(items)) },
-  "builtins.bytes": bytesConstructor(),
-  "builtins.bytearray": bytesConstructor(),
-  // protocol 2 pickles bytes as _codecs.encode(latin-1 text, "latin1")
-  "_codecs.encode": bytesConstructor(),
-};
-
-/** A short description of a value for error messages (Python's names for Python's types). */
-export function describeValue(value: unknown): string {
-  if (value === null) return "None";
-  if (value instanceof PickleGlobal) return `global ${value.qualifiedName}`;
-  if (value instanceof Map) return "dict";
-  if (value instanceof Set) return "set";
-  if (value instanceof Uint8Array) return "bytes";
-  if (Array.isArray(value)) return isTuple(value) ? "tuple" : "list";
-  if (typeof value === "string") return `str ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + "..." : value)}`;
-  if (typeof value === "object") return (value as object).constructor?.name ?? "object";
-  return typeof value;
-}
+export {
+  commonGlobals,
+  describeValue,
+  isTuple,
+  placeholderGlobal,
+  PickleError,
+  PickleGlobal,
+  PickleObject,
+  type GlobalHandler,
+  type PickleOptions,
+} from "./pickle-values.js";
 
 // prettier-ignore
 const OPCODE_NAMES: Record<number, string> = {
@@ -156,25 +39,14 @@ const OPCODE_NAMES: Record<number, string> = {
 // Python 3 reads protocol 0-2 pickles with these module names from Python 2 renamed (fix_imports)
 const PY2_MODULES: Record<string, string> = { __builtin__: "builtins", copy_reg: "copyreg" };
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-// Python's latin-1 (byte b is U+00b); TextDecoder's "latin1" is windows-1252, which differs at 0x80-0x9f
-function latin1(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 8192) out += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  return out;
-}
-
 /** Reads one pickled object from `data`. Throws PickleError for malformed, truncated or disallowed input. */
 export function unpickle(data: Uint8Array, options: PickleOptions = {}): unknown {
   return new Unpickler(data, options).load();
 }
 
 class Unpickler {
-  readonly #data: Uint8Array;
-  readonly #view: DataView;
+  readonly #input: ByteReader;
   readonly #options: PickleOptions;
-  #pos = 0;
   #opStart = 0;
   #op = 0;
   #proto = 0;
@@ -185,8 +57,7 @@ class Unpickler {
   readonly #makers = new WeakMap<object, PickleGlobal>();
 
   constructor(data: Uint8Array, options: PickleOptions) {
-    this.#data = data;
-    this.#view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    this.#input = new ByteReader(data, (message) => this.#fail(message));
     this.#options = options;
   }
 
@@ -203,53 +74,6 @@ class Unpickler {
     } catch (error) {
       this.#fail(`${what}: ${error instanceof Error ? error.message : String(error)}`, error);
     }
-  }
-
-  #need(n: number): number {
-    if (n > this.#data.length - this.#pos) {
-      this.#fail(`truncated data: needs ${n} more bytes, ${this.#data.length - this.#pos} are left`);
-    }
-    const at = this.#pos;
-    this.#pos += n;
-    return at;
-  }
-
-  #u8(): number {
-    return this.#data[this.#need(1)]!;
-  }
-  #u16(): number {
-    return this.#view.getUint16(this.#need(2), true);
-  }
-  #u32(): number {
-    return this.#view.getUint32(this.#need(4), true);
-  }
-  #i32(): number {
-    return this.#view.getInt32(this.#need(4), true);
-  }
-  #u64(): number {
-    const v = this.#view.getBigUint64(this.#need(8), true);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) this.#fail(`length ${v} is too large`);
-    return Number(v);
-  }
-  #bytes(n: number): Uint8Array {
-    const at = this.#need(n);
-    // a plain Uint8Array view, even when the input is a Buffer (whose slice() would not copy)
-    return new Uint8Array(this.#data.buffer, this.#data.byteOffset + at, n);
-  }
-  #text(n: number): string {
-    const bytes = this.#bytes(n);
-    try {
-      return utf8.decode(bytes);
-    } catch {
-      this.#fail("invalid UTF-8 in a string");
-    }
-  }
-  #line(): string {
-    const end = this.#data.indexOf(0x0a, this.#pos);
-    if (end < 0) this.#fail("truncated data: a text argument has no terminating newline");
-    const text = latin1(this.#data.subarray(this.#pos, end));
-    this.#pos = end + 1;
-    return text;
   }
 
   #push(v: unknown): void {
@@ -276,14 +100,6 @@ class Unpickler {
   }
   #memoPut(index: number): void {
     this.#memo.set(index, this.#top());
-  }
-
-  #int(bytes: Uint8Array): number | bigint {
-    if (bytes.length === 0) return 0;
-    let v = 0n;
-    for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
-    if (bytes[bytes.length - 1]! & 0x80) v -= 1n << BigInt(8 * bytes.length);
-    return narrow(v);
   }
 
   #global(module: string, name: string): PickleGlobal {
@@ -318,23 +134,28 @@ class Unpickler {
   }
 
   load(): unknown {
-    const data = this.#data;
+    const input = this.#input;
     for (;;) {
-      this.#opStart = this.#pos;
-      if (this.#pos >= data.length) {
+      this.#opStart = input.pos;
+      if (input.remaining === 0) {
         this.#op = -1;
         this.#fail("truncated data: the pickle ends without STOP");
       }
-      const op = (this.#op = data[this.#pos++]!);
+      const op = (this.#op = input.u8());
+      const literal = LITERALS[op];
+      if (literal !== undefined) {
+        this.#push(literal(input, this.#options));
+        continue;
+      }
       switch (op) {
         case 0x80: // PROTO
-          this.#proto = this.#u8();
+          this.#proto = input.u8();
           if (this.#proto > 5) this.#fail(`unsupported pickle protocol ${this.#proto} (this reader knows 0-5)`);
           break;
         case 0x95: {
           // FRAME: only a buffering hint, but its length must fit
-          const n = this.#u64();
-          if (n > data.length - this.#pos) this.#fail(`truncated data: a frame of ${n} bytes runs past the end`);
+          const n = input.u64();
+          if (n > input.remaining) this.#fail(`truncated data: a frame of ${n} bytes runs past the end`);
           break;
         }
         case 0x2e: // STOP
@@ -355,93 +176,6 @@ class Unpickler {
           this.#push(this.#top());
           break;
 
-        case 0x4e: // NONE
-          this.#push(null);
-          break;
-        case 0x88: // NEWTRUE
-          this.#push(true);
-          break;
-        case 0x89: // NEWFALSE
-          this.#push(false);
-          break;
-        case 0x4a: // BININT
-          this.#push(this.#i32());
-          break;
-        case 0x4b: // BININT1
-          this.#push(this.#u8());
-          break;
-        case 0x4d: // BININT2
-          this.#push(this.#u16());
-          break;
-        case 0x8a: // LONG1
-          this.#push(this.#int(this.#bytes(this.#u8())));
-          break;
-        case 0x8b: {
-          // LONG4
-          const n = this.#i32();
-          if (n < 0) this.#fail("negative length");
-          this.#push(this.#int(this.#bytes(n)));
-          break;
-        }
-        case 0x47: // BINFLOAT (big-endian)
-          this.#push(this.#view.getFloat64(this.#need(8), false));
-          break;
-        case 0x49: {
-          // INT (text); "00"/"01" are protocol 0's False/True
-          const text = this.#line();
-          if (text === "00" || text === "01") this.#push(text === "01");
-          else this.#push(parseTextInt(text, () => this.#fail(`bad INT argument ${JSON.stringify(text)}`)));
-          break;
-        }
-        case 0x4c: {
-          // LONG (text)
-          const text = this.#line().replace(/L$/, "");
-          this.#push(parseTextInt(text, () => this.#fail(`bad LONG argument ${JSON.stringify(text)}`)));
-          break;
-        }
-        case 0x46: {
-          // FLOAT (text)
-          const text = this.#line();
-          const v = Number(text);
-          if (text.trim() === "" || (Number.isNaN(v) && !/nan/i.test(text))) this.#fail(`bad FLOAT ${text}`);
-          this.#push(v);
-          break;
-        }
-
-        case 0x58: // BINUNICODE
-          this.#push(this.#text(this.#u32()));
-          break;
-        case 0x8c: // SHORT_BINUNICODE
-          this.#push(this.#text(this.#u8()));
-          break;
-        case 0x8d: // BINUNICODE8
-          this.#push(this.#text(this.#u64()));
-          break;
-        case 0x54: // BINSTRING
-        case 0x55: {
-          // SHORT_BINSTRING
-          const n = op === 0x55 ? this.#u8() : this.#i32();
-          if (n < 0) this.#fail("negative length");
-          const raw = this.#bytes(n);
-          this.#push(this.#options.py2Strings === "latin1" ? latin1(raw) : raw);
-          break;
-        }
-        case 0x42: // BINBYTES
-          this.#push(this.#bytes(this.#u32()));
-          break;
-        case 0x43: // SHORT_BINBYTES
-          this.#push(this.#bytes(this.#u8()));
-          break;
-        case 0x8e: // BINBYTES8
-          this.#push(this.#bytes(this.#u64()));
-          break;
-        case 0x96: // BYTEARRAY8
-          this.#push(new Uint8Array(this.#bytes(this.#u64())));
-          break;
-
-        case 0x29: // EMPTY_TUPLE
-          this.#push(Object.freeze([]));
-          break;
         case 0x85: // TUPLE1
           this.#push(Object.freeze([this.#pop()]));
           break;
@@ -463,9 +197,6 @@ class Unpickler {
         case 0x74: // TUPLE
           this.#push(Object.freeze(this.#popMark()));
           break;
-        case 0x5d: // EMPTY_LIST
-          this.#push([]);
-          break;
         case 0x6c: // LIST
           this.#push(this.#popMark());
           break;
@@ -485,9 +216,6 @@ class Unpickler {
           for (const v of items) list.push(v);
           break;
         }
-        case 0x7d: // EMPTY_DICT
-          this.#push(new Map());
-          break;
         case 0x64: {
           // DICT
           const map = new Map();
@@ -508,9 +236,6 @@ class Unpickler {
           this.#setItems(this.#top(), items);
           break;
         }
-        case 0x8f: // EMPTY_SET
-          this.#push(new Set());
-          break;
         case 0x90: {
           // ADDITEMS
           const items = this.#popMark();
@@ -525,8 +250,8 @@ class Unpickler {
 
         case 0x63: {
           // GLOBAL
-          const module = this.#line();
-          const name = this.#line();
+          const module = input.line();
+          const name = input.line();
           this.#push(this.#global(module, name));
           break;
         }
@@ -579,7 +304,7 @@ class Unpickler {
         case 0x51: // BINPERSID
         case 0x50: {
           // PERSID
-          const pid = op === 0x50 ? this.#line() : this.#pop();
+          const pid = op === 0x50 ? input.line() : this.#pop();
           const load = this.#options.persistentLoad;
           if (load === undefined) this.#fail("the pickle holds a persistent id but no persistentLoad was given");
           this.#push(this.#guard("persistentLoad", () => load(pid)));
@@ -587,25 +312,25 @@ class Unpickler {
         }
 
         case 0x71: // BINPUT
-          this.#memoPut(this.#u8());
+          this.#memoPut(input.u8());
           break;
         case 0x72: // LONG_BINPUT
-          this.#memoPut(this.#u32());
+          this.#memoPut(input.u32());
           break;
         case 0x70: // PUT
-          this.#memoPut(parseIndex(this.#line(), () => this.#fail("bad PUT index")));
+          this.#memoPut(parseIndex(input.line(), () => this.#fail("bad PUT index")));
           break;
         case 0x94: // MEMOIZE
           this.#memoPut(this.#memo.size);
           break;
         case 0x68: // BINGET
-          this.#push(this.#memoGet(this.#u8()));
+          this.#push(this.#memoGet(input.u8()));
           break;
         case 0x6a: // LONG_BINGET
-          this.#push(this.#memoGet(this.#u32()));
+          this.#push(this.#memoGet(input.u32()));
           break;
         case 0x67: // GET
-          this.#push(this.#memoGet(parseIndex(this.#line(), () => this.#fail("bad GET index"))));
+          this.#push(this.#memoGet(parseIndex(input.line(), () => this.#fail("bad GET index"))));
           break;
 
         case 0x82:
@@ -626,15 +351,6 @@ class Unpickler {
       }
     }
   }
-}
-
-function narrow(v: bigint): number | bigint {
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
-}
-
-function parseTextInt(text: string, fail: () => never): number | bigint {
-  if (!/^[+-]?\d+$/.test(text.trim())) fail();
-  return narrow(BigInt(text.trim()));
 }
 
 function parseIndex(text: string, fail: () => never): number {
