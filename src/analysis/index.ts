@@ -16,6 +16,7 @@ export {
 } from "./block-analysis.js";
 export {
   intrinsicGap,
+  withGaps,
   formatIntrinsicGapTable,
   intrinsicGapChartSpec,
   writeIntrinsicGapChart,

@@ -22,6 +22,16 @@ export interface IntrinsicGapReport {
   rows: IntrinsicGapRow[];
 }
 
+/** Each row with its gap: its mean ID minus that of the row named `reference` (an error when there is none). */
+export function withGaps<R extends { name: string; mean: number }>(
+  rows: readonly R[],
+  reference: string,
+): (R & { gap: number })[] {
+  const base = rows.find((r) => r.name === reference);
+  if (base === undefined) throw new Error(`intrinsicGap: the reference '${reference}' is not among the models`);
+  return rows.map((r) => ({ ...r, gap: r.mean - base.mean }));
+}
+
 export function intrinsicGap(
   models: readonly { name: string; embeddings: Tensor }[],
   options: IntrinsicDimensionOptions & { reference?: string } = {},
@@ -33,10 +43,11 @@ export function intrinsicGap(
         `${models.map((m) => `${m.name}: ${m.embeddings.shape[0]}`).join(", ") || "(no models)"}`,
     );
   const reference = options.reference ?? models[0]!.name;
-  const results = models.map((m) => ({ name: m.name, result: intrinsicDimension(m.embeddings, options) }));
-  const base = results.find((r) => r.name === reference);
-  if (base === undefined) throw new Error(`intrinsicGap: the reference '${reference}' is not among the models`);
-  return { reference, rows: results.map((r) => ({ ...r, gap: r.result.mean - base.result.mean })) };
+  const results = models.map((m) => {
+    const result = intrinsicDimension(m.embeddings, options);
+    return { name: m.name, result, mean: result.mean };
+  });
+  return { reference, rows: withGaps(results, reference).map(({ mean: _mean, ...row }) => row) };
 }
 
 export function formatIntrinsicGapTable(report: IntrinsicGapReport): string {

@@ -9,4 +9,3 @@ export {
 } from "./config.js";
 export { planStages, widen, type Stage, type StageSpec, type PlannedModel, type TrainSpec } from "./plan.js";
 export { runRefo, type RefoOptions, type RefoResult, type PlannedStage } from "./run.js";
-export { formatResultsTable } from "./table.js";

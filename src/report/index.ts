@@ -12,6 +12,7 @@ import { verificationSets } from "./tables.js";
 export type * from "./results.js";
 export { readResults, resultsPath } from "./read-results.js";
 export { distillationErrorAt, distillationGammas } from "./tables.js";
+export { formatResultsTable } from "./text-table.js";
 
 async function buildCharts(runDir: string, results: RunResults): Promise<ReportCharts> {
   const loss: ChartOrNote[] = [];

@@ -1,48 +1,88 @@
-// The results of a `facekd refo` run, as written to `runs/<name>/results.json` and read by the report.
+// The results of a `facekd refo` run, as written to `runs/<name>/results.json` and read by the report: one zod
+// schema, from which the types come and with which the file is validated when read.
+import { z } from "zod";
+
+// results.json is written by io's toJson, which stores non-finite numbers as strings
+const num = z.union([z.number(), z.enum(["Infinity", "-Infinity", "NaN"]).transform(Number)], {
+  error: (issue) => `expected a number, got ${JSON.stringify(issue.input)}`,
+});
 
 /** One verification set's results for one model (the insightface 10-fold pair protocol). */
-export interface VerificationSummary {
-  accuracy: number; // mean 10-fold accuracy, 0..1
-  accuracyStd: number;
-  auc: number;
-  eer: number;
-  tarAtFar: { far: number; tar: number | null }[]; // null: not enough impostor pairs for that FAR
-  roc: { far: number[]; tar: number[] }; // operating points, far ascending (may be ~2000 points)
-}
-export interface ModelResult {
-  id: string; // "teacher-refo", "student-fo-refo", ...
-  label: string; // "FO ← ReFO teacher"
-  role: "teacher" | "student";
-  kind: string; // "standard" | "refo" | "refo+" | "labels-only" | "fo" | "kd" | "th-kd" | "sh-kd" | "proxy" ...
-  architecture: string; // "iresnet18-w0.25@48"
-  parameters: number;
-  flops: number; // multiply-adds per image
-  imagesPerSecond: number | null; // inference throughput measured in the run
-  intrinsicDimension: { mean: number; std: number } | null; // TwoNN on the shared sample
-  verification: Record<string, VerificationSummary>; // by set name ("synthetic-pairs", "lfw", ...)
+const verificationSchema = z.object({
+  /** Mean 10-fold accuracy, 0..1, and its std over the folds. */
+  accuracy: num,
+  accuracyStd: num,
+  auc: num,
+  eer: num,
+  /** null: not enough impostor pairs for that FAR. */
+  tarAtFar: z.array(z.object({ far: num, tar: num.nullable() })),
+  /** Operating points, far ascending (may be ~2000 points). */
+  roc: z
+    .object({ far: z.array(num), tar: z.array(num) })
+    .refine((r) => r.far.length === r.tar.length, "far and tar must have the same length"),
+});
+
+const modelSchema = z.object({
+  /** The model's stage: "teacher-refo", "student-fo-refo", ... */
+  id: z.string().min(1),
+  /** "FO ← ReFO teacher (ReFO)" */
+  label: z.string(),
+  role: z.enum(["teacher", "student"]),
+  /** "standard", "refo", "refo+", "labels-only", "fo", "kd", ..., "proxy" */
+  kind: z.string(),
+  /** "iresnet18-w0.25@48" */
+  architecture: z.string(),
+  parameters: num,
+  /** Multiply-adds per image. */
+  flops: num,
+  /** Inference throughput measured in the run. */
+  imagesPerSecond: num.nullable(),
+  /** TwoNN on the shared D1 sample. */
+  intrinsicDimension: z.object({ mean: num, std: num }).nullable(),
+  /** By set name ("synthetic-pairs", "lfw", ...). */
+  verification: z.record(z.string(), verificationSchema),
   /** A student's distillation error Phi_gamma against its teacher (the stage id) on the D1 sample, through the
    *  teacher's classifier, by temperature gamma; null for teachers and where that teacher has no classifier. */
-  distillationError?: { teacher: string; values: { gamma: number; value: number }[] } | null;
+  distillationError: z
+    .object({ teacher: z.string(), values: z.array(z.object({ gamma: num, value: num })) })
+    .nullable()
+    .optional(),
   /** metrics.jsonl of the model's training stage, relative to the run folder; null for models not trained here. */
-  metrics: string | null;
-  stage: string; // the stage id that produced it
-}
-export interface StageResult {
-  id: string;
-  title: string;
-  status: "done" | "skipped" | "failed" | "pending";
-  seconds: number | null;
-}
-export interface RunResults {
-  name: string;
-  createdAt: string; // ISO time
-  machine: string; // "2 cores, Linux x64, libtorch 1.13.0"
-  /** The id of the model the gaps are relative to (the student), and the teachers' ID before/after tailoring. */
-  intrinsicGap: { reference: string; rows: { id: string; mean: number; std: number; gap: number }[] } | null;
-  models: ModelResult[];
-  stages: StageResult[];
-  /** Short findings computed by the pipeline, e.g. "FO ← ReFO beats FO ← standard teacher by +1.2 points". */
-  findings: string[];
-  /** The resolved configuration of the run, as written to the run folder. */
-  config: unknown;
-}
+  metrics: z.string().nullable(),
+  /** The stage that produced it. */
+  stage: z.string(),
+});
+
+/** The results of a run, as results.json holds them. */
+export const runResultsSchema = z.object({
+  name: z.string(),
+  /** ISO time. */
+  createdAt: z.string(),
+  /** "2 cores (AMD EPYC), linux x64, libtorch 1.13.0, 2 threads" */
+  machine: z.string(),
+  /** Each model's ID and its gap to the reference (S'). */
+  intrinsicGap: z
+    .object({
+      reference: z.string(),
+      rows: z.array(z.object({ id: z.string(), mean: num, std: num, gap: num })),
+    })
+    .nullable(),
+  models: z.array(modelSchema),
+  stages: z.array(
+    z.object({
+      id: z.string(),
+      title: z.string(),
+      status: z.enum(["done", "skipped", "failed", "pending"]),
+      seconds: num.nullable(),
+    }),
+  ),
+  /** Short findings computed by the pipeline: "FO ← ReFO ... beats FO ← standard teacher ...". */
+  findings: z.array(z.string()),
+  /** The resolved configuration of the run. */
+  config: z.unknown(),
+});
+
+export type RunResults = z.output<typeof runResultsSchema>;
+export type ModelResult = RunResults["models"][number];
+export type VerificationSummary = ModelResult["verification"][string];
+export type StageResult = RunResults["stages"][number];

@@ -1,12 +1,19 @@
 // The report's HTML tables: models (size, speed, intrinsic dimension, verification), intrinsic gap, stages.
 import { escapeHtml as e, formatCount, formatFar, formatPercent, formatSeconds, formatShort } from "./format.js";
-import type { ModelResult, RunResults } from "./results.js";
+import type { ModelResult, RunResults, VerificationSummary } from "./results.js";
 
 const PREFERRED_FARS = [1e-3, 1e-2];
 
 /** Verification set names in order of first appearance. */
 export function verificationSets(models: readonly ModelResult[]): string[] {
   return [...new Set(models.flatMap((m) => Object.keys(m.verification)))];
+}
+
+const sameFar = (a: number, b: number): boolean => Math.abs(a - b) <= b * 1e-6;
+
+/** The TAR of a set's results at `far`: undefined when not computed there, null when too few impostor pairs. */
+export function tarAt(v: VerificationSummary | undefined, far: number): number | null | undefined {
+  return v?.tarAtFar.find((t) => sameFar(t.far, far))?.tar;
 }
 
 /** The FARs to show for a set: 1e-3 and 1e-2 where some model has a TAR there, else the two largest that do. */
@@ -16,7 +23,7 @@ export function tableFars(models: readonly ModelResult[], set: string): number[]
       models.flatMap((m) => (m.verification[set]?.tarAtFar ?? []).filter((t) => t.tar !== null).map((t) => t.far)),
     ),
   ].sort((a, b) => a - b);
-  const preferred = withTar.filter((f) => PREFERRED_FARS.some((p) => Math.abs(f - p) <= p * 1e-6));
+  const preferred = withTar.filter((f) => PREFERRED_FARS.some((p) => sameFar(f, p)));
   return preferred.length > 0 ? preferred : withTar.slice(-2);
 }
 
@@ -93,7 +100,7 @@ export function modelsTable(models: readonly ModelResult[]): string {
         return [
           `<td class="num">${acc}</td>`,
           ...fars.get(s)!.map((f) => {
-            const tar = v?.tarAtFar.find((t) => Math.abs(t.far - f) <= f * 1e-6)?.tar;
+            const tar = tarAt(v, f);
             return `<td class="num">${tar === undefined ? "–" : tar === null ? "n/a" : formatPercent(tar)}</td>`;
           }),
         ];

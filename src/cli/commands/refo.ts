@@ -1,7 +1,8 @@
 // `facekd refo --config run.yaml` and `facekd demo`: the ReFO / ReFO+ comparison as resumable stages in a run folder.
 import type { Command } from "commander";
 import pc from "picocolors";
-import { formatResultsTable, refoConfigSchema, runRefo, type PlannedStage, type RefoResult } from "../../refo/index.js";
+import { refoConfigSchema, runRefo, type PlannedStage, type RefoResult } from "../../refo/index.js";
+import { formatResultsTable } from "../../report/index.js";
 
 import { readConfigFile } from "../../config/index.js";
 import { progress, trainingProgress } from "../progress.js";

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import * as torch from "../../torch/index.js";
-
+import { withGaps } from "../../analysis/index.js";
 import { writeReport, type ModelResult, type RunResults, type StageResult } from "../../report/index.js";
 import { evaluationFile, type StageContext } from "../context.js";
 import { RIVAL_BASELINES } from "../config.js";
@@ -69,14 +69,10 @@ function intrinsicFindings(gap: RunResults["intrinsicGap"], models: ModelResult[
 }
 
 function intrinsicGap(models: ModelResult[]): RunResults["intrinsicGap"] {
-  const reference = models.find((m) => m.id === STUDENT_LABELS)?.intrinsicDimension;
-  if (!reference) return null;
-  return {
-    reference: STUDENT_LABELS,
-    rows: models
-      .filter((m) => m.intrinsicDimension !== null)
-      .map((m) => ({ id: m.id, ...m.intrinsicDimension!, gap: m.intrinsicDimension!.mean - reference.mean })),
-  };
+  const measured = models.flatMap((m) => (m.intrinsicDimension ? [{ name: m.id, ...m.intrinsicDimension }] : []));
+  if (!measured.some((m) => m.name === STUDENT_LABELS)) return null;
+  const rows = withGaps(measured, STUDENT_LABELS).map(({ name, ...row }) => ({ id: name, ...row }));
+  return { reference: STUDENT_LABELS, rows };
 }
 
 export async function runResultsStage(ctx: StageContext, stages: readonly Stage[]): Promise<RunResults> {

@@ -1,11 +1,12 @@
-// The run's results as a text table: one row per model, the first verification set's accuracy and TARs.
+// The run's results as a text table for the terminal: one row per model, the first verification set's accuracy
+// and the TARs at the FARs the HTML table shows.
 import { formatTable, percent } from "../analysis/index.js";
-import { distillationErrorAt, distillationGammas, type RunResults } from "../report/index.js";
-
-const FARS = [1e-3, 1e-2];
+import type { RunResults } from "./results.js";
+import { distillationErrorAt, distillationGammas, tableFars, tarAt, verificationSets } from "./tables.js";
 
 export function formatResultsTable(results: RunResults): string {
-  const set = Object.keys(results.models[0]?.verification ?? {})[0];
+  const set = verificationSets(results.models)[0];
+  const fars = set === undefined ? [] : tableFars(results.models, set);
   const gammas = distillationGammas(results.models);
   const headers = [
     "model",
@@ -16,7 +17,7 @@ export function formatResultsTable(results: RunResults): string {
     "ID (TwoNN)",
     ...gammas.map((g) => `Φ γ=${g}`),
   ];
-  if (set !== undefined) headers.push(`${set} accuracy`, ...FARS.map((f) => `TAR@FAR=${f}`));
+  if (set !== undefined) headers.push(`${set} accuracy`, ...fars.map((f) => `TAR@FAR=${f}`));
   const rows = results.models.map((m) => {
     const v = set === undefined ? undefined : m.verification[set];
     const id = m.intrinsicDimension;
@@ -31,11 +32,8 @@ export function formatResultsTable(results: RunResults): string {
       ...(v === undefined
         ? set === undefined
           ? []
-          : ["n/a", ...FARS.map(() => "n/a")]
-        : [
-            `${percent(v.accuracy)} ± ${percent(v.accuracyStd)}`,
-            ...FARS.map((far) => percent(v.tarAtFar.find((t) => t.far === far)?.tar ?? null)),
-          ]),
+          : ["n/a", ...fars.map(() => "n/a")]
+        : [`${percent(v.accuracy)} ± ${percent(v.accuracyStd)}`, ...fars.map((far) => percent(tarAt(v, far) ?? null))]),
     ];
   });
   return formatTable(headers, rows);
