@@ -1,3 +1,3 @@
 // Configuration files and their validation, shared by every command and pipeline.
-export { strict, checkConfig, parseConfig, keyText, type ConfigProblem } from "./schema.js";
-export { readConfigFile, type ConfigFileOptions } from "./file.js";
+export { strict, checkConfig, parseConfig, keyText, ConfigError, type ConfigProblem } from "./schema.js";
+export { readConfigFile, locateConfigError, type ConfigFileOptions } from "./file.js";

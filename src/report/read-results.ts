@@ -29,6 +29,7 @@ const modelSchema = z.object({
   parameters: num,
   flops: num,
   imagesPerSecond: num.nullable(),
+  threads: z.number().int().positive().optional(),
   intrinsicDimension: z.object({ mean: num, std: num }).nullable(),
   verification: z.record(z.string(), verificationSchema),
   distillationError: z
@@ -43,6 +44,7 @@ const runResultsSchema = z.object({
   name: z.string(),
   createdAt: z.string(),
   machine: z.string(),
+  engine: z.object({ libtorch: z.string(), threads: z.number(), workers: z.number() }).optional(),
   intrinsicGap: z
     .object({
       reference: z.string(),

@@ -18,6 +18,8 @@ export interface ModelResult {
   parameters: number;
   flops: number; // multiply-adds per image
   imagesPerSecond: number | null; // inference throughput measured in the run
+  /** libtorch threads the evaluation (and the throughput) ran with; absent in results of older runs. */
+  threads?: number;
   intrinsicDimension: { mean: number; std: number } | null; // TwoNN on the shared sample
   verification: Record<string, VerificationSummary>; // by set name ("synthetic-pairs", "lfw", ...)
   /** A student's distillation error Phi_gamma against its teacher (the stage id) on the D1 sample, through the
@@ -37,6 +39,8 @@ export interface RunResults {
   name: string;
   createdAt: string; // ISO time
   machine: string; // "2 cores, Linux x64, libtorch 1.13.0"
+  /** The engine settings every stage of this invocation ran with; absent in results of older runs. */
+  engine?: { libtorch: string; threads: number; workers: number };
   /** The id of the model the gaps are relative to (the student), and the teachers' ID before/after tailoring. */
   intrinsicGap: { reference: string; rows: { id: string; mean: number; std: number; gap: number }[] } | null;
   models: ModelResult[];

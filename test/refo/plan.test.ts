@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { planStages, resolveRefoConfig, widen, type Stage, type TrainSpec } from "../../src/refo/index.js";
 import { fingerprints } from "../../src/refo/stage-state.js";
+import { runPaths } from "../../src/refo/context.js";
 
 const plan = (input: unknown, classes = 100): Stage[] => planStages(resolveRefoConfig(input), classes);
 const trainSpec = (stages: Stage[], id: string): TrainSpec => {
@@ -94,9 +95,9 @@ test("a pretrained teacher is imported, not trained, and head-sharing baselines 
 
 test("fingerprints move for the changed stage and everything downstream of it only", () => {
   const base = resolveRefoConfig({});
-  const before = fingerprints(planStages(base, 100), base);
+  const before = fingerprints(planStages(base, 100), base, runPaths(base, "/run"), new Map());
   const changed = resolveRefoConfig({ teacher: { steps: 123 } });
-  const after = fingerprints(planStages(changed, 100), changed);
+  const after = fingerprints(planStages(changed, 100), changed, runPaths(changed, "/run"), new Map());
   const moved = [...before.keys()].filter((id) => before.get(id) !== after.get(id)).sort();
   // S' and the proxy have no teacher: their distillation error is measured against the standard teacher
   assert.deepEqual(moved, [

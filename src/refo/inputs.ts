@@ -1,0 +1,55 @@
+// The files a run reads from outside its folder (the config's datasets, verification packs and pretrained teacher),
+// which of them each stage reads, and their content fingerprints: a pack replaced in place reruns the stages that
+// read it, as a config change does.
+import type { RefoConfig } from "./config.js";
+import { datasetPath, type RunPaths } from "./context.js";
+import { inputFingerprint } from "./file-digest.js";
+import type { Stage } from "./stage-types.js";
+
+export interface ExternalInput {
+  /** The config key that names it: `data.labeled`, `data.verification[0]`, `teacher.pretrained`. */
+  key: string;
+  path: string;
+  /** A dataset (.rec, list file, folder), a verification pack, or a checkpoint. */
+  kind: "dataset" | "pack" | "checkpoint";
+}
+
+/** The inputs the config names (the synthetic data a run generates is a stage's output, not an input). */
+export function externalInputs(config: RefoConfig): ExternalInput[] {
+  const { labeled, unlabeled, verification } = config.data;
+  return [
+    ...(labeled !== undefined ? [{ key: "data.labeled", path: labeled, kind: "dataset" as const }] : []),
+    ...(unlabeled !== undefined ? [{ key: "data.unlabeled", path: unlabeled, kind: "dataset" as const }] : []),
+    ...(verification ?? []).map((path, i) => ({ key: `data.verification[${i}]`, path, kind: "pack" as const })),
+    ...(config.teacher.pretrained !== undefined
+      ? [{ key: "teacher.pretrained", path: config.teacher.pretrained, kind: "checkpoint" as const }]
+      : []),
+  ];
+}
+
+/** The paths `stage` reads outside the run's other stages. */
+export function stageInputPaths(stage: Stage, paths: RunPaths): string[] {
+  const { spec } = stage;
+  switch (spec.kind) {
+    case "train":
+      return [datasetPath(paths, spec.data), ...(spec.init !== undefined ? [spec.init] : [])];
+    case "import":
+      return [spec.file];
+    case "embed":
+      return [datasetPath(paths, spec.data)];
+    case "evaluate":
+      return [paths.d1, ...paths.verification.map((v) => v.path)];
+    case "data":
+    case "results":
+      return [];
+  }
+}
+
+/** The content fingerprint of every external input, by path. */
+export function inputFingerprints(config: RefoConfig): Map<string, string> {
+  const prints = new Map<string, string>();
+  for (const { path } of externalInputs(config)) {
+    if (!prints.has(path)) prints.set(path, inputFingerprint(path, config.fingerprint));
+  }
+  return prints;
+}
