@@ -91,12 +91,13 @@ function locator(file: string, doc: Document, lines: LineCounter, overridden: Re
 
 /**
  * A ConfigError about a config read from `file` (checks after parsing: paths, relations between keys) as one
- * `<file>:<line>: <key>: <problem>` line per problem; any other error as it is.
+ * `<file>:<line>: <key>: <problem>` line per problem; any other error as it is. `overrides`: the keys set from
+ * the command line, which get no line.
  */
-export function locateConfigError(file: string, error: unknown): unknown {
+export function locateConfigError(file: string, error: unknown, overrides: Iterable<string> = []): unknown {
   if (!(error instanceof ConfigError)) return error;
   const { doc, lines } = parseFile(file);
-  const where = locator(file, doc, lines);
+  const where = locator(file, doc, lines, new Set(overrides));
   return new ConfigError(
     error.what,
     error.problems,

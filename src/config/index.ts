@@ -1,3 +1,12 @@
 // Configuration files and their validation, shared by every command and pipeline.
-export { strict, checkConfig, parseConfig, keyText, ConfigError, type ConfigProblem } from "./schema.js";
+export {
+  strict,
+  checkConfig,
+  parseConfig,
+  keyText,
+  ConfigError,
+  ConfigProblems,
+  type ConfigProblem,
+} from "./schema.js";
 export { readConfigFile, locateConfigError, type ConfigFileOptions } from "./file.js";
+export { inputPathProblem, outputFolderProblem } from "./paths.js";

@@ -92,3 +92,27 @@ export function parseConfig<S extends z.ZodType>(schema: S, data: unknown, what:
   if (checked.ok) return checked.value;
   throw new ConfigError(what, checked.problems);
 }
+
+/** Problems collected by the checks after parsing (paths, relations between keys), thrown together. */
+export class ConfigProblems {
+  readonly list: ConfigProblem[] = [];
+
+  /** Adds `problem` at `path`; null adds nothing. */
+  add(path: (string | number)[], problem: string | null): void {
+    if (problem !== null) this.list.push({ path, key: keyText(path), problem });
+  }
+
+  /** Runs `check`, turning what it throws into a problem at `path`. */
+  catch<T>(path: (string | number)[], check: () => T): T | undefined {
+    try {
+      return check();
+    } catch (error) {
+      this.add(path, (error as Error).message);
+      return undefined;
+    }
+  }
+
+  throwIfAny(what: string): void {
+    if (this.list.length > 0) throw new ConfigError(what, this.list);
+  }
+}

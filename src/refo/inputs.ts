@@ -1,6 +1,7 @@
 // The files a run reads from outside its folder (the config's datasets, verification packs and pretrained teacher),
 // which of them each stage reads, and their content fingerprints: a pack replaced in place reruns the stages that
 // read it, as a config change does.
+import { keyText } from "../config/index.js";
 import type { RefoConfig } from "./config.js";
 import { datasetPath, type RunPaths } from "./context.js";
 import { inputFingerprint } from "./file-digest.js";
@@ -9,6 +10,8 @@ import type { Stage } from "./stage-types.js";
 export interface ExternalInput {
   /** The config key that names it: `data.labeled`, `data.verification[0]`, `teacher.pretrained`. */
   key: string;
+  /** The same key as a path: ["data", "verification", 0]. */
+  at: (string | number)[];
   path: string;
   /** A dataset (.rec, list file, folder), a verification pack, or a checkpoint. */
   kind: "dataset" | "pack" | "checkpoint";
@@ -17,13 +20,13 @@ export interface ExternalInput {
 /** The inputs the config names (the synthetic data a run generates is a stage's output, not an input). */
 export function externalInputs(config: RefoConfig): ExternalInput[] {
   const { labeled, unlabeled, verification } = config.data;
+  const input = (at: (string | number)[], path: string | undefined, kind: ExternalInput["kind"]) =>
+    path === undefined ? [] : [{ key: keyText(at), at, path, kind }];
   return [
-    ...(labeled !== undefined ? [{ key: "data.labeled", path: labeled, kind: "dataset" as const }] : []),
-    ...(unlabeled !== undefined ? [{ key: "data.unlabeled", path: unlabeled, kind: "dataset" as const }] : []),
-    ...(verification ?? []).map((path, i) => ({ key: `data.verification[${i}]`, path, kind: "pack" as const })),
-    ...(config.teacher.pretrained !== undefined
-      ? [{ key: "teacher.pretrained", path: config.teacher.pretrained, kind: "checkpoint" as const }]
-      : []),
+    ...input(["data", "labeled"], labeled, "dataset"),
+    ...input(["data", "unlabeled"], unlabeled, "dataset"),
+    ...(verification ?? []).flatMap((path, i) => input(["data", "verification", i], path, "pack")),
+    ...input(["teacher", "pretrained"], config.teacher.pretrained, "checkpoint"),
   ];
 }
 

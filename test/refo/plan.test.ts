@@ -166,3 +166,24 @@ test("config errors name the key", () => {
   assert.throws(() => resolveRefoConfig({ refo: { beta2: -1 } }), /refo\.beta2 must be > 0/);
   assert.throws(() => resolveRefoConfig({ baselines: ["hinton"] }), /baselines\[0\] must be one of/);
 });
+
+test("model names must be registered and numbers sane, each error at its key", () => {
+  assert.throws(
+    () => resolveRefoConfig({ teacher: { model: "resnet9000" } }),
+    /teacher\.model unknown model 'resnet9000'/,
+  );
+  assert.throws(
+    () => resolveRefoConfig({ refoPlus: { widerModel: "mbf-wide" } }),
+    /refoPlus\.widerModel '?mbf-wide'? is not a model name/,
+  );
+  assert.doesNotThrow(() => resolveRefoConfig({ student: { model: "mbf-w0.5@64" } }));
+  const optimizer = (o: object) => ({ student: { optimizer: { type: "sgd", lr: 0.1, ...o } } });
+  assert.throws(() => resolveRefoConfig(optimizer({ lr: 1e30 })), /student\.optimizer\.lr must be <= 10, got 1e\+30/);
+  assert.throws(
+    () => resolveRefoConfig(optimizer({ lr: NaN })),
+    /student\.optimizer\.lr must be a finite number, got NaN/,
+  );
+  assert.throws(() => resolveRefoConfig(optimizer({ weightDecay: -1 })), /weightDecay must be >= 0, got -1/);
+  assert.throws(() => resolveRefoConfig(optimizer({ momentum: 1.5 })), /momentum must be < 1, got 1\.5/);
+  assert.throws(() => resolveRefoConfig({ fingerprint: "md5" }), /fingerprint must be one of 'sampled', 'full'/);
+});

@@ -175,8 +175,11 @@ test("the checks before the first stage name the file, line and key of every pro
     assert.equal(r.status, 1, r.stdout);
     const line = (key: string) => new RegExp(`bad\\.yaml:\\d+: ${key.replace(/[.[\]]/g, "\\$&")}: `);
     assert.match(r.stderr, line("runDir"));
-    assert.match(r.stderr, /runDir: .*not-a-folder, a folder above the run folder, is a file/);
-    assert.match(r.stderr, /data\.verification\[0\]: .*a-folder is a folder; .* a file/);
+    assert.match(r.stderr, /runDir: .*not-a-folder, a folder above .*not-a-folder\/run, is a file/);
+    assert.match(
+      r.stderr,
+      /data\.verification\[0\]: .*a-folder is a folder, but this key names a \.bin verification pack/,
+    );
     assert.match(r.stderr, /data\.verification\[1\]: .*pairs_py3\.bin holds 7 pairs, .*10 folds .*10 pairs or more/);
     assert.match(
       r.stderr,
