@@ -90,12 +90,17 @@ function locator(file: string, doc: Document, lines: LineCounter, overridden: Re
 }
 
 /**
- * A ConfigError about a config read from `file` (checks after parsing: paths, relations between keys) as one
- * `<file>:<line>: <key>: <problem>` line per problem; any other error as it is. `overrides`: the keys set from
- * the command line, which get no line.
+ * A ConfigError about the config read from `file` (its `what` as given: checks after parsing, such as paths and
+ * relations between keys) as one `<file>:<line>: <key>: <problem>` line per problem; any other error, including
+ * one about another config (a stage's own), as it is. `overrides`: the keys set from the command line (no line).
  */
-export function locateConfigError(file: string, error: unknown, overrides: Iterable<string> = []): unknown {
-  if (!(error instanceof ConfigError)) return error;
+export function locateConfigError(
+  file: string,
+  what: string,
+  error: unknown,
+  overrides: Iterable<string> = [],
+): unknown {
+  if (!(error instanceof ConfigError) || error.what !== what) return error;
   const { doc, lines } = parseFile(file);
   const where = locator(file, doc, lines, new Set(overrides));
   return new ConfigError(

@@ -260,6 +260,9 @@ test("bad input: a property file that does not match the pack", () => {
   );
   writeFileSync(property, "five,112\n");
   assert.throws(() => RecDataset.open(rec), /expected "num_classes,height,width"/);
+  // an absurd image size is the property file's fault, named, not a failed allocation later
+  writeFileSync(property, "5,449999991,1000000000\n");
+  assert.throws(() => RecDataset.open(rec), /property: declares 449999991x1000000000 images, more than 4096 pixels/);
 });
 
 test("bad input: labels out of range or against the identity records are errors, never returned", async () => {

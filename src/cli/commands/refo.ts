@@ -95,7 +95,7 @@ export function registerRefo(program: Command): void {
       try {
         await execute(config, o);
       } catch (error) {
-        throw locateConfigError(o.config, error); // the checks before the first stage, at the config's lines
+        throw locateConfigError(o.config, "refo config", error); // the checks before the first stage, at the config's lines
       }
     });
 

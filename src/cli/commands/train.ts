@@ -65,7 +65,7 @@ export async function runConfigFile(
   try {
     checkTrainConfig(config); // paths, the dataset and the losses against it, before the first step
   } catch (error) {
-    throw locateConfigError(flags.config, error, Object.keys(fromFlags));
+    throw locateConfigError(flags.config, "train config", error, Object.keys(fromFlags));
   }
   const display = trainingProgress();
   const result = await train(config, { resume: !flags.fresh, log: display.log, progress: display.listener });

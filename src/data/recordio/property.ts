@@ -8,6 +8,9 @@ export interface PackProperty {
   imageSize: [number, number];
 }
 
+/** A larger declared side is a damaged file: decoding buffers of that size could not even be allocated. */
+const MAX_SIDE = 4096;
+
 /** The `property` file that belongs to a .rec (in the same folder). */
 export function propertyPathFor(recPath: string): string {
   return join(dirname(recPath), "property");
@@ -25,6 +28,12 @@ export function readProperty(path: string): PackProperty | null {
     );
   }
   const [numClasses, height, width] = fields as [number, number, number];
+  if (height > MAX_SIDE || width > MAX_SIDE) {
+    throw new DataError(
+      `${path}: declares ${height}x${width} images, more than ${MAX_SIDE} pixels a side (aligned face crops are ` +
+        "112x112 to a few hundred): fix the property file (num_classes,height,width) or delete it",
+    );
+  }
   return { numClasses, imageSize: [height, width] };
 }
 
