@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 import type { z } from "zod";
-import { checkConfig, keyText } from "./schema.js";
+import { checkConfig, ConfigError, keyText } from "./schema.js";
 
 export interface ConfigFileOptions {
   /** Keys (dotted, `*` for every key of an object) naming files or folders that must exist. */
@@ -67,12 +67,7 @@ function lineOf(doc: Document, lines: LineCounter, key: Key): number | undefined
   return offset === undefined ? undefined : lines.linePos(offset).line;
 }
 
-/** Reads, resolves and validates a YAML config file; throws one line per problem. */
-export function readConfigFile<S extends z.ZodType>(
-  file: string,
-  schema: S,
-  options: ConfigFileOptions = {},
-): z.output<S> {
+function parseFile(file: string): { doc: Document; lines: LineCounter } {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -82,13 +77,48 @@ export function readConfigFile<S extends z.ZodType>(
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
   if (doc.errors.length > 0) throw new Error(`${file}: invalid YAML: ${doc.errors[0]!.message}`);
-  const data: unknown = doc.toJS() ?? {}; // an empty file is an empty config: every default
-  const overridden = new Set(Object.keys(options.overrides ?? {}));
-  const where = (key: Key): string => {
+  return { doc, lines };
+}
+
+/** `<file>:<line>: <key>: ` for a key, without the line where the key came from the command line. */
+function locator(file: string, doc: Document, lines: LineCounter, overridden: ReadonlySet<string> = new Set()) {
+  return (key: Key): string => {
     const fromFlags = [...overridden].some((o) => keyText(key) === o || keyText(key).startsWith(`${o}.`));
     const line = fromFlags ? undefined : lineOf(doc, lines, key);
     return `${file}${line === undefined ? "" : `:${line}`}: ${key.length ? `${keyText(key)}: ` : ""}`;
   };
+}
+
+/**
+ * A ConfigError about the config read from `file` (its `what` as given: checks after parsing, such as paths and
+ * relations between keys) as one `<file>:<line>: <key>: <problem>` line per problem; any other error, including
+ * one about another config (a stage's own), as it is. `overrides`: the keys set from the command line (no line).
+ */
+export function locateConfigError(
+  file: string,
+  what: string,
+  error: unknown,
+  overrides: Iterable<string> = [],
+): unknown {
+  if (!(error instanceof ConfigError) || error.what !== what) return error;
+  const { doc, lines } = parseFile(file);
+  const where = locator(file, doc, lines, new Set(overrides));
+  return new ConfigError(
+    error.what,
+    error.problems,
+    error.problems.map((p) => `${where(p.path)}${p.problem}`),
+  );
+}
+
+/** Reads, resolves and validates a YAML config file; throws one line per problem. */
+export function readConfigFile<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  options: ConfigFileOptions = {},
+): z.output<S> {
+  const { doc, lines } = parseFile(file);
+  const data: unknown = doc.toJS() ?? {}; // an empty file is an empty config: every default
+  const where = locator(file, doc, lines, new Set(Object.keys(options.overrides ?? {})));
 
   const problems: string[] = [];
   if (isPlain(data)) {

@@ -1,4 +1,13 @@
 // Configuration files and their validation, shared by every command and pipeline.
-export { strict, checkConfig, parseConfig, keyText, type ConfigProblem } from "./schema.js";
-export { readConfigFile, type ConfigFileOptions } from "./file.js";
+export {
+  strict,
+  checkConfig,
+  parseConfig,
+  keyText,
+  ConfigError,
+  ConfigProblems,
+  type ConfigProblem,
+} from "./schema.js";
+export { readConfigFile, locateConfigError, type ConfigFileOptions } from "./file.js";
+export { inputPathProblem, outputFolderProblem } from "./paths.js";
 export { documentKeys, type KeyDoc } from "./docs.js";

@@ -18,7 +18,12 @@ export interface ConfigProblem {
   problem: string;
 }
 
-const show = (value: unknown): string => (typeof value === "string" ? `'${value}'` : (JSON.stringify(value) ?? "null"));
+const show = (value: unknown): string =>
+  typeof value === "string"
+    ? `'${value}'`
+    : typeof value === "number" // NaN and Infinity, which JSON writes as null
+      ? String(value)
+      : (JSON.stringify(value) ?? "null");
 
 /** The message of a zod issue that no schema customized. */
 function describeIssue(issue: z.core.$ZodRawIssue): string {
@@ -26,6 +31,7 @@ function describeIssue(issue: z.core.$ZodRawIssue): string {
   switch (issue.code) {
     case "invalid_type":
       if (issue.input === undefined) return "is required";
+      if (typeof issue.input === "number" && !Number.isFinite(issue.input)) return `must be a finite number${got}`;
       return issue.expected === "int"
         ? `must be an integer${got}`
         : `must be a${/^[aeiou]/.test(issue.expected) ? "n" : ""} ${issue.expected}${got}`;
@@ -63,10 +69,50 @@ export function checkConfig<S extends z.ZodType>(
   return { ok: false, problems };
 }
 
-/** The parsed value of `data`, or a RangeError `<what>: <key> <problem>; ...` naming every bad key. */
+/** Problems with named config keys, found by the schema or by later checks (paths, relations between keys). A
+ *  command that read the config from a file turns them into `<file>:<line>: <key>: <problem>` lines. */
+export class ConfigError extends RangeError {
+  override name = "ConfigError";
+  constructor(
+    readonly what: string,
+    readonly problems: readonly ConfigProblem[],
+    /** The message's lines (default: `<what>: <key> <problem>; ...` on one line). */
+    lines?: readonly string[],
+  ) {
+    super(
+      lines?.join("\n") ??
+        `${what}: ${problems.map(({ key, problem }) => `${key === "" ? "" : `${key} `}${problem}`).join("; ")}`,
+    );
+  }
+}
+
+/** The parsed value of `data`, or a ConfigError `<what>: <key> <problem>; ...` naming every bad key. */
 export function parseConfig<S extends z.ZodType>(schema: S, data: unknown, what: string): z.output<S> {
   const checked = checkConfig(schema, data);
   if (checked.ok) return checked.value;
-  const lines = checked.problems.map(({ key, problem }) => `${key === "" ? "" : `${key} `}${problem}`);
-  throw new RangeError(`${what}: ${lines.join("; ")}`);
+  throw new ConfigError(what, checked.problems);
+}
+
+/** Problems collected by the checks after parsing (paths, relations between keys), thrown together. */
+export class ConfigProblems {
+  readonly list: ConfigProblem[] = [];
+
+  /** Adds `problem` at `path`; null adds nothing. */
+  add(path: (string | number)[], problem: string | null): void {
+    if (problem !== null) this.list.push({ path, key: keyText(path), problem });
+  }
+
+  /** Runs `check`, turning what it throws into a problem at `path`. */
+  catch<T>(path: (string | number)[], check: () => T): T | undefined {
+    try {
+      return check();
+    } catch (error) {
+      this.add(path, (error as Error).message);
+      return undefined;
+    }
+  }
+
+  throwIfAny(what: string): void {
+    if (this.list.length > 0) throw new ConfigError(what, this.list);
+  }
 }

@@ -18,3 +18,4 @@ export {
   type GlobalHandler,
   type PickleOptions,
 } from "./pickle.js";
+export * from "./file-digest.js";

@@ -1,7 +1,7 @@
 // The configuration of a ReFO run (one YAML file), validated with zod so that a wrong value is an error naming its
 // key. Every key has a default: an empty config is the built-in demo on synthetic data, sized for a 2-core CPU.
 import { z } from "zod";
-import { optimizerSchema, scheduleSchema } from "../train/config-schema.js";
+import { modelNameSchema, optimizerSchema, scheduleSchema } from "../train/config-schema.js";
 import { parseConfig, strict } from "../config/index.js";
 import { MARGIN_NAMES } from "../models/heads/index.js";
 
@@ -15,9 +15,7 @@ export const BASELINE_NAMES = ["fo-standard", "kd", "th-kd", "sh-kd", ...RIVAL_B
 /** How one model is built and trained. */
 const trainable = (defaults: { model: string; steps: number; lr: number }) =>
   strict({
-    model: z
-      .string()
-      .min(1)
+    model: modelNameSchema
       .default(defaults.model)
       .describe("a registered model (`facekd models`), such as `iresnet50` or `mbf-w0.5@56`"),
     steps: positiveInt.default(defaults.steps).describe("training steps"),
@@ -52,6 +50,14 @@ export const refoConfigSchema = strict({
   threads: positiveInt.optional().describe("libtorch threads for training and inference (default: all cores)"),
   workers: z.number().int().nonnegative().default(1).describe("decoding threads of the data loader"),
   checkpointEvery: positiveInt.default(50).describe("training steps between checkpoints"),
+  fingerprint: z
+    .enum(["sampled", "full"])
+    .default("sampled")
+    .describe(
+      "how inputs and stage outputs are checksummed: sampled (files above 64 MiB by their size and 64 blocks of " +
+        "1 MiB, plus the mtime for inputs; input folders by file names, sizes and mtimes) or full (every byte, at " +
+        "every start of the run)",
+    ),
   data: z
     .strictObject({
       synthetic: syntheticData.prefault({}).describe("the built-in synthetic dataset (without `labeled`)"),
@@ -103,7 +109,9 @@ export const refoConfigSchema = strict({
           "wider: a student of twice the width trained with labels; fo-standard: a student feature-distilled from " +
             "the standard teacher; student: S' (ReFO+ = ReFO)",
         ),
-      widerModel: z.string().optional().describe("the wider proxy's model (default: the student at twice its width)"),
+      widerModel: modelNameSchema
+        .optional()
+        .describe("the wider proxy's model (default: the student at twice its width)"),
     })
     .prefault({}),
   baselines: z

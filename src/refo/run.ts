@@ -1,12 +1,15 @@
-// `facekd refo` as a library call: plan the stages of a config, skip the finished ones, resume the interrupted one,
-// run the rest in order, and write results.json and report.html.
+// `facekd refo` as a library call: check the config and its files, plan the stages, lock the run folder, skip the
+// finished stages, resume the interrupted one, run the rest in order, and write results.json and report.html.
 import { join, resolve } from "node:path";
-import { openDataset } from "../data/index.js";
+import * as torch from "../torch/index.js";
 import { readResults, type RunResults } from "../report/index.js";
 
-import { resolveRefoConfig, type RefoConfig } from "./config.js";
+import { resolveRefoConfig } from "./config.js";
 import { runPaths, type StageContext } from "./context.js";
+import { inputFingerprints } from "./inputs.js";
 import { planStages, RESULTS, type Stage } from "./plan.js";
+import { preflight } from "./preflight.js";
+import { acquireRunLock } from "./run-lock.js";
 import { fingerprints, StageFolders, type StageStatus } from "./stage-state.js";
 import { runStage } from "./stages/index.js";
 import { writeJson } from "../io/index.js";
@@ -30,9 +33,12 @@ export interface PlannedStage {
   title: string;
   needs: string[];
   fingerprint: string;
-  /** done: skipped; resume: continues from its checkpoint; run: starts; invalidated: its inputs changed, restarts;
-   *  forced: runs again because of --from-stage; excluded: not run because of --only. */
+  /** done: skipped; resume: continues from its checkpoint; run: starts; invalidated: its inputs changed (config,
+   *  input files, or an upstream stage that reruns), restarts; outputs-changed: finished, but an output is missing
+   *  or changed, restarts; forced: runs again because of --from-stage; excluded: not run because of --only. */
   status: StageStatus | "forced" | "excluded";
+  /** For outputs-changed: which outputs, and how. */
+  changed?: string[];
 }
 
 export interface RefoResult {
@@ -40,35 +46,6 @@ export interface RefoResult {
   plan: PlannedStage[];
   /** null for a dry run or a run of --only another stage than the results. */
   results: RunResults | null;
-}
-
-function numClassesOf(config: RefoConfig, d1: string): number {
-  if (config.data.labeled === undefined) return config.data.synthetic.identities;
-  const source = openDataset(d1);
-  try {
-    if (source.numClasses === null || source.numClasses < 2) {
-      throw new RangeError(
-        `data.labeled: ${d1} does not say how many identities it holds (a .rec needs its property file, a folder ` +
-          "one subfolder per identity): ReFO's classification stages need labeled data",
-      );
-    }
-    return source.numClasses;
-  } finally {
-    source.close();
-  }
-}
-
-/** The number of samples in D1, which only the crd baseline reads (its memory banks have one row per sample). */
-function d1SizeOf(config: RefoConfig, d1: string): number | undefined {
-  if (!config.baselines.includes("crd")) return undefined;
-  const { labeled, synthetic } = config.data;
-  if (labeled === undefined) return synthetic.identities * synthetic.imagesPerIdentity;
-  const source = openDataset(d1);
-  try {
-    return source.length;
-  } finally {
-    source.close();
-  }
 }
 
 /** The stage `id` and every stage that reads its outputs, directly or not. */
@@ -86,69 +63,119 @@ function checkStageName(stages: readonly Stage[], option: string, id: string | u
   }
 }
 
+/** The statuses that start a stage from scratch, clearing what an earlier run of it left. */
+const RESTARTS: ReadonlySet<PlannedStage["status"]> = new Set(["invalidated", "outputs-changed", "forced"]);
+
+/** Each stage's status, and (for --only) what it would be without --only. */
+function planStatuses(
+  stages: readonly Stage[],
+  prints: ReadonlyMap<string, string>,
+  folders: StageFolders,
+  options: RefoOptions,
+): { plan: PlannedStage[]; unrestricted: Map<string, PlannedStage> } {
+  const checks = new Map(stages.map((s) => [s.id, folders.check(s.id, prints.get(s.id)!)]));
+  // a stage rerun for its outputs keeps its fingerprint but may make other outputs: what reads them reruns too
+  const changed = new Set<string>();
+  for (const [id, { status }] of checks) {
+    if (status === "outputs-changed") for (const d of downstream(stages, id)) changed.add(d);
+  }
+  const forced = options.fromStage ? downstream(stages, options.fromStage) : new Set<string>();
+  forced.add(RESULTS); // cheap, and it reads every stage's latest state
+  const unrestricted = new Map(
+    stages.map((stage): [string, PlannedStage] => {
+      const check = checks.get(stage.id)!;
+      let status: PlannedStage["status"] = check.status;
+      if (forced.has(stage.id) && status !== "run") status = "forced";
+      else if (changed.has(stage.id) && status !== "run" && status !== "outputs-changed") status = "invalidated";
+      const planned = {
+        id: stage.id,
+        title: stage.title,
+        needs: stage.needs,
+        fingerprint: prints.get(stage.id)!,
+        status,
+      };
+      return [stage.id, check.changed.length > 0 ? { ...planned, changed: check.changed } : planned];
+    }),
+  );
+  const plan = stages.map((stage) => {
+    const planned = unrestricted.get(stage.id)!;
+    return options.only !== undefined && options.only !== stage.id
+      ? { ...planned, status: "excluded" as const }
+      : planned;
+  });
+  return { plan, unrestricted };
+}
+
+/** `--only <id>` runs when every stage it needs is finished with intact outputs; checked before anything is cleared. */
+function checkOnly(stages: readonly Stage[], unrestricted: ReadonlyMap<string, PlannedStage>, only: string): void {
+  const stage = stages.find((s) => s.id === only)!;
+  const missing = stage.needs.flatMap((need) => {
+    const { status, changed } = unrestricted.get(need)!;
+    if (status === "done") return [];
+    if (status === "outputs-changed") return [`${need}: ${changed!.join(", ")}`];
+    return [`${need} ${status === "invalidated" ? "has changed inputs" : "is not finished"}`];
+  });
+  if (missing.length > 0) {
+    throw new Error(`--only ${only}: run the stages it needs first (${missing.join("; ")}); nothing was changed`);
+  }
+}
+
 export async function runRefo(input: unknown, options: RefoOptions = {}): Promise<RefoResult> {
   const config = resolveRefoConfig(input);
   const runDir = resolve(options.runDir ?? config.runDir ?? join("runs", config.name));
   const paths = runPaths(config, runDir);
-  const numClasses = numClassesOf(config, paths.d1);
-  const stages = planStages(config, numClasses, d1SizeOf(config, paths.d1));
+  const facts = preflight(config, paths);
+  const stages = planStages(config, facts.numClasses, facts.d1Size);
   checkStageName(stages, "--from-stage", options.fromStage);
   checkStageName(stages, "--only", options.only);
-  const prints = fingerprints(stages, config);
-  const folders = new StageFolders(runDir);
-  const forced = options.fromStage ? downstream(stages, options.fromStage) : new Set<string>();
-  forced.add(RESULTS); // cheap, and it reads every stage's latest state
-
-  const plan: PlannedStage[] = stages.map((stage) => {
-    const fingerprint = prints.get(stage.id)!;
-    const status = folders.status(stage.id, fingerprint);
-    return {
-      id: stage.id,
-      title: stage.title,
-      needs: stage.needs,
-      fingerprint,
-      status:
-        options.only !== undefined && options.only !== stage.id
-          ? "excluded"
-          : forced.has(stage.id) && status !== "run"
-            ? "forced"
-            : status,
-    };
-  });
-  if (options.dryRun) return { runDir, plan, results: null };
-
-  const log = options.log ?? ((line: string) => void process.stderr.write(line + "\n"));
-  const ctx: StageContext = {
-    config,
-    paths,
-    folders,
-    numClasses,
-    log,
-    ...(options.trainProgress && { trainProgress: options.trainProgress }),
-    progress: options.progress ?? (() => ({ update: () => undefined, stop: () => undefined })),
-  };
-  writeJson(join(runDir, "refo-config.json"), config);
-  if (options.only !== undefined) {
-    const stage = stages.find((s) => s.id === options.only)!;
-    const missing = stage.needs.filter((n) => folders.status(n, prints.get(n)!) !== "done");
-    if (missing.length > 0) {
-      throw new Error(`--only ${stage.id}: run the stages it needs first (${missing.join(", ")} not finished)`);
-    }
+  const prints = fingerprints(stages, config, paths, inputFingerprints(config));
+  const folders = new StageFolders(runDir, config.fingerprint);
+  if (options.dryRun) {
+    const { plan, unrestricted } = planStatuses(stages, prints, folders, options);
+    if (options.only !== undefined) checkOnly(stages, unrestricted, options.only);
+    return { runDir, plan, results: null };
   }
 
+  const log = options.log ?? ((line: string) => void process.stderr.write(line + "\n"));
+  const lock = acquireRunLock(runDir, log);
+  try {
+    // planned under the lock: another process may have changed the stages meanwhile
+    const { plan, unrestricted } = planStatuses(stages, prints, folders, options);
+    if (options.only !== undefined) checkOnly(stages, unrestricted, options.only);
+    // every stage (evaluation and embedding too, also after a resume) runs with the run's thread count
+    const threads = config.threads ?? torch.getNumThreads();
+    const ctx: StageContext = {
+      config,
+      paths,
+      folders,
+      numClasses: facts.numClasses,
+      log,
+      ...(options.trainProgress && { trainProgress: options.trainProgress }),
+      progress: options.progress ?? (() => ({ update: () => undefined, stop: () => undefined })),
+    };
+    await torch.withNumThreads(threads, () => runStages(ctx, stages, plan));
+    const results = plan.find((p) => p.id === RESULTS)!.status === "excluded" ? null : readResults(runDir);
+    return { runDir, plan, results };
+  } finally {
+    lock.release();
+  }
+}
+
+async function runStages(ctx: StageContext, stages: readonly Stage[], plan: readonly PlannedStage[]): Promise<void> {
+  const { paths, folders, log } = ctx;
+  writeJson(join(paths.runDir, "refo-config.json"), ctx.config);
   for (const [i, stage] of stages.entries()) {
-    const { status } = plan[i]!;
+    const { status, fingerprint, changed } = plan[i]!;
     if (status === "excluded" || status === "done") continue;
     const extraDirs = stage.spec.kind === "data" ? [paths.dataDir] : [];
-    if (status === "forced") folders.clear(stage.id, extraDirs);
-    log(`[${i + 1}/${stages.length}] ${stage.id}: ${stage.title}${status === "resume" ? " (resuming)" : ""}`);
-    const marker = folders.start(stage.id, plan[i]!.fingerprint, extraDirs);
+    if (RESTARTS.has(status)) folders.clear(stage.id, extraDirs);
+    const why = status === "resume" ? " (resuming)" : changed ? ` (rerun: ${changed.join(", ")})` : "";
+    log(`[${i + 1}/${stages.length}] ${stage.id}: ${stage.title}${why}`);
+    const marker = folders.start(stage.id, fingerprint);
     const started = performance.now();
     await runStage({ ctx, stage, stages, markDone: () => folders.finish(marker, 0) });
     const seconds = (performance.now() - started) / 1000;
-    folders.finish(marker, seconds);
+    folders.finish(marker, seconds, extraDirs);
     log(`    ${stage.id} done in ${seconds.toFixed(1)} s`);
   }
-  const results = plan.find((p) => p.id === RESULTS)!.status === "excluded" ? null : readResults(runDir);
-  return { runDir, plan, results };
 }

@@ -37,6 +37,8 @@ const modelSchema = z.object({
   flops: num,
   /** Inference throughput measured in the run. */
   imagesPerSecond: num.nullable(),
+  /** libtorch threads the evaluation (and the throughput) ran with; absent in results of older runs. */
+  threads: z.number().int().positive().optional(),
   /** TwoNN on the shared D1 sample. */
   intrinsicDimension: z.object({ mean: num, std: num }).nullable(),
   /** By set name ("synthetic-pairs", "lfw", ...). */
@@ -60,6 +62,8 @@ export const runResultsSchema = z.object({
   createdAt: z.string(),
   /** "2 cores (AMD EPYC), linux x64, libtorch 1.13.0, 2 threads" */
   machine: z.string(),
+  /** The engine settings every stage of this invocation ran with; absent in results of older runs. */
+  engine: z.object({ libtorch: z.string(), threads: z.number(), workers: z.number() }).optional(),
   /** Each model's ID and its gap to the reference (S'). */
   intrinsicGap: z
     .object({

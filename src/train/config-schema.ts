@@ -2,31 +2,53 @@
 // types (config.ts) and of its checks. Objects are strict, so a misspelled key is an error listing the allowed ones.
 import { z } from "zod";
 import { strict } from "../config/index.js";
+import { resolveSpec } from "../models/index.js";
 
 const positiveInt = z.number().int().positive();
 const roleSchema = z.enum(["student", "teacher"]);
 /** Keys of the two roles' entries, either may be left out. */
 const byRole = <T extends z.ZodType>(value: T) => strict({ student: value.optional(), teacher: value.optional() });
 
+/** A registered model name (`mbf`, `iresnet18-w0.25@56`): an unknown one is an error at its key, before training. */
+export const modelNameSchema = z
+  .string({ error: "must name a registered model, such as 'mbf'" })
+  .superRefine((name, ctx) => {
+    try {
+      resolveSpec(name);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: `${(error as Error).message} (\`facekd models\` lists them)` });
+    }
+  });
+
+/** Above this, every step of face-recognition training overflows (arcface_torch uses 0.1 with SGD). */
+const MAX_LR = 10;
+const unitInterval = z.number().min(0).lt(1);
+
 export const optimizerSchema = strict({
   type: z.enum(["sgd", "adamw"]),
-  lr: z.number().min(0),
-  weightDecay: z.number().optional(),
+  lr: z
+    .number()
+    .min(0)
+    .max(MAX_LR, {
+      error: (issue) =>
+        `must be <= ${MAX_LR}, got ${String(issue.input)}: a learning rate this large makes every step non-finite`,
+    }),
+  weightDecay: z.number().min(0).optional(),
   /** SGD only (default 0.9). */
-  momentum: z.number().optional(),
+  momentum: unitInterval.optional(),
   nesterov: z.boolean().optional(),
   /** AdamW only. */
-  betas: z.tuple([z.number(), z.number()]).optional(),
+  betas: z.tuple([unitInterval, unitInterval]).optional(),
 });
 
 export const scheduleSchema = strict({
   /** constant, polynomial (arcface_torch's decay to 0, default), cosine (to 0), multistep. */
   type: z.enum(["constant", "polynomial", "cosine", "multistep"]),
   /** polynomial: the exponent (1). */
-  power: z.number().optional(),
+  power: z.number().positive().optional(),
   /** multistep: the steps at which lr is multiplied by gamma (0.1). */
   milestones: z.array(z.number().int().min(0)).optional(),
-  gamma: z.number().optional(),
+  gamma: z.number().positive().optional(),
   /** Linear warmup from 0 over this many steps before the schedule (0). */
   warmupSteps: z.number().int().min(0).optional(),
 });
@@ -55,7 +77,7 @@ const backboneOptionsSchema = strict({
 
 const modelShape = {
   /** A registered model name, such as `mbf` or `iresnet18-w0.25@56`. */
-  name: z.string({ error: "must name a registered model, such as 'mbf'" }),
+  name: modelNameSchema,
   options: backboneOptionsSchema.optional(),
   /** A checkpoint (safetensors or .pth) to start from instead of a fresh initialization. */
   init: z.string().optional(),

@@ -119,6 +119,43 @@ test("bad configs fail with the file, the line and the key", () => {
       TRAIN_YAML.replace("train/train.rec", "train/nope.rec"),
       /path\.yaml:6: data\.path: \.\.\/synth\/train\/nope\.rec does not exist/,
     ],
+    // numeric sanity and model names, before anything runs
+    [
+      "lr.yaml",
+      TRAIN_YAML.replace("lr: 0.05", "lr: 1e30, weightDecay: -1"),
+      /lr\.yaml:10: optimizer\.lr: must be <= 10, got 1e\+30: .*non-finite\n.*lr\.yaml:10: optimizer\.weightDecay: must be >= 0/,
+    ],
+    [
+      "nan.yaml",
+      TRAIN_YAML.replace("lr: 0.05", "lr: .nan"),
+      /nan\.yaml:10: optimizer\.lr: must be a finite number, got NaN/,
+    ],
+    [
+      "model.yaml",
+      TRAIN_YAML.replace("name: mbf-w0.25@32", "name: resnet9000"),
+      /model\.yaml:4: model\.name: unknown model 'resnet9000': registered models are iresnet18, /,
+    ],
+    // relations between keys and the dataset, and paths of the wrong kind
+    [
+      "classes.yaml",
+      TRAIN_YAML.replace("numClasses: 4", "numClasses: 3"),
+      /classes\.yaml:9: losses\[0\]\.options\.numClasses: is 3, but .*train\.rec holds 4 identities: set it to 4/,
+    ],
+    [
+      "embedding.yaml",
+      TRAIN_YAML.replace("numClasses: 4, embeddingSize: 16", "numClasses: 4, embeddingSize: 32"),
+      /embedding\.yaml:9: losses\[0\]\.options\.embeddingSize: is 32, but the model's embedding has 16 dimensions/,
+    ],
+    [
+      "batch.yaml",
+      TRAIN_YAML.replace("batchSize: 8", "batchSize: 100"),
+      /batch\.yaml:12: batchSize: is 100, more than the 16 images of .*train\.rec: use at most 16/,
+    ],
+    [
+      "init.yaml",
+      TRAIN_YAML.replace("options: { embeddingSize: 16 }", "options: { embeddingSize: 16 }\n  init: ../synth"),
+      /init\.yaml:6: model\.init: .*synth is a folder, but this key names a checkpoint/,
+    ],
   ];
   for (const [name, text, message] of cases) {
     const r = run("train", "--config", writeConfig(name, text));

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { planStages, resolveRefoConfig, widen, type Stage, type TrainSpec } from "../../src/refo/index.js";
 import { fingerprints } from "../../src/refo/stage-state.js";
+import { runPaths } from "../../src/refo/context.js";
 
 const plan = (input: unknown, classes = 100): Stage[] => planStages(resolveRefoConfig(input), classes);
 const trainSpec = (stages: Stage[], id: string): TrainSpec => {
@@ -94,9 +95,9 @@ test("a pretrained teacher is imported, not trained, and head-sharing baselines 
 
 test("fingerprints move for the changed stage and everything downstream of it only", () => {
   const base = resolveRefoConfig({});
-  const before = fingerprints(planStages(base, 100), base);
+  const before = fingerprints(planStages(base, 100), base, runPaths(base, "/run"), new Map());
   const changed = resolveRefoConfig({ teacher: { steps: 123 } });
-  const after = fingerprints(planStages(changed, 100), changed);
+  const after = fingerprints(planStages(changed, 100), changed, runPaths(changed, "/run"), new Map());
   const moved = [...before.keys()].filter((id) => before.get(id) !== after.get(id)).sort();
   // S' and the proxy have no teacher: their distillation error is measured against the standard teacher
   assert.deepEqual(moved, [
@@ -164,4 +165,25 @@ test("config errors name the key", () => {
   assert.throws(() => resolveRefoConfig({ teacher: { stpes: 3 } }), /refo config: teacher\.stpes is not a known key/);
   assert.throws(() => resolveRefoConfig({ refo: { beta2: -1 } }), /refo\.beta2 must be > 0/);
   assert.throws(() => resolveRefoConfig({ baselines: ["hinton"] }), /baselines\[0\] must be one of/);
+});
+
+test("model names must be registered and numbers sane, each error at its key", () => {
+  assert.throws(
+    () => resolveRefoConfig({ teacher: { model: "resnet9000" } }),
+    /teacher\.model unknown model 'resnet9000'/,
+  );
+  assert.throws(
+    () => resolveRefoConfig({ refoPlus: { widerModel: "mbf-wide" } }),
+    /refoPlus\.widerModel '?mbf-wide'? is not a model name/,
+  );
+  assert.doesNotThrow(() => resolveRefoConfig({ student: { model: "mbf-w0.5@64" } }));
+  const optimizer = (o: object) => ({ student: { optimizer: { type: "sgd", lr: 0.1, ...o } } });
+  assert.throws(() => resolveRefoConfig(optimizer({ lr: 1e30 })), /student\.optimizer\.lr must be <= 10, got 1e\+30/);
+  assert.throws(
+    () => resolveRefoConfig(optimizer({ lr: NaN })),
+    /student\.optimizer\.lr must be a finite number, got NaN/,
+  );
+  assert.throws(() => resolveRefoConfig(optimizer({ weightDecay: -1 })), /weightDecay must be >= 0, got -1/);
+  assert.throws(() => resolveRefoConfig(optimizer({ momentum: 1.5 })), /momentum must be < 1, got 1\.5/);
+  assert.throws(() => resolveRefoConfig({ fingerprint: "md5" }), /fingerprint must be one of 'sampled', 'full'/);
 });

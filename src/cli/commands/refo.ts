@@ -4,7 +4,7 @@ import pc from "picocolors";
 import { refoConfigSchema, runRefo, type PlannedStage, type RefoResult } from "../../refo/index.js";
 import { formatResultsTable } from "../../report/index.js";
 
-import { readConfigFile } from "../../config/index.js";
+import { locateConfigError, readConfigFile } from "../../config/index.js";
 import { progress, trainingProgress } from "../progress.js";
 import { toJson } from "../../io/index.js";
 
@@ -21,6 +21,7 @@ const STATUS_COLOUR: Record<PlannedStage["status"], (s: string) => string> = {
   resume: pc.yellow,
   run: (s) => s,
   invalidated: pc.yellow,
+  "outputs-changed": pc.yellow,
   forced: pc.yellow,
   excluded: pc.dim,
 };
@@ -28,7 +29,10 @@ const STATUS_COLOUR: Record<PlannedStage["status"], (s: string) => string> = {
 function printPlan(plan: readonly PlannedStage[]): void {
   const width = Math.max(...plan.map((s) => s.id.length));
   for (const stage of plan) {
-    console.log(`${stage.id.padEnd(width)}  ${STATUS_COLOUR[stage.status](stage.status.padEnd(11))}  ${stage.title}`);
+    const changed = stage.changed ? ` (${stage.changed.join(", ")})` : "";
+    console.log(
+      `${stage.id.padEnd(width)}  ${STATUS_COLOUR[stage.status](stage.status.padEnd(15))}  ${stage.title}${changed}`,
+    );
   }
 }
 
@@ -89,7 +93,11 @@ export function registerRefo(program: Command): void {
         inputs: ["data.labeled", "data.unlabeled", "data.verification.*", "teacher.pretrained"],
         outputs: ["runDir"],
       });
-      await execute(config, o);
+      try {
+        await execute(config, o);
+      } catch (error) {
+        throw locateConfigError(o.config, "refo config", error); // the checks before the first stage, at the config's lines
+      }
     });
 
   stageOptions(

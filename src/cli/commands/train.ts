@@ -5,7 +5,8 @@ import type { Command } from "commander";
 import type { z } from "zod";
 import { trainConfigSchema } from "../../train/config-schema.js";
 import { train } from "../../train/index.js";
-import { readConfigFile } from "../../config/index.js";
+import { locateConfigError, readConfigFile } from "../../config/index.js";
+import { checkTrainConfig } from "../../train/preflight.js";
 import { integerOption } from "../parse.js";
 import { trainingProgress } from "../progress.js";
 
@@ -59,10 +60,13 @@ export async function runConfigFile(
   schema: z.ZodType<z.output<typeof trainConfigSchema>, z.input<typeof trainConfigSchema>> = trainConfigSchema,
   overrides: Record<string, unknown> = {},
 ): Promise<void> {
-  const config = readConfigFile(flags.config, schema, {
-    ...PATH_KEYS,
-    overrides: { ...overridesOf(flags), ...overrides },
-  });
+  const fromFlags = { ...overridesOf(flags), ...overrides };
+  const config = readConfigFile(flags.config, schema, { ...PATH_KEYS, overrides: fromFlags });
+  try {
+    checkTrainConfig(config); // paths, the dataset and the losses against it, before the first step
+  } catch (error) {
+    throw locateConfigError(flags.config, "train config", error, Object.keys(fromFlags));
+  }
   const display = trainingProgress();
   const result = await train(config, { resume: !flags.fresh, log: display.log, progress: display.listener });
   if (flags.json) console.log(JSON.stringify({ runDir: config.runDir, ...result }, null, 2));

@@ -109,6 +109,7 @@ export async function runEvaluateStage(
         parameters: info.parameters,
         flops: info.flops,
         imagesPerSecond: inferenceSpeed(model, batchSize),
+        threads: torch.getNumThreads(),
         intrinsicDimension: { mean: id.mean, std: id.std },
         verification,
         distillationError: spec.teacher

@@ -102,6 +102,7 @@ export async function runResultsStage(ctx: StageContext, stages: readonly Stage[
     name: ctx.config.name,
     createdAt: new Date().toISOString(),
     machine: machine(),
+    engine: { libtorch: torch.buildInfo().torchVersion, threads: torch.getNumThreads(), workers: ctx.config.workers },
     intrinsicGap: gap,
     models,
     stages: stageResults,

@@ -1,0 +1,142 @@
+// The checks before a run's first stage (and all of `--dry-run`): every path the config names exists with the right
+// kind, is readable and holds a format facekd reads; the relations between keys hold (batches against dataset
+// sizes, class counts against labels, verification packs against the protocol's folds, the pretrained teacher
+// against teacher.model and embeddingSize). Model names and numeric ranges are the schema's (config.ts). Every
+// problem is collected and thrown at once as a ConfigError naming its key, which the command turns into
+// `<file>:<line>: <key>: <problem>`: an error costs seconds here instead of the hours of training before it.
+import { ConfigProblems, inputPathProblem, outputFolderProblem } from "../config/index.js";
+import { openDataset, readVerificationPack } from "../data/index.js";
+import { loadBackbone } from "../models/index.js";
+import { sampledMaxLabel } from "../train/preflight.js";
+import type { RefoConfig } from "./config.js";
+import type { RunPaths } from "./context.js";
+import { externalInputs, type ExternalInput } from "./inputs.js";
+
+/** What the plan needs to know of the data. */
+export interface RunFacts {
+  /** D1's identities: the margin heads' class count. */
+  numClasses: number;
+  /** Samples in D1 and D2. */
+  d1Size: number;
+  d2Size: number;
+}
+
+/** The insightface protocol's folds: a pack needs at least one pair per fold. */
+const PROTOCOL_FOLDS = 10;
+
+/** Exists, is a file or a folder as `kind` needs, and is readable; else a problem of `input.key`. */
+function checkPath(problems: ConfigProblems, { at, path, kind }: ExternalInput): boolean {
+  const what = kind === "pack" ? "a .bin verification pack" : "a checkpoint (.pth or .safetensors)";
+  const problem = inputPathProblem(path, kind === "dataset" ? "any" : "file", what);
+  problems.add(at, problem);
+  return problem === null;
+}
+
+/** D1's identities (its labels checked on a sample) and size. */
+function openD1(problems: ConfigProblems, input: ExternalInput): { classes: number; size: number } | undefined {
+  return problems.catch(input.at, () => {
+    const source = openDataset(input.path);
+    try {
+      if (source.numClasses === null || source.numClasses < 2) {
+        throw new Error(
+          `${input.path} does not say how many identities it holds (a .rec needs its property file, a folder one ` +
+            "subfolder per identity): ReFO's classification stages need labeled data",
+        );
+      }
+      sampledMaxLabel(source);
+      return { classes: source.numClasses, size: source.length };
+    } finally {
+      source.close();
+    }
+  });
+}
+
+function datasetSize(problems: ConfigProblems, input: ExternalInput): number | undefined {
+  return problems.catch(input.at, () => {
+    const source = openDataset(input.path);
+    try {
+      return source.length;
+    } finally {
+      source.close();
+    }
+  });
+}
+
+function checkPack(problems: ConfigProblems, input: ExternalInput): void {
+  const pairs = problems.catch(input.at, () => readVerificationPack(input.path).issame.length);
+  if (pairs !== undefined && pairs < PROTOCOL_FOLDS) {
+    problems.add(
+      input.at,
+      `${input.path} holds ${pairs} pairs, but the verification protocol splits them into ${PROTOCOL_FOLDS} folds ` +
+        `of at least one pair: give a pack with ${PROTOCOL_FOLDS} pairs or more (insightface's hold 6,000-7,000)`,
+    );
+  }
+}
+
+function checkTeacher(problems: ConfigProblems, config: RefoConfig, input: ExternalInput): void {
+  const { model } = config.teacher;
+  problems.catch(input.at, () => {
+    try {
+      loadBackbone(model, input.path, { embeddingSize: config.embeddingSize }).dispose();
+    } catch (error) {
+      throw new Error(
+        `cannot load ${input.path} as teacher.model '${model}' with embeddingSize ${config.embeddingSize} ` +
+          `(set both to the teacher's): ${(error as Error).message}`,
+      );
+    }
+  });
+}
+
+function checkBatches(problems: ConfigProblems, config: RefoConfig, d1Size: number, d2Size: number): void {
+  const sets = [
+    ["teacher", "D1", d1Size],
+    ["student", "D1", d1Size],
+    ["student", "D2", d2Size],
+  ] as const;
+  const reported = new Set<string>();
+  for (const [who, set, size] of sets) {
+    const { batchSize } = config[who];
+    if (batchSize > size && !reported.has(who)) {
+      reported.add(who);
+      problems.add(
+        [who, "batchSize"],
+        `is ${batchSize}, more than the ${size} images of ${set}: an epoch would make no batch; use at most ${size}`,
+      );
+    }
+  }
+}
+
+/** Checks `config` (run in `paths`) before anything runs; throws a ConfigError listing every problem. */
+export function preflight(config: RefoConfig, paths: RunPaths): RunFacts {
+  const problems = new ConfigProblems();
+  problems.add(["runDir"], outputFolderProblem(paths.runDir));
+  const { synthetic } = config.data;
+  const generated = { d1: synthetic.identities * synthetic.imagesPerIdentity, classes: synthetic.identities };
+  let numClasses: number | undefined = generated.classes;
+  let d1Size: number | undefined = generated.d1;
+  let d2Size: number | undefined =
+    config.data.labeled === undefined
+      ? synthetic.unlabeledIdentities * synthetic.unlabeledImagesPerIdentity
+      : undefined;
+  for (const input of externalInputs(config)) {
+    if (!checkPath(problems, input)) {
+      if (input.key === "data.labeled") numClasses = d1Size = undefined;
+      continue;
+    }
+    if (input.key === "data.labeled") {
+      const d1 = openD1(problems, input);
+      [numClasses, d1Size] = [d1?.classes, d1?.size];
+    } else if (input.kind === "dataset") d2Size = datasetSize(problems, input);
+    else if (input.kind === "pack") checkPack(problems, input);
+    else checkTeacher(problems, config, input);
+  }
+  d2Size ??= config.data.unlabeled === undefined ? d1Size : undefined;
+  if (config.data.verification === undefined && config.data.labeled === undefined && synthetic.pairs < PROTOCOL_FOLDS)
+    problems.add(["data", "synthetic", "pairs"], `must be at least ${PROTOCOL_FOLDS}, one per fold of the protocol`);
+  if (d1Size !== undefined && d2Size !== undefined) checkBatches(problems, config, d1Size, d2Size);
+  if (d1Size !== undefined && Math.floor(Math.min(config.evaluation.idSample, d1Size) * 0.9) < 3)
+    problems.add(["evaluation", "idSample"], `leaves too few D1 samples (${d1Size} in D1) for TwoNN: need at least 4`);
+  problems.throwIfAny("refo config");
+  // every undefined size came with a problem
+  return { numClasses: numClasses!, d1Size: d1Size!, d2Size: d2Size! };
+}
