@@ -108,7 +108,7 @@ export async function runEvaluateStage(
         ...planned,
         parameters: info.parameters,
         flops: info.flops,
-        imagesPerSecond: inferenceSpeed(model, batchSize),
+        imagesPerSecond: await inferenceSpeed(model, batchSize),
         intrinsicDimension: { mean: id.mean, std: id.std },
         verification,
         distillationError: spec.teacher
