@@ -46,6 +46,8 @@ export class OnnxTeacher {
     ).InferenceSession.create(bytes, {
       intraOpNumThreads: torch.getNumThreads(),
       interOpNumThreads: 1,
+      graphOptimizationLevel: "all",
+      extra: { session: { intra_op: { allow_spinning: "0" } } },
     });
     try {
       const probe = torch.zeros([1, 3, input.inputSize, input.inputSize]);
