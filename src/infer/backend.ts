@@ -1,5 +1,5 @@
 // Where facekd's inference runs. A backbone's eval-mode computation, exported in memory as ONNX (batch norms folded),
-// runs faster on onnxruntime-node than on libtorch's eager kernels: about 1x at batch 32 and up to 10x at batch 1
+// runs faster on onnxruntime-node than on libtorch's eager kernels: within noise at batch 32, many times at batch 1
 // on a 2-core EPYC (bench/README.md, `onnx`), where onnxruntime fuses conv + bias + activation and plans its
 // memory once. libtorch stays the path for models that do not export and for anything that needs gradients.
 import { Backbone, encodeOnnx, OnnxTeacher } from "../models/index.js";
