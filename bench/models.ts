@@ -6,15 +6,14 @@
 //
 // Each case runs `--warmup` untimed steps and `--steps` timed ones on each side, back to back, alternating which
 // side goes first, so that background load on a shared machine hits both alike. Few steps: the numbers are noisy.
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import * as torch from "../src/torch/index.js";
 import type { MemoryFormat, Tensor } from "../src/torch/index.js";
 import { SGD } from "../src/torch/optim/index.js";
 import { createModel, describeBuilt, listModels, heads, type Backbone } from "../src/models/index.js";
+import { ModelsPeer } from "./models-peer.js";
 import { benchArgs, numberArg, peerPython, ROOT } from "./options.js";
 
 const USAGE = `usage: node dist/bench/models.js [options]
@@ -144,44 +143,6 @@ class Ours {
   }
 }
 
-// ---------------------------------------------------------------- the PyTorch peer
-
-class Peer {
-  readonly #child: ChildProcessWithoutNullStreams;
-  readonly #waiting: ((line: string) => void)[] = [];
-  #stderr = "";
-
-  constructor() {
-    const script = path.join(ROOT, "bench", "peers", "models_torch.py");
-    this.#child = spawn(PYTHON, [script, "--serve", `--threads=${THREADS}`, `--classes=${CLASSES}`]);
-    this.#child.stderr.on("data", (d: Buffer) => void (this.#stderr = (this.#stderr + d.toString()).slice(-2000)));
-    createInterface({ input: this.#child.stdout }).on("line", (line) => this.#waiting.shift()?.(line));
-    const fail = (why: string): void => {
-      for (const w of this.#waiting.splice(0)) w(JSON.stringify({ error: "exit", message: `${why}\n${this.#stderr}` }));
-    };
-    this.#child.on("error", (e) => fail(`cannot start ${PYTHON}: ${e.message}`));
-    this.#child.on("exit", (code) => fail(`the peer exited with status ${code}`));
-  }
-
-  async next(): Promise<Record<string, unknown>> {
-    const line = await new Promise<string>((resolve) => this.#waiting.push(resolve));
-    return JSON.parse(line) as Record<string, unknown>;
-  }
-
-  async request(req: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const reply = this.next();
-    this.#child.stdin.write(JSON.stringify(req) + "\n");
-    const r = await reply;
-    if (r.error !== undefined)
-      throw new Error(`the PyTorch peer failed on ${JSON.stringify(req)}: ${String(r.message)}`);
-    return r;
-  }
-
-  close(): void {
-    this.#child.stdin.end(JSON.stringify({ op: "quit" }) + "\n");
-  }
-}
-
 // ---------------------------------------------------------------- onnxruntime-node (optional, not a dependency)
 
 interface OrtSession {
@@ -243,7 +204,7 @@ type Result = { model: string; batch: number; mode: Mode; facekd?: number; pytor
 
 /** Every model, batch and mode on facekd and PyTorch (interleaved), then onnxruntime-node's inference. */
 async function compare(ours: Ours): Promise<{ results: Result[]; notes: string[] }> {
-  const peer = opts["no-peer"] ? undefined : new Peer();
+  const peer = opts["no-peer"] ? undefined : new ModelsPeer(PYTHON, THREADS, CLASSES);
   let peerNote = peer ? "" : "skipped (--no-peer)";
   if (peer) {
     const ready = await peer.next();

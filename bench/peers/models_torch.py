@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch peer of bench/models.ts: arcface_torch's mbf and iresnet18 written with torch.nn, timed the same way.
+"""PyTorch peer of bench/models.ts and bench/onnx.ts: arcface_torch's mbf, iresnet18 and iresnet50 in torch.nn.
 
 bench/models.ts starts it with --serve and sends one JSON request per line on stdin; each reply is one JSON line on
 stdout. Requests:
@@ -142,7 +142,11 @@ def build_models(torch):
                 x = layer(x)
             return self.features(self.conv_sep(x))
 
-    return {"mbf": lambda: MobileFaceNet(), "iresnet18": lambda: IResNet((2, 2, 2, 2))}
+    return {
+        "mbf": lambda: MobileFaceNet(),
+        "iresnet18": lambda: IResNet((2, 2, 2, 2)),
+        "iresnet50": lambda: IResNet((3, 4, 14, 3)),
+    }
 
 
 class ArcFaceHead:

@@ -5,6 +5,7 @@ import * as torch from "../torch/index.js";
 import { FaceLoader, MemorySource, type BatchLayout, type FaceSource } from "../data/index.js";
 import { Backbone, type OnnxTeacher } from "../models/index.js";
 import { NpyRowWriter, writeJson, writeNpy } from "../io/index.js";
+import { withInferenceModel, type InferenceBackend } from "./backend.js";
 
 export interface ExtractOptions extends EmbedOptions {
   /** The .npy file to write; its stem names the labels and info files beside it. */
@@ -58,6 +59,8 @@ export interface EmbedOptions {
   /** Decoding threads (2); 0 decodes in the main thread. */
   workers?: number;
   layout?: BatchLayout;
+  /** Where a backbone runs ("auto": onnxruntime when it exports, else libtorch); see backend.ts. */
+  backend?: InferenceBackend;
   /** Called after each batch with the rows done so far. */
   onBatch?: (done: number, total: number) => void;
 }
@@ -82,7 +85,16 @@ async function embedOnnx(model: OnnxTeacher, images: torch.Tensor, flipSum: bool
  * and labels to `sink`; both are freed after the call (clone what you keep). A backbone's training mode is restored
  * afterwards.
  */
-export async function forEachEmbedding(
+export function forEachEmbedding(
+  model: EmbeddingModel,
+  source: FaceSource,
+  options: EmbedOptions,
+  sink: (embeddings: torch.Tensor, labels: torch.Tensor) => void,
+): Promise<void> {
+  return withInferenceModel(model, options.backend ?? "auto", (m) => embedAll(m, source, options, sink));
+}
+
+async function embedAll(
   model: EmbeddingModel,
   source: FaceSource,
   { batchSize = 128, flipSum = false, workers = 2, layout = "channels_last", onBatch }: EmbedOptions,

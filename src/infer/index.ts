@@ -1,5 +1,5 @@
 // Running a model over data: embeddings of a dataset (to .npy files or a tensor), verification of a model on a
-// pack, and inference throughput.
+// pack, and inference throughput, each on libtorch or onnxruntime (backend.ts).
 export {
   embedBatch,
   embedImages,
@@ -11,5 +11,6 @@ export {
   type ExtractOptions,
   type ExtractResult,
 } from "./embed.js";
+export { INFERENCE_BACKENDS, withInferenceModel, type InferenceBackend } from "./backend.js";
 export { verifyModelOnPack, type ModelVerificationOptions } from "./verify-model.js";
-export { inferenceSpeed } from "./speed.js";
+export { inferenceSpeed, type SpeedOptions } from "./speed.js";

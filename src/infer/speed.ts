@@ -1,27 +1,42 @@
 // Inference throughput of a model alone (no decoding), as the results table reports it.
 import * as torch from "../torch/index.js";
-import type { Backbone } from "../models/index.js";
+import { Backbone } from "../models/index.js";
+import { withInferenceModel, type InferenceBackend } from "./backend.js";
+
+export interface SpeedOptions {
+  /** Measure for at least this long (1 s). */
+  seconds?: number;
+  /** Where the backbone runs, as embedding extraction runs it ("auto"). */
+  backend?: InferenceBackend;
+}
 
 /** Images per second of inference (eval mode, no gradient) on random batches, over at least `seconds`. */
-export function inferenceSpeed(model: Backbone, batchSize: number, seconds = 1): number {
+export async function inferenceSpeed(
+  model: Backbone,
+  batchSize: number,
+  { seconds = 1, backend = "auto" }: SpeedOptions = {},
+): Promise<number> {
   const size = model.spec.inputSize;
   const wasTraining = model.training;
   model.eval();
+  const input = torch.keep(torch.tidy(() => torch.randn([batchSize, 3, size, size]).contiguous("channels_last")));
   try {
-    return torch.noGrad(() =>
-      torch.tidy(() => {
-        const input = torch.randn([batchSize, 3, size, size]).contiguous("channels_last");
-        torch.tidy(() => model.forward(input)); // warm-up
-        let images = 0;
-        const start = performance.now();
-        while (performance.now() - start < seconds * 1000) {
-          torch.tidy(() => model.forward(input));
-          images += batchSize;
-        }
-        return (images * 1000) / (performance.now() - start);
-      }),
-    );
+    return await withInferenceModel(model, backend, async (m) => {
+      const step =
+        m instanceof Backbone
+          ? () => Promise.resolve(torch.noGrad(() => torch.tidy(() => void m.forward(input))))
+          : async () => (await m.embed(input)).dispose();
+      await step(); // warm-up
+      let images = 0;
+      const start = performance.now();
+      while (performance.now() - start < seconds * 1000) {
+        await step();
+        images += batchSize;
+      }
+      return (images * 1000) / (performance.now() - start);
+    });
   } finally {
+    input.dispose();
     model.train(wasTraining);
   }
 }

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { modelNameSchema, optimizerSchema, scheduleSchema } from "../train/config-schema.js";
 import { parseConfig, strict } from "../config/index.js";
 import { MARGIN_NAMES } from "../models/heads/index.js";
+import { INFERENCE_BACKENDS } from "../infer/backend.js";
 
 const positiveInt = z.number().int().positive();
 
@@ -124,8 +125,22 @@ export const refoConfigSchema = strict({
       batchSize: positiveInt.default(128).describe("inference batch"),
       idSample: positiveInt.default(2000).describe("D1 samples whose embeddings give each model's TwoNN ID"),
       idRepetitions: positiveInt.default(20).describe("90% subsets of the ID protocol"),
+      backend: z
+        .enum(INFERENCE_BACKENDS)
+        .default("auto")
+        .describe(
+          "where embeddings and throughput are computed: onnxruntime on the model's in-memory ONNX export, " +
+            "libtorch, or auto (onnxruntime when the model exports, measured faster: bench/README.md)",
+        ),
     })
     .prefault({}),
+  export: z
+    .array(z.enum(["onnx"]))
+    .default([])
+    .describe(
+      "files each final student is also written as, into its stage folder and linked from the report: `onnx` " +
+        "(`student.onnx`, BatchNorm folded, for onnxruntime, TensorRT, OpenVINO)",
+    ),
 });
 
 export type RefoConfigInput = z.input<typeof refoConfigSchema>;

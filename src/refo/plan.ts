@@ -41,11 +41,12 @@ export function planStages(config: RefoConfig, numClasses: number, d1Size?: numb
   const byId = new Map(plan.stages.map((s) => [s.id, s]));
   for (const { stage, model } of plan.models) {
     const teacher = model.role === "student" ? distillationTeacher(byId, stage) : undefined;
+    const exported = model.role === "student" && config.export.length > 0 ? { export: config.export } : {};
     plan.add({
       id: `eval.${stage}`,
       title: `evaluate ${model.label}`,
       needs: [...new Set([stage, ...(teacher ? [teacher.stage, teacher.classifier] : []), ...plan.dataNeeds])],
-      spec: { kind: "evaluate", modelStage: stage, model, ...(teacher ? { teacher } : {}) },
+      spec: { kind: "evaluate", modelStage: stage, model, ...(teacher ? { teacher } : {}), ...exported },
     });
   }
   plan.add({

@@ -45,7 +45,14 @@ export type StageSpec =
   | TrainSpec
   | { kind: "import"; model: PlannedModel; file: string }
   | { kind: "embed"; modelStage: ModelStageId; data: DatasetRole }
-  | { kind: "evaluate"; modelStage: ModelStageId; model: PlannedModel; teacher?: DistillationTeacher }
+  | {
+      kind: "evaluate";
+      modelStage: ModelStageId;
+      model: PlannedModel;
+      teacher?: DistillationTeacher;
+      /** Files the model is also written as, into its stage folder (final students only). */
+      export?: ExportFormat[];
+    }
   | { kind: "results" };
 
 /** Whom a student's distillation error is measured against: its teacher's stage and the stage whose head.safetensors
@@ -54,6 +61,8 @@ export interface DistillationTeacher {
   stage: ModelStageId;
   classifier: ModelStageId;
 }
+
+export type ExportFormat = "onnx";
 
 export type StageKind = StageSpec["kind"];
 export type SpecOf<K extends StageKind> = Extract<StageSpec, { kind: K }>;

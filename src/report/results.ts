@@ -53,6 +53,8 @@ const modelSchema = z.object({
   metrics: z.string().nullable(),
   /** The stage that produced it. */
   stage: z.string(),
+  /** The model's ONNX export (refo config `export: [onnx]`), relative to the run folder. */
+  onnx: z.string().nullable().optional(),
 });
 
 /** The results of a run, as results.json holds them. */

@@ -82,7 +82,7 @@ export function modelsTable(models: readonly ModelResult[]): string {
     const id = m.intrinsicDimension;
     const cells = [
       `<td class="name">${e(m.label)}${isBest ? ' <span class="badge best">best student</span>' : ""}` +
-        `<div class="sub">${e(m.id)}</div></td>`,
+        `<div class="sub">${e(m.id)}${m.onnx ? ` · <a href="${e(m.onnx)}">ONNX</a>` : ""}</div></td>`,
       `<td><span class="role ${m.role}">${e(m.role)}</span></td>`,
       `<td>${e(m.kind)}</td>`,
       `<td class="mono">${e(m.architecture)}</td>`,

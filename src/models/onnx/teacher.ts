@@ -33,9 +33,22 @@ export class OnnxTeacher {
     private readonly session: Ort.InferenceSession,
   ) {}
 
-  static async open(file: string, options: OnnxInputOptions = {}): Promise<OnnxTeacher> {
-    const input = resolveInput(file, options);
-    const session = await (await onnxRuntime()).InferenceSession.create(file);
+  static open(file: string, options: OnnxInputOptions = {}): Promise<OnnxTeacher> {
+    return OnnxTeacher.fromBytes(readFileSync(file), file, options);
+  }
+
+  /** The model of an ONNX file in memory (an in-memory export, say); `file` names it in errors. */
+  static async fromBytes(bytes: Uint8Array, file: string, options: OnnxInputOptions = {}): Promise<OnnxTeacher> {
+    const input = resolveInput(bytes, options);
+    // libtorch's thread count (facekd's `threads` setting) for both engines, so neither oversubscribes the other
+    const session = await (
+      await onnxRuntime()
+    ).InferenceSession.create(bytes, {
+      intraOpNumThreads: torch.getNumThreads(),
+      interOpNumThreads: 1,
+      graphOptimizationLevel: "all",
+      extra: { session: { intra_op: { allow_spinning: "0" } } },
+    });
     try {
       const probe = torch.zeros([1, 3, input.inputSize, input.inputSize]);
       const out = await run(session, input, probe, file);
@@ -80,10 +93,14 @@ async function run(
 ): Promise<Tensor> {
   const { data, shape } = torch.noGrad(() =>
     torch.tidy(() => {
-      let x = images
-        .mul(127.5)
-        .add(127.5 - input.mean)
-        .div(input.std);
+      // facekd's own normalization (its exports, insightface's models) needs no arithmetic
+      const same = input.mean === 127.5 && input.std === 127.5;
+      let x = same
+        ? images
+        : images
+            .mul(127.5)
+            .add(127.5 - input.mean)
+            .div(input.std);
       if (input.color === "BGR") x = x.flip(1);
       if (input.layout === "NHWC") x = x.permute([0, 2, 3, 1]);
       const c = x.contiguous().to("float32");
@@ -107,8 +124,8 @@ async function run(
 }
 
 // options > facekd's metadata > the input's static dims > insightface's conventions
-function resolveInput(file: string, options: OnnxInputOptions): ResolvedOnnxInput {
-  const model = decodeModel(readFileSync(file));
+function resolveInput(bytes: Uint8Array, options: OnnxInputOptions): ResolvedOnnxInput {
+  const model = decodeModel(bytes);
   const meta = Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key, p.value]));
   const initializers = new Set((model.graph?.initializer ?? []).map((t) => t.name));
   const value = (model.graph?.input ?? []).find((v) => !initializers.has(v.name));

@@ -21,6 +21,7 @@ export async function runEmbedStage(
     await extractEmbeddings(model, source, {
       out: embeddingsFile(ctx, stageId),
       batchSize: ctx.config.evaluation.batchSize,
+      backend: ctx.config.evaluation.backend,
       workers: ctx.config.workers,
       onBatch: (done, total) => progress.update(done, total),
     });

@@ -1,9 +1,10 @@
 // One model's numbers for the results table: size, inference speed, the pair protocol on each verification set,
 // and, on a fixed sample of D1 (the same for every model), the intrinsic dimension (TwoNN) of its embeddings and,
 // for a student, its distillation error Phi_gamma against its teacher (eval/distillation-error.ts).
+import { join } from "node:path";
 import * as torch from "../../torch/index.js";
 import { Rng, openDataset } from "../../data/index.js";
-import { describeBuilt, type Backbone } from "../../models/index.js";
+import { describeBuilt, exportOnnx, type Backbone } from "../../models/index.js";
 import { distillationError, type PairProtocolResult } from "../../eval/index.js";
 import { embedImages, inferenceSpeed, verifyModelOnPack } from "../../infer/index.js";
 import { intrinsicDimension, sampleIndices } from "../../analysis/index.js";
@@ -44,6 +45,7 @@ const embedSample = (ctx: StageContext, model: Backbone, images: Uint8Array[]) =
     batchSize: ctx.config.evaluation.batchSize,
     flipSum: false,
     workers: ctx.config.workers,
+    backend: ctx.config.evaluation.backend,
   });
 
 /** The temperatures of the distillation error: 1, and the KD temperature of the kd baselines (4). */
@@ -80,19 +82,31 @@ async function distillationErrorOnD1(
   }
 }
 
+/** `student.onnx` in the model's stage folder; its path relative to the run folder, as the report links it. */
+function exportStudent(ctx: StageContext, modelStage: string, model: Backbone): string {
+  const file = join("stages", modelStage, "student.onnx");
+  exportOnnx(model, join(ctx.paths.runDir, file));
+  return file;
+}
+
 export async function runEvaluateStage(
   ctx: StageContext,
   stageId: string,
   spec: Extract<StageSpec, { kind: "evaluate" }>,
 ): Promise<ModelEvaluation> {
   const { model: planned } = spec;
-  const { flipSum, batchSize } = ctx.config.evaluation;
+  const { flipSum, batchSize, backend } = ctx.config.evaluation;
   const model = loadRunModel(ctx, planned.architecture, modelFile(ctx, spec.modelStage));
   try {
     const info = describeBuilt(model);
     const verification: Record<string, VerificationSummary> = {};
     for (const set of ctx.paths.verification) {
-      const result = await verifyModelOnPack(model, set.path, { flipSum, batchSize, workers: ctx.config.workers });
+      const result = await verifyModelOnPack(model, set.path, {
+        flipSum,
+        batchSize,
+        workers: ctx.config.workers,
+        backend,
+      });
       verification[set.name] = summarize(result);
     }
     const { images, classes } = d1Sample(ctx);
@@ -108,13 +122,14 @@ export async function runEvaluateStage(
         ...planned,
         parameters: info.parameters,
         flops: info.flops,
-        imagesPerSecond: inferenceSpeed(model, batchSize),
+        imagesPerSecond: await inferenceSpeed(model, batchSize, { backend }),
         threads: torch.getNumThreads(),
         intrinsicDimension: { mean: id.mean, std: id.std },
         verification,
         distillationError: spec.teacher
           ? await distillationErrorOnD1(ctx, spec.teacher, embeddings, images, classes)
           : null,
+        onnx: spec.export?.includes("onnx") ? exportStudent(ctx, spec.modelStage, model) : null,
       };
     } finally {
       embeddings.dispose();

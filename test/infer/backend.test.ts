@@ -1,0 +1,75 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import * as torch from "../../src/torch/index.js";
+import { createModel, OnnxTeacher, type Backbone } from "../../src/models/index.js";
+import { syntheticSource } from "../train/synthetic.js";
+import { maxAbsDiff, randomizeBatchNorms } from "../helpers/onnx.js";
+import { embedImages, inferenceSpeed, withInferenceModel, type InferenceBackend } from "../../src/infer/index.js";
+
+torch.setNumThreads(1);
+
+const FAMILIES: [string, Record<string, number>][] = [
+  ["mbf", { widthMultiplier: 0.25, inputSize: 32, embeddingSize: 8 }],
+  ["iresnet18", { widthMultiplier: 0.125, inputSize: 32, embeddingSize: 16 }],
+];
+
+async function embedWith(model: Backbone, images: Uint8Array[], backend: InferenceBackend): Promise<torch.Tensor> {
+  return torch.keep(await embedImages(model, "synthetic", images, { backend, batchSize: 5, workers: 0 }));
+}
+
+describe("inference backends", () => {
+  for (const [name, options] of FAMILIES) {
+    test(`${name}: onnxruntime's flip-sum embeddings equal libtorch's within 1e-4, training mode restored`, async () => {
+      const source = await syntheticSource({ classes: 3, perClass: 3 });
+      torch.manualSeed(5);
+      const model = createModel(name, options);
+      try {
+        randomizeBatchNorms(model);
+        model.train();
+        const images = source.spec().images;
+        const ort = await embedWith(model, images, "onnxruntime");
+        const auto = await embedWith(model, images, "auto");
+        const libtorch = await embedWith(model, images, "libtorch");
+        assert.deepEqual(ort.shape, [9, options.embeddingSize]);
+        assert.ok(model.training, "the backbone's training mode is restored");
+        const diff = maxAbsDiff(ort, libtorch);
+        assert.ok(diff < 1e-4, `max abs difference ${diff}`);
+        assert.ok(torch.tidy(() => libtorch.abs().max().item()) > 1e-2, "the embeddings are not all zero");
+        assert.equal(maxAbsDiff(auto, ort), 0, "auto runs onnxruntime for a backbone that exports");
+        [ort, auto, libtorch].forEach((t) => t.dispose());
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+
+  test("the onnxruntime model is an in-memory export of the backbone's current weights, closed afterwards", async () => {
+    const model = createModel("mbf", { widthMultiplier: 0.25, inputSize: 32, embeddingSize: 8 });
+    try {
+      let seen: OnnxTeacher | undefined;
+      await withInferenceModel(model, "auto", async (m) => {
+        assert.ok(m instanceof OnnxTeacher);
+        assert.equal(m.embeddingSize, 8);
+        assert.deepEqual(m.input, { inputSize: 32, layout: "NCHW", color: "RGB", mean: 127.5, std: 127.5 });
+        seen = m;
+      });
+      await assert.rejects(async () => seen!.embed(torch.zeros([1, 3, 32, 32])), /could not run|released|session/i);
+      await withInferenceModel(model, "libtorch", (m) => Promise.resolve(assert.equal(m, model)));
+    } finally {
+      model.dispose();
+    }
+  });
+
+  test("inferenceSpeed measures either backend", async () => {
+    const model = createModel("mbf", { widthMultiplier: 0.25, inputSize: 32, embeddingSize: 8 });
+    try {
+      for (const backend of ["libtorch", "onnxruntime"] as const) {
+        const speed = await inferenceSpeed(model, 2, { seconds: 0.05, backend });
+        assert.ok(Number.isFinite(speed) && speed > 0, `${backend}: ${speed}`);
+      }
+      assert.ok(model.training);
+    } finally {
+      model.dispose();
+    }
+  });
+});
