@@ -1,7 +1,8 @@
 // Inference throughput of a model alone (no decoding), as the results table reports it.
 import * as torch from "../torch/index.js";
-import { Backbone } from "../models/index.js";
+import { Backbone, type OnnxTeacher } from "../models/index.js";
 import { withInferenceModel, type InferenceBackend } from "./backend.js";
+import type { EmbeddingModel } from "./embed.js";
 
 export interface SpeedOptions {
   /** Measure for at least this long (1 s). */
@@ -12,13 +13,14 @@ export interface SpeedOptions {
 
 /** Images per second of inference (eval mode, no gradient) on random batches, over at least `seconds`. */
 export async function inferenceSpeed(
-  model: Backbone,
+  model: EmbeddingModel,
   batchSize: number,
   { seconds = 1, backend = "auto" }: SpeedOptions = {},
 ): Promise<number> {
-  const size = model.spec.inputSize;
-  const wasTraining = model.training;
-  model.eval();
+  const backbone = model instanceof Backbone ? model : null;
+  const size = backbone?.spec.inputSize ?? (model as OnnxTeacher).inputSize;
+  const wasTraining = backbone?.training ?? false;
+  backbone?.eval();
   const input = torch.keep(torch.tidy(() => torch.randn([batchSize, 3, size, size]).contiguous("channels_last")));
   try {
     return await withInferenceModel(model, backend, async (m) => {
@@ -37,6 +39,6 @@ export async function inferenceSpeed(
     });
   } finally {
     input.dispose();
-    model.train(wasTraining);
+    backbone?.train(wasTraining);
   }
 }

@@ -3,7 +3,6 @@
 // thousand pairs.
 import * as torch from "../torch/index.js";
 import { readVerificationPack } from "../data/index.js";
-import type { Backbone } from "../models/index.js";
 import {
   l2Normalize,
   pairsOfPack,
@@ -11,13 +10,13 @@ import {
   type PairProtocolOptions,
   type PairProtocolResult,
 } from "../eval/index.js";
-import { embedImages, type EmbedOptions } from "./embed.js";
+import { embedImages, type EmbeddingModel, type EmbedOptions } from "./embed.js";
 
 export type ModelVerificationOptions = PairProtocolOptions & EmbedOptions;
 
 /** The insightface pair protocol of `model` on the verification pack at `packPath` (.bin). */
 export async function verifyModelOnPack(
-  model: Backbone,
+  model: EmbeddingModel,
   packPath: string,
   options: ModelVerificationOptions = {},
 ): Promise<PairProtocolResult> {

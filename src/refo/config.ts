@@ -40,6 +40,16 @@ const syntheticData = strict({
   nuisance: z.number().nonnegative().default(1).describe("strength of pose, light, occlusion and noise"),
 });
 
+/** An ONNX teacher and the input it expects (unset options: the file's metadata and static dims, else insightface's). */
+const onnxTeacher = z.strictObject({
+  file: z.string().describe("the .onnx file"),
+  inputSize: positiveInt.optional().describe("its square input side in pixels (default: the file's, else 112)"),
+  layout: z.enum(["NCHW", "NHWC"]).optional().describe("its input layout (default: as the file's dims say)"),
+  color: z.enum(["RGB", "BGR"]).optional().describe("its channel order (default RGB)"),
+  mean: z.number().optional().describe("its input is (pixel - mean) / std on 0..255 pixels (default 127.5)"),
+  std: z.number().positive().optional().describe("see mean (default 127.5)"),
+});
+
 export const refoConfigSchema = strict({
   name: z
     .string()
@@ -84,14 +94,25 @@ export const refoConfigSchema = strict({
         .string()
         .optional()
         .describe(
-          "a trained teacher (arcface_torch `.pth` or `.safetensors`): the standard teacher, and where the " +
-            "tailored teachers start",
+          "a trained teacher of `teacher.model`'s architecture (arcface_torch `.pth`, `.safetensors`, or an `.onnx` " +
+            "export facekd imports): the standard teacher, and where the tailored teachers start",
+        ),
+      onnx: onnxTeacher
+        .optional()
+        .describe(
+          "an ONNX embedding model of any architecture as the standard teacher, run by onnxruntime: feature-only " +
+            "distillation (fo-standard, qud) only; the stages that train or run the teacher in libtorch (ReFO, " +
+            "ReFO+, kd, ...) need `pretrained` instead",
         ),
     })
     .prefault({}),
   student: trainable({ model: "mbf-w0.25@48", steps: 300, lr: 0.1 }).prefault({}),
   refo: z
     .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe("ReFO: the teacher tailored to S' (step 3) and its student; false keeps the baselines only"),
       normalized: z
         .boolean()
         .default(true)

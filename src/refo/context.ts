@@ -1,9 +1,10 @@
 // What every stage of a run reads: the resolved config, the run's datasets and where each stage keeps its outputs.
 import { basename, join } from "node:path";
-import { loadBackbone, type Backbone } from "../models/index.js";
+import { Backbone, loadBackbone, OnnxTeacher } from "../models/index.js";
+import type { EmbeddingModel } from "../infer/index.js";
 import type { RefoConfig } from "./config.js";
 import type { TrainListener } from "../train/index.js";
-import type { DatasetRole } from "./plan.js";
+import type { DatasetRole, Stage } from "./plan.js";
 import type { StageFolders } from "./stage-state.js";
 
 export interface VerificationSet {
@@ -61,6 +62,17 @@ export const runModel = (ctx: StageContext, name: string) => ({
 /** A model of the run loaded from a checkpoint. */
 export const loadRunModel = (ctx: StageContext, name: string, file: string): Backbone =>
   loadBackbone(name, file, runModel(ctx, name).options);
+
+/** The model `stage` made: its checkpoint in libtorch, or an ONNX teacher as it is. Free it with releaseModel. */
+export async function openStageModel(ctx: StageContext, stage: Stage): Promise<EmbeddingModel> {
+  const { spec } = stage;
+  if (spec.kind === "onnx") return OnnxTeacher.open(spec.file, spec.input);
+  if (!("model" in spec)) throw new Error(`stage ${stage.id} does not make a model`);
+  return loadRunModel(ctx, spec.model.architecture, modelFile(ctx, stage.id));
+}
+
+export const releaseModel = async (model: EmbeddingModel): Promise<void> =>
+  model instanceof Backbone ? model.dispose() : model.close();
 
 export const datasetPath = (paths: RunPaths, data: DatasetRole): string => (data === "d1" ? paths.d1 : paths.d2);
 

@@ -1,6 +1,6 @@
-// The files a run reads from outside its folder (the config's datasets, verification packs and pretrained teacher),
-// which of them each stage reads, and their content fingerprints: a pack replaced in place reruns the stages that
-// read it, as a config change does.
+// The files a run reads from outside its folder (the config's datasets, verification packs and pretrained or ONNX
+// teacher), which of them each stage reads, and their content fingerprints: a pack replaced in place reruns the
+// stages that read it, as a config change does.
 import { keyText } from "../config/index.js";
 import type { RefoConfig } from "./config.js";
 import { datasetPath, type RunPaths } from "./context.js";
@@ -13,8 +13,8 @@ export interface ExternalInput {
   /** The same key as a path: ["data", "verification", 0]. */
   at: (string | number)[];
   path: string;
-  /** A dataset (.rec, list file, folder), a verification pack, or a checkpoint. */
-  kind: "dataset" | "pack" | "checkpoint";
+  /** A dataset (.rec, list file, folder), a verification pack, a checkpoint, or an ONNX model run as it is. */
+  kind: "dataset" | "pack" | "checkpoint" | "onnx";
 }
 
 /** The inputs the config names (the synthetic data a run generates is a stage's output, not an input). */
@@ -27,6 +27,7 @@ export function externalInputs(config: RefoConfig): ExternalInput[] {
     ...input(["data", "unlabeled"], unlabeled, "dataset"),
     ...(verification ?? []).flatMap((path, i) => input(["data", "verification", i], path, "pack")),
     ...input(["teacher", "pretrained"], config.teacher.pretrained, "checkpoint"),
+    ...input(["teacher", "onnx", "file"], config.teacher.onnx?.file, "onnx"),
   ];
 }
 
@@ -37,6 +38,7 @@ export function stageInputPaths(stage: Stage, paths: RunPaths): string[] {
     case "train":
       return [datasetPath(paths, spec.data), ...(spec.init !== undefined ? [spec.init] : [])];
     case "import":
+    case "onnx":
       return [spec.file];
     case "embed":
       return [datasetPath(paths, spec.data)];

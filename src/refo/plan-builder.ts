@@ -13,7 +13,10 @@ import type {
   TrainSpec,
 } from "./stage-types.js";
 
-type ModelStage = Omit<Stage, "spec" | "id"> & { id: ModelStageId; spec: TrainSpec | SpecOf<"import"> };
+type ModelStage = Omit<Stage, "spec" | "id"> & {
+  id: ModelStageId;
+  spec: TrainSpec | SpecOf<"import"> | SpecOf<"onnx">;
+};
 
 export class PlanBuilder {
   readonly stages: Stage[] = [];
@@ -93,6 +96,16 @@ export class PlanBuilder {
       clipGradNorm: c.clipGradNorm,
       ...extra,
     };
+  }
+
+  /** Throws when the standard teacher is an ONNX model (teacher.onnx) and `what` trains or runs it in libtorch. */
+  needsLibtorchTeacher(what: string, remedy: string): void {
+    if (this.config.teacher.onnx === undefined) return;
+    throw new RangeError(
+      `${what} trains or runs the teacher in libtorch, which an ONNX teacher (teacher.onnx) cannot be: give an ` +
+        "importable model as teacher.pretrained instead (a .pth, .safetensors or .onnx of teacher.model's " +
+        `architecture), or ${remedy}`,
+    );
   }
 
   teacherModel(id: ModelStageId, label: string, kind: string): PlannedModel {

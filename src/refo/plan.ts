@@ -4,7 +4,8 @@
 //
 //   data                     the synthetic dataset (when no labeled set is given)
 //   student-labels           S': the student trained on D1 with the margin loss alone (also the labels-only baseline)
-//   teacher-standard         the teacher trained on D1 with the margin loss alone (or imported from `pretrained`)
+//   teacher-standard         the teacher trained on D1 with the margin loss alone (or imported from `pretrained`, or
+//                            the `onnx` model run by onnxruntime)
 //   teacher-refo             the teacher on D1 with L_cls + beta1 * L_emb(f_t, f_s'), f_s' from S' (ReFO step 3)
 //   teacher-refo-plus        the same, tailored to the ReFO+ student proxy
 //   student-fo-<teacher>     the student on D2 with beta2 * L_emb(f_s, f_t) alone (ReFO step 5)

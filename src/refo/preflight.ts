@@ -1,12 +1,12 @@
 // The checks before a run's first stage (and all of `--dry-run`): every path the config names exists with the right
 // kind, is readable and holds a format facekd reads; the relations between keys hold (batches against dataset
 // sizes, class counts against labels, verification packs against the protocol's folds, the pretrained teacher
-// against teacher.model and embeddingSize). Model names and numeric ranges are the schema's (config.ts). Every
+// against teacher.model and embeddingSize, the ONNX teacher's embedding size against embeddingSize). Model names and numeric ranges are the schema's (config.ts). Every
 // problem is collected and thrown at once as a ConfigError naming its key, which the command turns into
 // `<file>:<line>: <key>: <problem>`: an error costs seconds here instead of the hours of training before it.
 import { ConfigProblems, inputPathProblem, outputFolderProblem } from "../config/index.js";
 import { openDataset, readVerificationPack } from "../data/index.js";
-import { loadBackbone } from "../models/index.js";
+import { loadBackbone, OnnxTeacher } from "../models/index.js";
 import { sampledMaxLabel } from "../train/preflight.js";
 import type { RefoConfig } from "./config.js";
 import type { RunPaths } from "./context.js";
@@ -26,7 +26,12 @@ const PROTOCOL_FOLDS = 10;
 
 /** Exists, is a file or a folder as `kind` needs, and is readable; else a problem of `input.key`. */
 function checkPath(problems: ConfigProblems, { at, path, kind }: ExternalInput): boolean {
-  const what = kind === "pack" ? "a .bin verification pack" : "a checkpoint (.pth or .safetensors)";
+  const what = {
+    dataset: "a dataset",
+    pack: "a .bin verification pack",
+    checkpoint: "a checkpoint (.pth, .safetensors or .onnx)",
+    onnx: "an ONNX model (.onnx)",
+  }[kind];
   const problem = inputPathProblem(path, kind === "dataset" ? "any" : "file", what);
   problems.add(at, problem);
   return problem === null;
@@ -87,6 +92,27 @@ function checkTeacher(problems: ConfigProblems, config: RefoConfig, input: Exter
   });
 }
 
+/** The ONNX teacher runs (with its input options) and gives embeddings of the run's size. */
+async function checkOnnxTeacher(problems: ConfigProblems, config: RefoConfig, input: ExternalInput): Promise<void> {
+  const { file, ...options } = config.teacher.onnx!;
+  let teacher: OnnxTeacher;
+  try {
+    teacher = await OnnxTeacher.open(file, options);
+  } catch (error) {
+    problems.add(input.at, (error as Error).message);
+    return;
+  }
+  const dim = teacher.embeddingSize;
+  await teacher.close();
+  if (dim !== config.embeddingSize) {
+    problems.add(
+      ["embeddingSize"],
+      `is ${config.embeddingSize}, but the ONNX teacher ${file} gives ${dim}-d embeddings, which feature-only ` +
+        `distillation regresses directly: set embeddingSize: ${dim}`,
+    );
+  }
+}
+
 function checkBatches(problems: ConfigProblems, config: RefoConfig, d1Size: number, d2Size: number): void {
   const sets = [
     ["teacher", "D1", d1Size],
@@ -95,6 +121,8 @@ function checkBatches(problems: ConfigProblems, config: RefoConfig, d1Size: numb
   ] as const;
   const reported = new Set<string>();
   for (const [who, set, size] of sets) {
+    // an ONNX teacher is never trained
+    if (who === "teacher" && config.teacher.onnx !== undefined) continue;
     const { batchSize } = config[who];
     if (batchSize > size && !reported.has(who)) {
       reported.add(who);
@@ -107,7 +135,7 @@ function checkBatches(problems: ConfigProblems, config: RefoConfig, d1Size: numb
 }
 
 /** Checks `config` (run in `paths`) before anything runs; throws a ConfigError listing every problem. */
-export function preflight(config: RefoConfig, paths: RunPaths): RunFacts {
+export async function preflight(config: RefoConfig, paths: RunPaths): Promise<RunFacts> {
   const problems = new ConfigProblems();
   problems.add(["runDir"], outputFolderProblem(paths.runDir));
   const { synthetic } = config.data;
@@ -128,6 +156,7 @@ export function preflight(config: RefoConfig, paths: RunPaths): RunFacts {
       [numClasses, d1Size] = [d1?.classes, d1?.size];
     } else if (input.kind === "dataset") d2Size = datasetSize(problems, input);
     else if (input.kind === "pack") checkPack(problems, input);
+    else if (input.kind === "onnx") await checkOnnxTeacher(problems, config, input);
     else checkTeacher(problems, config, input);
   }
   d2Size ??= config.data.unlabeled === undefined ? d1Size : undefined;

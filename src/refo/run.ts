@@ -124,7 +124,7 @@ export async function runRefo(input: unknown, options: RefoOptions = {}): Promis
   const config = resolveRefoConfig(input);
   const runDir = resolve(options.runDir ?? config.runDir ?? join("runs", config.name));
   const paths = runPaths(config, runDir);
-  const facts = preflight(config, paths);
+  const facts = await preflight(config, paths);
   const stages = planStages(config, facts.numClasses, facts.d1Size);
   checkStageName(stages, "--from-stage", options.fromStage);
   checkStageName(stages, "--only", options.only);

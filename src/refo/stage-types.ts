@@ -1,6 +1,7 @@
 // The stages of a ReFO run as typed data: what each kind of stage makes, from what, and its id. Recipes
 // (recipes/) build them from the config; runners (stages/index.ts) execute them, one runner per kind.
 import type { LossSpec, Role } from "../distill/index.js";
+import type { OnnxInputOptions } from "../models/index.js";
 import type { OptimizerConfig, ScheduleConfig } from "../train/index.js";
 
 /** A dataset of the run: D1 (labeled), D2 (for feature-only distillation). */
@@ -44,6 +45,8 @@ export type StageSpec =
   | { kind: "data" }
   | TrainSpec
   | { kind: "import"; model: PlannedModel; file: string }
+  /** An ONNX model run by onnxruntime as it is: embeddings and evaluation only, never trained. */
+  | { kind: "onnx"; model: PlannedModel; file: string; input: OnnxInputOptions }
   | { kind: "embed"; modelStage: ModelStageId; data: DatasetRole }
   | {
       kind: "evaluate";

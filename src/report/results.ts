@@ -33,8 +33,8 @@ const modelSchema = z.object({
   /** "iresnet18-w0.25@48" */
   architecture: z.string(),
   parameters: num,
-  /** Multiply-adds per image. */
-  flops: num,
+  /** Multiply-adds per image; null where not counted (an ONNX teacher). */
+  flops: num.nullable(),
   /** Inference throughput measured in the run. */
   imagesPerSecond: num.nullable(),
   /** libtorch threads the evaluation (and the throughput) ran with; absent in results of older runs. */

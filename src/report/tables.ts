@@ -87,7 +87,7 @@ export function modelsTable(models: readonly ModelResult[]): string {
       `<td>${e(m.kind)}</td>`,
       `<td class="mono">${e(m.architecture)}</td>`,
       `<td class="num">${formatCount(m.parameters)}</td>`,
-      `<td class="num">${formatShort(m.flops / 1e6)}</td>`,
+      `<td class="num">${m.flops === null ? "–" : formatShort(m.flops / 1e6)}</td>`,
       `<td class="num">${m.imagesPerSecond === null ? "–" : formatShort(m.imagesPerSecond)}</td>`,
       `<td class="num">${id === null ? "–" : `${id.mean.toFixed(2)} <span class="sub">± ${id.std.toFixed(2)}</span>`}</td>`,
       ...gammas.map((g) => {

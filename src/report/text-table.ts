@@ -25,7 +25,7 @@ export function formatResultsTable(results: RunResults): string {
       m.label,
       m.architecture,
       `${(m.parameters / 1e6).toFixed(2)}M`,
-      (m.flops / 1e6).toFixed(1),
+      m.flops === null ? "n/a" : (m.flops / 1e6).toFixed(1),
       m.imagesPerSecond === null ? "n/a" : m.imagesPerSecond.toFixed(0),
       id === null ? "n/a" : `${id.mean.toFixed(2)} ± ${id.std.toFixed(2)}`,
       ...gammas.map((g) => distillationErrorAt(m, g)?.toFixed(4) ?? "n/a"),

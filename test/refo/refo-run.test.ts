@@ -142,7 +142,7 @@ test("facekd refo runs every stage and writes well-formed artifacts and the repo
   for (const m of results.models) {
     const v = m.verification["synthetic-pairs"]!;
     assert.ok(v.accuracy >= 0 && v.accuracy <= 1, `${m.id} accuracy ${v.accuracy}`);
-    assert.ok(m.intrinsicDimension!.mean > 0 && m.parameters > 0 && m.flops > 0, m.id);
+    assert.ok(m.intrinsicDimension!.mean > 0 && m.parameters > 0 && m.flops! > 0, m.id);
   }
   assert.equal(results.intrinsicGap?.reference, "student-labels");
   // the finding states the comparison the accuracies make

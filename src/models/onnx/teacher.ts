@@ -7,7 +7,7 @@ import type * as Ort from "onnxruntime-node";
 import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { ONNX_METADATA } from "./metadata.js";
-import { decodeModel } from "./proto.js";
+import { DataType, decodeModel, type ModelProto } from "./proto.js";
 
 /** How the teacher wants its input; unset options come from the file (facekd metadata, static dims) or defaults. */
 export interface OnnxInputOptions {
@@ -30,6 +30,8 @@ export class OnnxTeacher {
     readonly file: string,
     readonly input: ResolvedOnnxInput,
     readonly embeddingSize: number,
+    /** The values of its float initializers: its weights (BatchNorm folded, where its exporter folded it). */
+    readonly parameters: number,
     private readonly session: Ort.InferenceSession,
   ) {}
 
@@ -39,7 +41,8 @@ export class OnnxTeacher {
 
   /** The model of an ONNX file in memory (an in-memory export, say); `file` names it in errors. */
   static async fromBytes(bytes: Uint8Array, file: string, options: OnnxInputOptions = {}): Promise<OnnxTeacher> {
-    const input = resolveInput(bytes, options);
+    const model = decodeModel(bytes);
+    const input = resolveInput(model, options);
     // libtorch's thread count (facekd's `threads` setting) for both engines, so neither oversubscribes the other
     const session = await (
       await onnxRuntime()
@@ -61,7 +64,7 @@ export class OnnxTeacher {
       }
       const dim = out.size(1);
       out.dispose();
-      return new OnnxTeacher(file, input, dim, session);
+      return new OnnxTeacher(file, input, dim, parameterCount(model), session);
     } catch (error) {
       await session.release();
       throw error;
@@ -124,8 +127,7 @@ async function run(
 }
 
 // options > facekd's metadata > the input's static dims > insightface's conventions
-function resolveInput(bytes: Uint8Array, options: OnnxInputOptions): ResolvedOnnxInput {
-  const model = decodeModel(bytes);
+function resolveInput(model: ModelProto, options: OnnxInputOptions): ResolvedOnnxInput {
   const meta = Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key, p.value]));
   const initializers = new Set((model.graph?.initializer ?? []).map((t) => t.name));
   const value = (model.graph?.input ?? []).find((v) => !initializers.has(v.name));
@@ -140,4 +142,18 @@ function resolveInput(bytes: Uint8Array, options: OnnxInputOptions): ResolvedOnn
     mean: options.mean ?? number(ONNX_METADATA.mean) ?? 127.5,
     std: options.std ?? number(ONNX_METADATA.std) ?? 127.5,
   };
+}
+
+const FLOAT_TYPES: ReadonlySet<number> = new Set([
+  DataType.FLOAT,
+  DataType.FLOAT16,
+  DataType.BFLOAT16,
+  DataType.DOUBLE,
+]);
+
+// integer initializers are shapes and indices, not weights
+function parameterCount(model: ModelProto): number {
+  return (model.graph?.initializer ?? [])
+    .filter((t) => FLOAT_TYPES.has(t.dataType ?? 0))
+    .reduce((sum, t) => sum + (t.dims ?? []).reduce<number>((n, d) => n * Number(d), 1), 0);
 }

@@ -19,6 +19,7 @@ export function needsHead(plan: PlanBuilder, kind: string): void {
 /** A student trained on D1 with its margin loss plus `loss` against the live standard teacher and its head. */
 function headKD(plan: PlanBuilder, id: ModelStageId, label: string, kind: string, loss: LossSpec): void {
   needsHead(plan, kind);
+  plan.needsLibtorchTeacher(`baselines: '${kind}'`, `remove '${kind}' from baselines`);
   plan.addModel({
     id,
     title: `train the student with ${kind} from the standard teacher on D1`,
@@ -33,6 +34,7 @@ function headKD(plan: PlanBuilder, id: ModelStageId, label: string, kind: string
 function shkd(plan: PlanBuilder): void {
   const { margin } = plan.config;
   const id = "teacher-sh-kd";
+  plan.needsLibtorchTeacher("baselines: 'sh-kd'", "remove 'sh-kd' from baselines");
   plan.addModel({
     id,
     title: "train the teacher through the frozen classifier of S' (SH-KD) on D1",

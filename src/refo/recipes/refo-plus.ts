@@ -15,6 +15,7 @@ export function foStandard(plan: PlanBuilder): ModelStageId {
 export function refoPlusRecipe(plan: PlanBuilder): void {
   const { refoPlus, student } = plan.config;
   if (!refoPlus.enabled) return;
+  plan.needsLibtorchTeacher("refoPlus.enabled: ReFO+'s tailored teacher", "set refoPlus.enabled: false");
   let proxyStage: ModelStageId = STUDENT_LABELS;
   if (refoPlus.proxy === "fo-standard") proxyStage = foStandard(plan);
   if (refoPlus.proxy === "wider") {

@@ -1,6 +1,8 @@
 // ReFO (Li et al., CVPR 2023): S' with labels (step 1) and its embeddings of D1 (step 2), the teacher tailored to
 // them by reverse distillation (step 3), its embeddings of D2 (step 4) and the student trained on them by
-// feature-only distillation (step 5); beside them the standard teacher, trained or imported.
+// feature-only distillation (step 5); beside them the standard teacher, trained, imported, or an ONNX model of any
+// architecture run as it is (which ReFO cannot tailor: `refo.enabled: false` keeps its feature-only baseline).
+import { basename } from "node:path";
 import { featureOnlySpecs, reverseTerm } from "../../distill/index.js";
 import type { PlanBuilder } from "../plan-builder.js";
 import { STUDENT_LABELS, TEACHER_STANDARD, type ModelStageId, type StageId } from "../stage-types.js";
@@ -61,13 +63,25 @@ export function refoRecipe(plan: PlanBuilder): void {
       [plan.margin("student")],
     ),
   });
+  const { pretrained, onnx } = config.teacher;
   const standard = plan.teacherModel(TEACHER_STANDARD, "Standard teacher", "standard");
-  if (config.teacher.pretrained !== undefined) {
+  if (pretrained !== undefined && onnx !== undefined) {
+    throw new RangeError("teacher: set either pretrained (an importable model) or onnx (any ONNX model), not both");
+  }
+  if (onnx !== undefined) {
+    const { file, ...input } = onnx;
     plan.addModel({
       id: TEACHER_STANDARD,
-      title: `import the pretrained teacher ${config.teacher.pretrained}`,
+      title: `use the ONNX teacher ${file} through onnxruntime`,
       needs: [],
-      spec: { kind: "import", model: standard, file: config.teacher.pretrained },
+      spec: { kind: "onnx", model: { ...standard, architecture: `onnx: ${basename(file)}` }, file, input },
+    });
+  } else if (pretrained !== undefined) {
+    plan.addModel({
+      id: TEACHER_STANDARD,
+      title: `import the pretrained teacher ${pretrained}`,
+      needs: [],
+      spec: { kind: "import", model: standard, file: pretrained },
     });
   } else {
     plan.addModel({
@@ -77,6 +91,8 @@ export function refoRecipe(plan: PlanBuilder): void {
       spec: plan.trainSpec("teacher", standard, "d1", [plan.margin("teacher")]),
     });
   }
+  if (!config.refo.enabled) return;
+  plan.needsLibtorchTeacher("refo.enabled: ReFO's step 3 (the tailored teacher)", "set refo.enabled: false");
   tailoredTeacher(plan, "teacher-refo", "ReFO teacher (tailored to S')", "refo", plan.embed(STUDENT_LABELS, "d1"));
   foStudent(plan, "teacher-refo", "student-fo-refo", "FO ← ReFO teacher (ReFO)");
 }

@@ -12,6 +12,8 @@ export function rivalsRecipe(plan: PlanBuilder): void {
   const baselines = new Set(config.baselines);
   const rival = (kind: string, label: string, losses: LossSpec[], extra: Partial<TrainSpec> = {}) => {
     const id = `student-${kind}` as const;
+    // all but qud (liveTeacher: undefined), which reads the teacher's precomputed embeddings only
+    if (!("liveTeacher" in extra)) plan.needsLibtorchTeacher(`baselines: '${kind}'`, `remove '${kind}' from baselines`);
     plan.addModel({
       id,
       title: `train the student with ${kind} from the standard teacher on ${extra.data === "d2" ? "D2" : "D1"}`,

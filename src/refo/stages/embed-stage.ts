@@ -2,7 +2,7 @@
 // lookups of reverse and feature-only distillation (no flip: the targets are the model's plain embeddings).
 import { openDataset } from "../../data/index.js";
 
-import { datasetPath, embeddingsFile, loadRunModel, modelFile, type StageContext } from "../context.js";
+import { datasetPath, embeddingsFile, openStageModel, releaseModel, type StageContext } from "../context.js";
 import type { Stage, StageSpec } from "../plan.js";
 import { extractEmbeddings } from "../../infer/index.js";
 
@@ -12,9 +12,7 @@ export async function runEmbedStage(
   spec: Extract<StageSpec, { kind: "embed" }>,
   modelStage: Stage,
 ): Promise<void> {
-  if (!("model" in modelStage.spec)) throw new Error(`stage ${stageId}: ${modelStage.id} does not make a model`);
-  const { architecture } = modelStage.spec.model;
-  const model = loadRunModel(ctx, architecture, modelFile(ctx, spec.modelStage));
+  const model = await openStageModel(ctx, modelStage);
   const source = openDataset(datasetPath(ctx.paths, spec.data));
   const progress = ctx.progress(stageId);
   try {
@@ -28,6 +26,6 @@ export async function runEmbedStage(
   } finally {
     progress.stop();
     source.close();
-    model.dispose();
+    await releaseModel(model);
   }
 }

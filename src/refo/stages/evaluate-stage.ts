@@ -4,15 +4,23 @@
 import { join } from "node:path";
 import * as torch from "../../torch/index.js";
 import { Rng, openDataset } from "../../data/index.js";
-import { describeBuilt, exportOnnx, type Backbone } from "../../models/index.js";
+import { Backbone, describeBuilt, exportOnnx } from "../../models/index.js";
 import { distillationError, type PairProtocolResult } from "../../eval/index.js";
-import { embedImages, inferenceSpeed, verifyModelOnPack } from "../../infer/index.js";
+import { embedImages, inferenceSpeed, verifyModelOnPack, type EmbeddingModel } from "../../infer/index.js";
 import { intrinsicDimension, sampleIndices } from "../../analysis/index.js";
 import { writeJson } from "../../io/index.js";
 import type { ModelResult, VerificationSummary } from "../../report/index.js";
 import { loadClassifier } from "../../train/index.js";
-import { evaluationFile, headFile, loadRunModel, modelFile, type StageContext } from "../context.js";
-import type { DistillationTeacher, StageSpec } from "../plan.js";
+import {
+  evaluationFile,
+  headFile,
+  loadRunModel,
+  modelFile,
+  openStageModel,
+  releaseModel,
+  type StageContext,
+} from "../context.js";
+import type { DistillationTeacher, Stage, StageSpec } from "../plan.js";
 
 /** eval.json: a model's row of the results, without the run-level fields. */
 export type ModelEvaluation = Omit<ModelResult, "metrics" | "stage">;
@@ -40,7 +48,7 @@ function d1Sample(ctx: StageContext): { images: Uint8Array[]; classes: number[] 
   }
 }
 
-const embedSample = (ctx: StageContext, model: Backbone, images: Uint8Array[]) =>
+const embedSample = (ctx: StageContext, model: EmbeddingModel, images: Uint8Array[]) =>
   embedImages(model, "D1 sample", images, {
     batchSize: ctx.config.evaluation.batchSize,
     flipSum: false,
@@ -93,12 +101,14 @@ export async function runEvaluateStage(
   ctx: StageContext,
   stageId: string,
   spec: Extract<StageSpec, { kind: "evaluate" }>,
+  modelStage: Stage,
 ): Promise<ModelEvaluation> {
   const { model: planned } = spec;
   const { flipSum, batchSize, backend } = ctx.config.evaluation;
-  const model = loadRunModel(ctx, planned.architecture, modelFile(ctx, spec.modelStage));
+  const model = await openStageModel(ctx, modelStage);
   try {
-    const info = describeBuilt(model);
+    // an ONNX teacher's multiply-adds would need a cost model of every ONNX operator: not counted
+    const size = model instanceof Backbone ? describeBuilt(model) : { parameters: model.parameters, flops: null };
     const verification: Record<string, VerificationSummary> = {};
     for (const set of ctx.paths.verification) {
       const result = await verifyModelOnPack(model, set.path, {
@@ -120,8 +130,8 @@ export async function runEvaluateStage(
       });
       evaluation = {
         ...planned,
-        parameters: info.parameters,
-        flops: info.flops,
+        parameters: size.parameters,
+        flops: size.flops,
         imagesPerSecond: await inferenceSpeed(model, batchSize, { backend }),
         threads: torch.getNumThreads(),
         intrinsicDimension: { mean: id.mean, std: id.std },
@@ -129,7 +139,10 @@ export async function runEvaluateStage(
         distillationError: spec.teacher
           ? await distillationErrorOnD1(ctx, spec.teacher, embeddings, images, classes)
           : null,
-        onnx: spec.export?.includes("onnx") ? exportStudent(ctx, spec.modelStage, model) : null,
+        onnx:
+          spec.export?.includes("onnx") && model instanceof Backbone
+            ? exportStudent(ctx, spec.modelStage, model)
+            : null,
       };
     } finally {
       embeddings.dispose();
@@ -137,6 +150,6 @@ export async function runEvaluateStage(
     writeJson(evaluationFile(ctx, stageId), evaluation);
     return evaluation;
   } finally {
-    model.dispose();
+    await releaseModel(model);
   }
 }

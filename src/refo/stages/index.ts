@@ -26,9 +26,12 @@ export const STAGE_RUNNERS: { [K in StageKind]: StageRunner<K> } = {
   data: ({ ctx }) => runDataStage(ctx),
   train: ({ ctx, stage }) => runTrainStage(ctx, stage.id, stage.spec),
   import: ({ ctx, stage }) => runImportStage(ctx, stage.id, stage.spec),
+  // the file is used where it is, a fingerprinted input of the run (inputs.ts)
+  onnx: () => undefined,
   embed: ({ ctx, stage, stages }) =>
     runEmbedStage(ctx, stage.id, stage.spec, modelStage(stages, stage.spec.modelStage)),
-  evaluate: async ({ ctx, stage }) => void (await runEvaluateStage(ctx, stage.id, stage.spec)),
+  evaluate: async ({ ctx, stage, stages }) =>
+    void (await runEvaluateStage(ctx, stage.id, stage.spec, modelStage(stages, stage.spec.modelStage))),
   results: async ({ ctx, stages, markDone }) => {
     markDone();
     await runResultsStage(ctx, stages);
