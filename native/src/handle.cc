@@ -13,9 +13,13 @@ int64_t ownedBytes(const at::Tensor& t) {
   return static_cast<int64_t>(t.storage().nbytes());
 }
 
+// Also runs from finalizers, where the environment may be shutting down (a worker thread ending, the process
+// exiting): the C call's status is ignored there, because a C++ exception thrown from a finalizer terminates the
+// process (node-addon-api's AdjustExternalMemory throws on any non-ok status).
 void release(Napi::Env env, TensorBox* box) {
   if (box->accountedBytes != 0) {
-    Napi::MemoryManagement::AdjustExternalMemory(env, -box->accountedBytes);
+    int64_t adjusted = 0;
+    napi_adjust_external_memory(env, -box->accountedBytes, &adjusted);
     box->accountedBytes = 0;
   }
   box->tensor.reset();
