@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { readResults } from "../../src/report/index.js";
 import { OnnxTeacher } from "../../src/models/index.js";
+import { TINY_SYNTHETIC } from "./tiny-synthetic.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 
@@ -18,17 +19,7 @@ const TINY = {
   seed: 1,
   threads: 1,
   workers: 0,
-  data: {
-    synthetic: {
-      identities: 4,
-      imagesPerIdentity: 4,
-      unlabeledIdentities: 4,
-      unlabeledImagesPerIdentity: 4,
-      pairs: 20,
-      testIdentities: 4,
-      imageSize: 32,
-    },
-  },
+  data: TINY_SYNTHETIC,
   embeddingSize: 16,
   teacher: { model: "mbf-w0.5@32", steps: 2, batchSize: 8 },
   student: { model: "mbf-w0.25@32", steps: 2, batchSize: 8 },

@@ -13,6 +13,7 @@ import { openDataset } from "../../src/data/index.js";
 import { extractEmbeddings } from "../../src/infer/index.js";
 import { readNpy } from "../../src/io/index.js";
 import { maxAbsDiff } from "../helpers/onnx.js";
+import { TINY_SYNTHETIC } from "./tiny-synthetic.js";
 
 const FILE = fileURLToPath(new URL("../../../test/fixtures/onnx/other-nhwc.onnx", import.meta.url));
 const INPUT = { mean: 0, std: 1 }; // the fixture takes pixels 0..255
@@ -22,17 +23,7 @@ const TINY = {
   seed: 1,
   threads: 1,
   workers: 0,
-  data: {
-    synthetic: {
-      identities: 4,
-      imagesPerIdentity: 4,
-      unlabeledIdentities: 4,
-      unlabeledImagesPerIdentity: 4,
-      pairs: 20,
-      testIdentities: 4,
-      imageSize: 32,
-    },
-  },
+  data: TINY_SYNTHETIC,
   embeddingSize: 32,
   teacher: { onnx: { file: FILE, ...INPUT } },
   student: { model: "mbf-w0.25@32", steps: 2, batchSize: 8 },
