@@ -1,6 +1,6 @@
 // The `facekd` command: parses arguments and hands each subcommand to the library.
 import { Command, CommanderError } from "commander";
-import pc from "picocolors";
+import { colors as pc } from "./colors.js";
 import { registerData } from "./commands/data.js";
 import { registerDistill } from "./commands/distill.js";
 import { registerEmbed } from "./commands/embed.js";

@@ -1,6 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
@@ -112,4 +115,18 @@ test("facekd export writes an ONNX file of a checkpoint; a bad --batch is an err
   const bad = run("export", weights, "--model", "mbf", "--out", out, "--batch", "some");
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--batch must be 'dynamic' or an integer >= 1, got 'some'/);
+});
+
+test("output piped to a file or script has no colour codes, also with CI set; FORCE_COLOR brings them back", () => {
+  const runDir = mkdtempSync(path.join(tmpdir(), "facekd-colour-"));
+  const plan = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [MAIN, "demo", "--quick", "--dry-run", "--only", "data", "--run-dir", runDir], {
+      encoding: "utf8",
+      env: { ...process.env, ...env },
+    });
+  const ci = plan({ CI: "true" });
+  assert.equal(ci.status, 0, ci.stderr);
+  assert.match(ci.stdout, /student-labels +excluded/); // a status the plan colours on a terminal
+  assert.ok(!ci.stdout.includes("\x1b["), "no escape codes in piped output");
+  assert.ok(plan({ FORCE_COLOR: "1" }).stdout.includes("\x1b["), "FORCE_COLOR colours it");
 });

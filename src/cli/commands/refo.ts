@@ -1,6 +1,6 @@
 // `facekd refo --config run.yaml` and `facekd demo`: the ReFO / ReFO+ comparison as resumable stages in a run folder.
 import type { Command } from "commander";
-import pc from "picocolors";
+import { colors as pc } from "../colors.js";
 import { refoConfigSchema, runRefo, type PlannedStage, type RefoResult } from "../../refo/index.js";
 import { formatResultsTable } from "../../report/index.js";
 
