@@ -1,9 +1,8 @@
 // The inference benchmark of issue 15: img/s of mbf, iresnet18 and iresnet50 (112x112) at batch 32 and 1 by
-// (a) facekd's libtorch eval path, (b) facekd's inference as it runs (the `auto` backend: whichever of libtorch and
-// onnxruntime on the in-memory export measures faster), (c) onnxruntime-node on facekd's exported file,
-// (d) onnxruntime-node on PyTorch's torch.onnx.export of the same network, (e) PyTorch's eval mode
-// (bench/peers/models_torch.py). Random weights: speed does not depend on them. Run: `npx tsc -p tsconfig.json &&
-// node dist/bench/onnx.js`; see bench/README.md.
+// (a) facekd's libtorch eval path, (b) facekd's inference as it runs (the `auto` backend: onnxruntime on the
+// in-memory export), (c) onnxruntime-node on facekd's exported file, (d) onnxruntime-node on PyTorch's
+// torch.onnx.export of the same network, (e) PyTorch's eval mode (bench/peers/models_torch.py). Random weights:
+// speed does not depend on them. Run: `npx tsc -p tsconfig.json && node dist/bench/onnx.js`; see bench/README.md.
 import { execSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";

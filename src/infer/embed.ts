@@ -91,8 +91,7 @@ export function forEachEmbedding(
   options: EmbedOptions,
   sink: (embeddings: torch.Tensor, labels: torch.Tensor) => void,
 ): Promise<void> {
-  const batchSize = options.batchSize ?? 128;
-  return withInferenceModel(model, options.backend ?? "auto", batchSize, (m) => embedAll(m, source, options, sink));
+  return withInferenceModel(model, options.backend ?? "auto", (m) => embedAll(m, source, options, sink));
 }
 
 async function embedAll(

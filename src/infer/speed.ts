@@ -1,7 +1,7 @@
 // Inference throughput of a model alone (no decoding), as the results table reports it.
 import * as torch from "../torch/index.js";
 import { Backbone, type OnnxTeacher } from "../models/index.js";
-import { forwardOnce, withInferenceModel, type InferenceBackend } from "./backend.js";
+import { withInferenceModel, type InferenceBackend } from "./backend.js";
 import type { EmbeddingModel } from "./embed.js";
 
 export interface SpeedOptions {
@@ -23,12 +23,16 @@ export async function inferenceSpeed(
   backbone?.eval();
   const input = torch.keep(torch.tidy(() => torch.randn([batchSize, 3, size, size]).contiguous("channels_last")));
   try {
-    return await withInferenceModel(model, backend, batchSize, async (m) => {
-      await forwardOnce(m, input); // warm-up
+    return await withInferenceModel(model, backend, async (m) => {
+      const step =
+        m instanceof Backbone
+          ? () => Promise.resolve(torch.noGrad(() => torch.tidy(() => void m.forward(input))))
+          : async () => (await m.embed(input)).dispose();
+      await step(); // warm-up
       let images = 0;
       const start = performance.now();
       while (performance.now() - start < seconds * 1000) {
-        await forwardOnce(m, input);
+        await step();
         images += batchSize;
       }
       return (images * 1000) / (performance.now() - start);

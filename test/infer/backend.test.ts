@@ -35,8 +35,7 @@ describe("inference backends", () => {
         const diff = maxAbsDiff(ort, libtorch);
         assert.ok(diff < 1e-4, `max abs difference ${diff}`);
         assert.ok(torch.tidy(() => libtorch.abs().max().item()) > 1e-2, "the embeddings are not all zero");
-        // auto runs whichever engine measured faster: its output is exactly one of theirs
-        assert.ok(maxAbsDiff(auto, ort) === 0 || maxAbsDiff(auto, libtorch) === 0, "auto is one of the two engines");
+        assert.equal(maxAbsDiff(auto, ort), 0, "auto runs onnxruntime for a backbone that exports");
         [ort, auto, libtorch].forEach((t) => t.dispose());
       } finally {
         model.dispose();
@@ -48,14 +47,14 @@ describe("inference backends", () => {
     const model = createModel("mbf", { widthMultiplier: 0.25, inputSize: 32, embeddingSize: 8 });
     try {
       let seen: OnnxTeacher | undefined;
-      await withInferenceModel(model, "onnxruntime", 4, async (m) => {
+      await withInferenceModel(model, "auto", async (m) => {
         assert.ok(m instanceof OnnxTeacher);
         assert.equal(m.embeddingSize, 8);
         assert.deepEqual(m.input, { inputSize: 32, layout: "NCHW", color: "RGB", mean: 127.5, std: 127.5 });
         seen = m;
       });
       await assert.rejects(async () => seen!.embed(torch.zeros([1, 3, 32, 32])), /could not run|released|session/i);
-      await withInferenceModel(model, "libtorch", 4, (m) => Promise.resolve(assert.equal(m, model)));
+      await withInferenceModel(model, "libtorch", (m) => Promise.resolve(assert.equal(m, model)));
     } finally {
       model.dispose();
     }
@@ -64,7 +63,7 @@ describe("inference backends", () => {
   test("inferenceSpeed measures either backend", async () => {
     const model = createModel("mbf", { widthMultiplier: 0.25, inputSize: 32, embeddingSize: 8 });
     try {
-      for (const backend of ["libtorch", "onnxruntime", "auto"] as const) {
+      for (const backend of ["libtorch", "onnxruntime"] as const) {
         const speed = await inferenceSpeed(model, 2, { seconds: 0.05, backend });
         assert.ok(Number.isFinite(speed) && speed > 0, `${backend}: ${speed}`);
       }

@@ -50,7 +50,6 @@ export class OnnxTeacher {
       intraOpNumThreads: torch.getNumThreads(),
       interOpNumThreads: 1,
       graphOptimizationLevel: "all",
-      // spinning threads would take the cores that libtorch's pre- and post-processing (and other processes) need
       extra: { session: { intra_op: { allow_spinning: "0" } } },
     });
     try {
