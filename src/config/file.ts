@@ -6,6 +6,7 @@ import path from "node:path";
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 import type { z } from "zod";
 import { checkConfig, ConfigError, keyText } from "./schema.js";
+import { setDottedKey } from "./keys.js";
 
 export interface ConfigFileOptions {
   /** Keys (dotted, `*` for every key of an object) naming files or folders that must exist. */
@@ -35,18 +36,6 @@ function stringKeys(data: unknown, pattern: string[], prefix: Key = []): Key[] {
 
 function getKey(data: unknown, key: Key): unknown {
   return key.reduce<unknown>((v, k) => (isPlain(v) || Array.isArray(v) ? (v as Plain)[k] : undefined), data);
-}
-
-function setKey(data: Plain, dotted: string, value: unknown): void {
-  const parts = dotted.split(".");
-  const last = parts.pop()!;
-  let target = data;
-  for (const part of parts) {
-    if (typeof target[part] !== "object" || target[part] === null) target[part] = {}; // lists stay lists
-    target = target[part] as Plain;
-  }
-  if (value === undefined) delete target[last];
-  else target[last] = value;
 }
 
 /** The 1-based line of the deepest part of `key` that the document has. */
@@ -122,7 +111,7 @@ export function readConfigFile<S extends z.ZodType>(
 
   const problems: string[] = [];
   if (isPlain(data)) {
-    for (const [key, value] of Object.entries(options.overrides ?? {})) setKey(data, key, value);
+    for (const [key, value] of Object.entries(options.overrides ?? {})) setDottedKey(data, key, value);
     const folder = path.dirname(path.resolve(file));
     for (const [patterns, mustExist] of [
       [options.inputs ?? [], true],
@@ -131,7 +120,7 @@ export function readConfigFile<S extends z.ZodType>(
       for (const key of patterns.flatMap((p) => stringKeys(data, p.split(".")))) {
         const value = getKey(data, key) as string;
         const resolved = path.resolve(folder, value);
-        setKey(data, key.join("."), resolved);
+        setDottedKey(data, key.join("."), resolved);
         if (mustExist && !existsSync(resolved)) {
           const how = path.isAbsolute(value) ? "" : ` (resolved against the config file's folder: ${resolved})`;
           problems.push(`${where(key)}${value} does not exist${how}`);

@@ -9,5 +9,6 @@ export {
   type ConfigProblem,
 } from "./schema.js";
 export { readConfigFile, locateConfigError, type ConfigFileOptions } from "./file.js";
+export { setDottedKey } from "./keys.js";
 export { inputPathProblem, outputFolderProblem } from "./paths.js";
 export { documentKeys, type KeyDoc } from "./docs.js";

@@ -45,6 +45,8 @@ function describeIssue(issue: z.core.$ZodRawIssue): string {
         : `must be ${issue.inclusive ? "<=" : "<"} ${issue.maximum}${got}`;
     case "invalid_value":
       return `must be one of ${issue.values.map(show).join(", ")}${got}`;
+    case "unrecognized_keys": // objects made with strict() list the keys they allow instead
+      return "is not a known key";
     default:
       return issue.message ?? "is invalid";
   }

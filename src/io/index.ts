@@ -3,6 +3,7 @@
 export { saveSafetensors, loadSafetensors, CHECKSUM_KEY, type SafetensorsContents } from "./safetensors.js";
 export { loadTorchFile, type TorchFileOptions } from "./torch-file.js";
 export { writeAtomically } from "./atomic.js";
+export { linkTree } from "./link-tree.js";
 export { toJson, writeJson } from "./json-file.js";
 export * from "./npy.js";
 export * from "./npy-stream.js";

@@ -155,6 +155,16 @@ export const refoConfigSchema = strict({
         ),
     })
     .prefault({}),
+  sweep: z
+    .record(
+      z.string().regex(/^[A-Za-z]\w*(\.[A-Za-z]\w*)*$/, "must be a dotted config key such as `refo.beta1`"),
+      z.array(z.union([z.number(), z.string(), z.boolean()])).min(1),
+    )
+    .optional()
+    .describe(
+      "a grid of runs in one folder: `key: [values]` for any config keys (`seed: [0, 1, 2]`, `refo.beta1: [0.1, " +
+        "1]`); a stage alike at several grid points runs once; results give each point's mean and 95% CI over `seed`",
+    ),
   export: z
     .array(z.enum(["onnx"]))
     .default([])

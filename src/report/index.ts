@@ -13,6 +13,16 @@ export type * from "./results.js";
 export { readResults, resultsPath } from "./read-results.js";
 export { distillationErrorAt, distillationGammas } from "./tables.js";
 export { formatResultsTable } from "./text-table.js";
+export {
+  summarizeSweep,
+  sweepSummarySchema,
+  type SweepSummary,
+  type SweepGroup,
+  type SweepComparison,
+  type SweepPointResults,
+} from "./sweep-results.js";
+export { formatSweepSummary } from "./sweep-text.js";
+export { writeSweepReport } from "./sweep-page.js";
 
 async function buildCharts(runDir: string, results: RunResults): Promise<ReportCharts> {
   const loss: ChartOrNote[] = [];

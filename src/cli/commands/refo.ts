@@ -1,8 +1,15 @@
 // `facekd refo --config run.yaml` and `facekd demo`: the ReFO / ReFO+ comparison as resumable stages in a run folder.
 import type { Command } from "commander";
 import { colors as pc } from "../colors.js";
-import { refoConfigSchema, runRefo, type PlannedStage, type RefoResult } from "../../refo/index.js";
-import { formatResultsTable } from "../../report/index.js";
+import {
+  refoConfigSchema,
+  runRefo,
+  runSweep,
+  type PlannedStage,
+  type RefoConfig,
+  type RefoResult,
+} from "../../refo/index.js";
+import { formatResultsTable, formatSweepSummary } from "../../report/index.js";
 
 import { locateConfigError, readConfigFile } from "../../config/index.js";
 import { progress, trainingProgress } from "../progress.js";
@@ -16,7 +23,8 @@ interface RunFlags {
   json?: boolean;
 }
 
-const STATUS_COLOUR: Record<PlannedStage["status"], (s: string) => string> = {
+const STATUS_COLOUR: Record<PlannedStage["status"] | "shared", (s: string) => string> = {
+  shared: pc.green,
   done: pc.green,
   resume: pc.yellow,
   run: (s) => s,
@@ -26,14 +34,49 @@ const STATUS_COLOUR: Record<PlannedStage["status"], (s: string) => string> = {
   excluded: pc.dim,
 };
 
-function printPlan(plan: readonly PlannedStage[]): void {
+/** The plan, a line per stage; `shared`: the stages a sweep point takes from other points instead of running. */
+function printPlan(plan: readonly PlannedStage[], shared: readonly string[] = [], indent = ""): void {
   const width = Math.max(...plan.map((s) => s.id.length));
   for (const stage of plan) {
     const changed = stage.changed ? ` (${stage.changed.join(", ")})` : "";
+    const status = shared.includes(stage.id) ? "shared" : stage.status;
     console.log(
-      `${stage.id.padEnd(width)}  ${STATUS_COLOUR[stage.status](stage.status.padEnd(15))}  ${stage.title}${changed}`,
+      `${indent}${stage.id.padEnd(width)}  ${STATUS_COLOUR[status](status.padEnd(15))}  ${stage.title}${changed}`,
     );
   }
+}
+
+async function executeSweep(config: RefoConfig, flags: RunFlags): Promise<void> {
+  if (flags.only !== undefined) {
+    throw new Error("--only runs one stage of one run: give it with --run-dir <sweep folder>/points/<point>");
+  }
+  const result = await runSweep(config, {
+    ...(flags.runDir !== undefined ? { runDir: flags.runDir } : {}),
+    ...(flags.fromStage !== undefined ? { fromStage: flags.fromStage } : {}),
+    dryRun: flags.dryRun ?? false,
+    progress,
+    trainProgress: trainingProgress,
+  });
+  if (flags.json) {
+    const points = result.points.map((p) => ({
+      name: p.point.name,
+      values: p.point.values,
+      runDir: p.runDir,
+      plan: p.plan,
+      shared: p.shared,
+    }));
+    console.log(toJson({ sweepDir: result.sweepDir, points, summary: result.summary }));
+    return;
+  }
+  if (flags.dryRun) {
+    for (const run of result.points) {
+      console.log(`${run.point.name} (${run.runDir})`);
+      printPlan(run.plan, run.shared, "  ");
+    }
+    return;
+  }
+  console.log(formatSweepSummary(result.summary!));
+  console.log(`\nreport: ${result.sweepDir}/sweep.html`);
 }
 
 async function execute(config: unknown, flags: RunFlags): Promise<void> {
@@ -86,7 +129,8 @@ export function registerRefo(program: Command): void {
         "\nrun again when its inputs changed (a config change invalidates the stages downstream of it only)." +
         "\n\nExamples:\n  facekd refo --config examples/configs/refo-insightface.yaml\n" +
         "  facekd refo --config run.yaml --dry-run\n  facekd refo --config run.yaml --from-stage teacher-refo\n" +
-        "  facekd refo --config run.yaml --only eval.student-fo-refo",
+        "  facekd refo --config run.yaml --only eval.student-fo-refo\n" +
+        "  facekd refo --config examples/configs/study-seeds.yaml   (a `sweep:` grid: mean and 95% CI over seeds)",
     )
     .action(async (o: RunFlags & { config: string }) => {
       const config = readConfigFile(o.config, refoConfigSchema, {
@@ -94,7 +138,7 @@ export function registerRefo(program: Command): void {
         outputs: ["runDir"],
       });
       try {
-        await execute(config, o);
+        await (config.sweep === undefined ? execute(config, o) : executeSweep(config, o));
       } catch (error) {
         throw locateConfigError(o.config, "refo config", error); // the checks before the first stage, at the config's lines
       }

@@ -1,0 +1,163 @@
+// The report of a sweep: `<sweep folder>/sweep.html`, one self-contained page. Forest plots (a point per mean, a
+// whisker per 95% interval) show each model's accuracy per grid point and the paired differences against zero,
+// beside the text tables and links to each point's own report.
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { VEGA_SCHEMA, type ChartSpec } from "../analysis/chart.js";
+import { chartSvg } from "./charts.js";
+import { escapeHtml as e } from "./format.js";
+import { REPORT_CSS } from "./style.js";
+import type { SweepSummary } from "./sweep-results.js";
+import { formatSweepSummary, groupTitle } from "./sweep-text.js";
+
+interface ForestRow {
+  label: string;
+  mean: number;
+  low: number;
+  high: number;
+}
+
+function forestSpec(rows: readonly ForestRow[], title: string, xTitle: string, zero: boolean): ChartSpec {
+  return {
+    $schema: VEGA_SCHEMA,
+    width: 420,
+    height: Math.max(60, 22 * rows.length),
+    padding: 8,
+    title: { text: title },
+    data: [{ name: "rows", values: rows }],
+    scales: [
+      { name: "y", type: "band", domain: rows.map((r) => r.label), range: "height", padding: 0.3 },
+      {
+        name: "x",
+        type: "linear",
+        domain: [
+          Math.min(...rows.map((r) => r.low), ...(zero ? [0] : [])),
+          Math.max(...rows.map((r) => r.high), ...(zero ? [0] : [])),
+        ],
+        range: "width",
+        nice: true,
+        zero: false,
+      },
+    ],
+    axes: [
+      { orient: "bottom", scale: "x", title: xTitle, grid: true },
+      { orient: "left", scale: "y", labelLimit: 320 },
+    ],
+    marks: [
+      ...(zero
+        ? [
+            {
+              type: "rule" as const,
+              encode: {
+                enter: {
+                  x: { scale: "x", value: 0 },
+                  y: { value: 0 },
+                  y2: { signal: "height" },
+                  stroke: { value: "#888" },
+                  strokeDash: { value: [4, 3] },
+                },
+              },
+            },
+          ]
+        : []),
+      {
+        type: "rule",
+        from: { data: "rows" },
+        encode: {
+          enter: {
+            x: { scale: "x", field: "low" },
+            x2: { scale: "x", field: "high" },
+            y: { scale: "y", field: "label", band: 0.5 },
+            stroke: { value: "#4c78a8" },
+            strokeWidth: { value: 2 },
+          },
+        },
+      },
+      {
+        type: "symbol",
+        from: { data: "rows" },
+        encode: {
+          enter: {
+            x: { scale: "x", field: "mean" },
+            y: { scale: "y", field: "label", band: 0.5 },
+            fill: { value: "#f58518" },
+            size: { value: 50 },
+          },
+        },
+      },
+    ],
+  };
+}
+
+/** A whisker needs an interval: a single seed's mean is drawn as a point. */
+const row = (
+  label: string,
+  i: { mean: number; low: number | null; high: number | null },
+  scale: number,
+): ForestRow => ({
+  label,
+  mean: scale * i.mean,
+  low: scale * (i.low ?? i.mean),
+  high: scale * (i.high ?? i.mean),
+});
+
+async function charts(summary: SweepSummary): Promise<string[]> {
+  const svgs: string[] = [];
+  const many = summary.groups.length > 1;
+  const where = (g: SweepSummary["groups"][number], label: string) => (many ? `${label} · ${groupTitle(g)}` : label);
+  for (const metric of ["accuracy", "intrinsicDimension"] as const) {
+    const rows = summary.groups.flatMap((g) =>
+      g.comparisons
+        .filter((c) => c.metric === metric)
+        .map((c) => row(where(g, c.label), c.difference, metric === "accuracy" ? 100 : 1)),
+    );
+    if (rows.length > 0) {
+      const title =
+        metric === "accuracy" ? `Paired differences in ${summary.set} accuracy` : "Paired differences in TwoNN ID";
+      svgs.push(
+        await chartSvg(
+          forestSpec(rows, title, metric === "accuracy" ? "points, mean and 95% CI" : "ID difference", true),
+        ),
+      );
+    }
+  }
+  const accuracy = summary.groups.flatMap((g) =>
+    g.models.flatMap((m) => (m.accuracy === null ? [] : [row(where(g, m.label), m.accuracy, 100)])),
+  );
+  if (accuracy.length > 0) {
+    svgs.push(await chartSvg(forestSpec(accuracy, `${summary.set} accuracy per model`, "%, mean and 95% CI", false)));
+  }
+  return svgs;
+}
+
+/** Writes `<sweepDir>/sweep.html`; returns its path. */
+export async function writeSweepReport(sweepDir: string, summary: SweepSummary): Promise<string> {
+  const figures = (await charts(summary)).map((svg) => `<figure class="chart">${svg}</figure>`).join("");
+  const links = summary.points
+    .map((p) => `<li><a href="${e(path.posix.join(p.runDir, "report.html"))}">${e(p.name)}</a></li>`)
+    .join("");
+  const html = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${e(`facekd sweep: ${summary.name}`)}</title>
+<style>${REPORT_CSS}</style>
+</head>
+<body>
+<main>
+<header>
+<h1>${e(`facekd sweep: ${summary.name}`)}</h1>
+<p class="meta"><span>${e(summary.createdAt.slice(0, 16).replace("T", " "))} UTC</span><span>${e(summary.machine)}</span><span>${summary.points.length} runs</span></p>
+</header>
+<section><h2>Means and paired differences</h2><div class="charts">${figures}</div></section>
+<section><h2>Tables</h2><pre>${e(formatSweepSummary(summary))}</pre></section>
+<section><h2>Runs</h2><ul>${links}</ul></section>
+</main>
+</body>
+</html>
+`;
+  const file = path.join(sweepDir, "sweep.html");
+  writeFileSync(file, html);
+  return file;
+}
