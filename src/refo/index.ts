@@ -9,5 +9,5 @@ export {
 } from "./config.js";
 export { planStages, widen, type Stage, type StageSpec, type PlannedModel, type TrainSpec } from "./plan.js";
 export { runRefo, type RefoOptions, type RefoResult, type PlannedStage } from "./run.js";
-export { runSweep, sweepResultsPath, type SweepOptions, type SweepResult, type SweepPointRun } from "./sweep.js";
+export { runSweep, type SweepOptions, type SweepResult, type SweepPointRun } from "./sweep.js";
 export { sweepPoints, type SweepPoint, type SweepValue } from "./sweep-grid.js";

@@ -3,7 +3,13 @@
 // adopted from them (sweep-share.ts). At the end, sweep-results.json, the text summary and sweep.html.
 import { join, relative, resolve } from "node:path";
 import { writeJson } from "../io/index.js";
-import { summarizeSweep, writeSweepReport, type SweepPointResults, type SweepSummary } from "../report/index.js";
+import {
+  summarizeSweep,
+  sweepResultsPath,
+  writeSweepReport,
+  type SweepPointResults,
+  type SweepSummary,
+} from "../report/index.js";
 import { resolveRefoConfig } from "./config.js";
 import { runRefo, type PlannedStage, type RefoOptions, type RefoResult } from "./run.js";
 import { acquireRunLock } from "./run-lock.js";
@@ -27,8 +33,6 @@ export interface SweepResult {
   /** null for a dry run. */
   summary: SweepSummary | null;
 }
-
-export const sweepResultsPath = (sweepDir: string): string => join(sweepDir, "sweep-results.json");
 
 export async function runSweep(input: unknown, options: SweepOptions = {}): Promise<SweepResult> {
   const config = resolveRefoConfig(input);

@@ -10,7 +10,7 @@ import type { RunResults } from "./results.js";
 import { verificationSets } from "./tables.js";
 
 export type * from "./results.js";
-export { readResults, resultsPath } from "./read-results.js";
+export { readResults, resultsPath, readSweepSummary, sweepResultsPath } from "./read-results.js";
 export { distillationErrorAt, distillationGammas } from "./tables.js";
 export { formatResultsTable } from "./text-table.js";
 export {
@@ -22,7 +22,7 @@ export {
   type SweepPointResults,
 } from "./sweep-results.js";
 export { formatSweepSummary } from "./sweep-text.js";
-export { writeSweepReport } from "./sweep-page.js";
+export { writeSweepReport, writeSweepCharts } from "./sweep-page.js";
 
 async function buildCharts(runDir: string, results: RunResults): Promise<ReportCharts> {
   const loss: ChartOrNote[] = [];

@@ -3,7 +3,7 @@
 // beside the text tables and links to each point's own report.
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { VEGA_SCHEMA, type ChartSpec } from "../analysis/chart.js";
+import { VEGA_SCHEMA, writeChart, type ChartSpec } from "../analysis/chart.js";
 import { chartSvg } from "./charts.js";
 import { escapeHtml as e } from "./format.js";
 import { REPORT_CSS } from "./style.js";
@@ -101,38 +101,49 @@ const row = (
   high: scale * (i.high ?? i.mean),
 });
 
-async function charts(summary: SweepSummary): Promise<string[]> {
-  const svgs: string[] = [];
+/** The sweep's charts by file name: the paired differences in accuracy and in ID, and every model's accuracy. */
+export function sweepChartSpecs(summary: SweepSummary): { name: string; spec: ChartSpec }[] {
   const many = summary.groups.length > 1;
   const where = (g: SweepSummary["groups"][number], label: string) => (many ? `${label} · ${groupTitle(g)}` : label);
+  const charts: { name: string; spec: ChartSpec }[] = [];
   for (const metric of ["accuracy", "intrinsicDimension"] as const) {
+    const scale = metric === "accuracy" ? 100 : 1;
     const rows = summary.groups.flatMap((g) =>
-      g.comparisons
-        .filter((c) => c.metric === metric)
-        .map((c) => row(where(g, c.label), c.difference, metric === "accuracy" ? 100 : 1)),
+      g.comparisons.filter((c) => c.metric === metric).map((c) => row(where(g, c.label), c.difference, scale)),
     );
-    if (rows.length > 0) {
-      const title =
-        metric === "accuracy" ? `Paired differences in ${summary.set} accuracy` : "Paired differences in TwoNN ID";
-      svgs.push(
-        await chartSvg(
-          forestSpec(rows, title, metric === "accuracy" ? "points, mean and 95% CI" : "ID difference", true),
-        ),
-      );
-    }
+    if (rows.length === 0) continue;
+    charts.push(
+      metric === "accuracy"
+        ? {
+            name: "differences-accuracy",
+            spec: forestSpec(rows, `Paired differences in ${summary.set} accuracy`, "points, mean and 95% CI", true),
+          }
+        : { name: "differences-id", spec: forestSpec(rows, "Paired differences in TwoNN ID", "ID difference", true) },
+    );
   }
   const accuracy = summary.groups.flatMap((g) =>
     g.models.flatMap((m) => (m.accuracy === null ? [] : [row(where(g, m.label), m.accuracy, 100)])),
   );
   if (accuracy.length > 0) {
-    svgs.push(await chartSvg(forestSpec(accuracy, `${summary.set} accuracy per model`, "%, mean and 95% CI", false)));
+    charts.push({
+      name: "accuracy",
+      spec: forestSpec(accuracy, `${summary.set} accuracy per model`, "%, mean and 95% CI", false),
+    });
   }
-  return svgs;
+  return charts;
+}
+
+/** Writes each chart of the sweep as `<dir>/<name>.svg` and `.png` (for documents); returns the PNG paths. */
+export async function writeSweepCharts(dir: string, summary: SweepSummary): Promise<string[]> {
+  const files: string[] = [];
+  for (const { name, spec } of sweepChartSpecs(summary)) files.push((await writeChart(path.join(dir, name), spec)).png);
+  return files;
 }
 
 /** Writes `<sweepDir>/sweep.html`; returns its path. */
 export async function writeSweepReport(sweepDir: string, summary: SweepSummary): Promise<string> {
-  const figures = (await charts(summary)).map((svg) => `<figure class="chart">${svg}</figure>`).join("");
+  const svgs = await Promise.all(sweepChartSpecs(summary).map(({ spec }) => chartSvg(spec)));
+  const figures = svgs.map((svg) => `<figure class="chart">${svg}</figure>`).join("");
   const links = summary.points
     .map((p) => `<li><a href="${e(path.posix.join(p.runDir, "report.html"))}">${e(p.name)}</a></li>`)
     .join("");

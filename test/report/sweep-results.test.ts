@@ -4,11 +4,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { meanInterval } from "../../src/analysis/index.js";
 import {
   formatSweepSummary,
   summarizeSweep,
+  writeSweepCharts,
   writeSweepReport,
   type RunResults,
   type SweepPointResults,
@@ -91,6 +92,12 @@ test("the sweep's text and HTML show the intervals, the verdicts and each point'
     const html = readFileSync(await writeSweepReport(dir, summary), "utf8");
     assert.equal((html.match(/<svg/g) ?? []).length, 2, "differences and accuracies as forest plots");
     assert.ok(html.includes('href="points/seed=2_refo.beta1=1/report.html"'));
+    const pngs = await writeSweepCharts(join(dir, "charts"), summary);
+    assert.deepEqual(
+      pngs.map((f) => basename(f)),
+      ["differences-accuracy.png", "accuracy.png"],
+    );
+    for (const png of pngs) assert.deepEqual([...readFileSync(png).subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
