@@ -10,23 +10,11 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { readResults } from "../../src/report/index.js";
 import { OnnxTeacher } from "../../src/models/index.js";
-import { TINY_SYNTHETIC } from "./tiny-synthetic.js";
+import { TINY_RUN } from "./tiny-synthetic.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 
-const TINY = {
-  name: "tiny-export",
-  seed: 1,
-  threads: 1,
-  workers: 0,
-  data: TINY_SYNTHETIC,
-  embeddingSize: 16,
-  teacher: { model: "mbf-w0.5@32", steps: 2, batchSize: 8 },
-  student: { model: "mbf-w0.25@32", steps: 2, batchSize: 8 },
-  refoPlus: { enabled: false },
-  evaluation: { idSample: 12, idRepetitions: 2, batchSize: 16 },
-  export: ["onnx"],
-};
+const TINY = { ...TINY_RUN, name: "tiny-export", seed: 1, export: ["onnx"] };
 
 test("export: [onnx] writes each final student as student.onnx and the report links it", async () => {
   const root = mkdtempSync(join(tmpdir(), "facekd-refo-export-"));

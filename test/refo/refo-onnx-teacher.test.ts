@@ -13,24 +13,19 @@ import { openDataset } from "../../src/data/index.js";
 import { extractEmbeddings } from "../../src/infer/index.js";
 import { readNpy } from "../../src/io/index.js";
 import { maxAbsDiff } from "../helpers/onnx.js";
-import { TINY_SYNTHETIC } from "./tiny-synthetic.js";
+import { TINY_RUN } from "./tiny-synthetic.js";
 
 const FILE = fileURLToPath(new URL("../../../test/fixtures/onnx/other-nhwc.onnx", import.meta.url));
 const INPUT = { mean: 0, std: 1 }; // the fixture takes pixels 0..255
 
 const TINY = {
+  ...TINY_RUN,
   name: "tiny-onnx-teacher",
   seed: 1,
-  threads: 1,
-  workers: 0,
-  data: TINY_SYNTHETIC,
   embeddingSize: 32,
   teacher: { onnx: { file: FILE, ...INPUT } },
-  student: { model: "mbf-w0.25@32", steps: 2, batchSize: 8 },
   refo: { enabled: false },
-  refoPlus: { enabled: false },
   baselines: ["fo-standard", "qud"],
-  evaluation: { idSample: 12, idRepetitions: 2, batchSize: 16 },
 };
 
 const plan = (changes: object) => planStages(resolveRefoConfig({ ...TINY, ...changes }), 4, 16);

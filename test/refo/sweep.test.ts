@@ -7,18 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveRefoConfig, runSweep, sweepPoints } from "../../src/refo/index.js";
 import { readSweepSummary } from "../../src/report/index.js";
-import { TINY_SYNTHETIC } from "./tiny-synthetic.js";
+import { TINY_RUN } from "./tiny-synthetic.js";
 
 const TINY = {
+  ...TINY_RUN,
   name: "tiny-sweep",
-  threads: 1,
-  workers: 0,
-  data: TINY_SYNTHETIC,
-  embeddingSize: 16,
-  teacher: { model: "mbf-w0.5@32", steps: 2, batchSize: 8 },
-  student: { model: "mbf-w0.25@32", steps: 2, batchSize: 8 },
-  refoPlus: { enabled: false },
-  evaluation: { idSample: 12, idRepetitions: 2, batchSize: 16 },
   sweep: { seed: [1, 2], "refo.beta1": [0.5, 2] },
 };
 

@@ -1,4 +1,5 @@
-// The smallest synthetic dataset a refo run can train and evaluate on: the data section of tiny test configs.
+// The smallest refo run: tiny synthetic data (the data section of tiny test configs) and tiny models, trained for
+// two steps, in one thread; tests spread it and change what they test.
 export const TINY_SYNTHETIC = {
   synthetic: {
     identities: 4,
@@ -9,4 +10,15 @@ export const TINY_SYNTHETIC = {
     testIdentities: 4,
     imageSize: 32,
   },
+};
+
+export const TINY_RUN = {
+  threads: 1,
+  workers: 0,
+  data: TINY_SYNTHETIC,
+  embeddingSize: 16,
+  teacher: { model: "mbf-w0.5@32", steps: 2, batchSize: 8 },
+  student: { model: "mbf-w0.25@32", steps: 2, batchSize: 8 },
+  refoPlus: { enabled: false },
+  evaluation: { idSample: 12, idRepetitions: 2, batchSize: 16 },
 };
