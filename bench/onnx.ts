@@ -110,6 +110,12 @@ async function main(): Promise<void> {
   if (ready?.ready === true) progress(`PyTorch ${String(ready.torch_version)}, ${String(ready.threads)} thread(s)`);
   const dir = mkdtempSync(path.join(os.tmpdir(), "facekd-bench-onnx-"));
   const results: Result[] = [];
+  mkdirSync(path.dirname(OUT), { recursive: true });
+  const save = (): void => {
+    const end = execSync("uptime", { encoding: "utf8" }).trim();
+    const run = { when: new Date().toISOString(), cpu, uptime, end, threads: THREADS, seconds: SECONDS, results };
+    writeFileSync(OUT, JSON.stringify(run, null, 2));
+  };
   try {
     for (const name of MODELS) {
       torch.manualSeed(0);
@@ -130,6 +136,7 @@ async function main(): Promise<void> {
           r.rounds.push(values);
         }
         results.push(r);
+        save(); // after every case, so that a stopped run keeps what it measured
       }
       model.dispose();
     }
@@ -160,23 +167,6 @@ async function main(): Promise<void> {
   );
   console.log([line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n"));
   if (note) console.log(note);
-  mkdirSync(path.dirname(OUT), { recursive: true });
-  writeFileSync(
-    OUT,
-    JSON.stringify(
-      {
-        when: new Date().toISOString(),
-        cpu,
-        uptime,
-        end: execSync("uptime", { encoding: "utf8" }).trim(),
-        threads: THREADS,
-        seconds: SECONDS,
-        results,
-      },
-      null,
-      2,
-    ),
-  );
   console.log(`\nwritten to ${path.relative(process.cwd(), OUT)}`);
 }
 

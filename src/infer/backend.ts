@@ -1,7 +1,8 @@
 // Where facekd's inference runs. A backbone's eval-mode computation, exported in memory as ONNX (batch norms folded),
-// runs faster on onnxruntime-node than on libtorch's eager kernels: within noise at batch 32, many times at batch 1
-// on a 2-core EPYC (bench/README.md, `onnx`), where onnxruntime fuses conv + bias + activation and plans its
-// memory once. libtorch stays the path for models that do not export and for anything that needs gradients.
+// runs on onnxruntime-node by default, which fuses conv + bias + activation and plans its memory once: at batch 1 it
+// beats libtorch's eager kernels on the IResNets (1.3-1.7x on a 2-core EPYC, bench/README.md, `onnx`), while libtorch
+// measured faster on MobileFaceNet; the default stays one rule, since choosing by timing made runs differ. libtorch
+// stays the path for models that do not export and for anything that needs gradients.
 import * as torch from "../torch/index.js";
 import { Backbone, encodeOnnx, OnnxTeacher } from "../models/index.js";
 import type { EmbeddingModel } from "./embed.js";
