@@ -4,7 +4,7 @@
 bench/models.ts starts it with --serve and sends one JSON request per line on stdin; each reply is one JSON line on
 stdout. Requests:
     {"op": "case", "model": "mbf", "mode": "train" | "infer", "batch": 64, "format": "channels_last",
-     "steps": 3, "warmup": 1}                        -> {"value": img/s, "steps": n, "parameters": count}
+     "steps": 3, "warmup": 1[, "seconds": 2]}        -> {"value": img/s, "steps": n, "parameters": count}
     {"op": "onnx", "model": "mbf", "path": "/tmp/mbf.onnx"} -> {"path": ...}  (eval mode, dynamic batch)
     {"op": "quit"}
 The first line it prints is {"ready": true, "torch_version": ..., "threads": n} or {"error": ..., "message": ...}.
@@ -211,12 +211,14 @@ class Bench:
 
         for _ in range(req["warmup"]):
             step()
-        t0 = time.perf_counter()
-        for _ in range(req["steps"]):
+        # `steps` steps, and with `seconds` as many more as that takes
+        steps, t0 = 0, time.perf_counter()
+        while steps < req.get("steps", 1) or time.perf_counter() - t0 < req.get("seconds", 0):
             step()
+            steps += 1
         elapsed = time.perf_counter() - t0
         parameters = sum(p.numel() for p in model.parameters())
-        return {"value": req["steps"] * req["batch"] / elapsed, "steps": req["steps"], "parameters": parameters}
+        return {"value": steps * req["batch"] / elapsed, "steps": steps, "parameters": parameters}
 
     def onnx(self, req):
         torch = self.torch

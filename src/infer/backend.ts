@@ -1,7 +1,9 @@
 // Where facekd's inference runs. A backbone's eval-mode computation, exported in memory as ONNX (batch norms folded),
-// runs faster on onnxruntime-node than on libtorch's eager kernels: within noise at batch 32, many times at batch 1
-// on a 2-core EPYC (bench/README.md, `onnx`), where onnxruntime fuses conv + bias + activation and plans its
-// memory once. libtorch stays the path for models that do not export and for anything that needs gradients.
+// runs on onnxruntime-node by default, which fuses conv + bias + activation and plans its memory once: at batch 1 it
+// beats libtorch's eager kernels on the IResNets (1.3-1.7x on a 2-core EPYC, bench/README.md, `onnx`), while libtorch
+// measured faster on MobileFaceNet; the default stays one rule, since choosing by timing made runs differ. libtorch
+// stays the path for models that do not export and for anything that needs gradients.
+import * as torch from "../torch/index.js";
 import { Backbone, encodeOnnx, OnnxTeacher } from "../models/index.js";
 import type { EmbeddingModel } from "./embed.js";
 
@@ -35,4 +37,16 @@ export async function withInferenceModel<T>(
   } finally {
     await session.close();
   }
+}
+
+/**
+ * Runs `loop`, which runs `model` batch after batch with libtorch's own work in between (assembling batches,
+ * flipping, copying), with libtorch on one thread when `model` is an ONNX model. libgomp (libtorch's OpenMP) keeps
+ * its workers spinning for milliseconds after every parallel op, so the next onnxruntime run starts with a core
+ * taken: a channels_last batch converted by libtorch before each run held mbf at batch 1 to 0.43x a bare
+ * `session.run`, and to 0.98x with libtorch on one thread (bench/README.md, `onnx`). Switching costs milliseconds:
+ * once per loop, not per batch. The work between runs is light copying, which one thread does as fast.
+ */
+export function besideOnnx<T>(model: EmbeddingModel, loop: () => Promise<T>): Promise<T> {
+  return model instanceof Backbone ? loop() : torch.withNumThreads(1, loop);
 }

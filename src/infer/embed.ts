@@ -5,7 +5,7 @@ import * as torch from "../torch/index.js";
 import { FaceLoader, MemorySource, type BatchLayout, type FaceSource } from "../data/index.js";
 import { Backbone, type OnnxTeacher } from "../models/index.js";
 import { NpyRowWriter, writeJson, writeNpy } from "../io/index.js";
-import { withInferenceModel, type InferenceBackend } from "./backend.js";
+import { besideOnnx, withInferenceModel, type InferenceBackend } from "./backend.js";
 
 export interface ExtractOptions extends EmbedOptions {
   /** The .npy file to write; its stem names the labels and info files beside it. */
@@ -83,7 +83,7 @@ async function embedOnnx(model: OnnxTeacher, images: torch.Tensor, flipSum: bool
 /**
  * Runs `model` (a backbone in eval mode) over every sample of `source`, in order, handing each batch's embeddings
  * and labels to `sink`; both are freed after the call (clone what you keep). A backbone's training mode is restored
- * afterwards.
+ * afterwards. While onnxruntime runs the model, libtorch (and so `sink`) runs on one thread (see besideOnnx).
  */
 export function forEachEmbedding(
   model: EmbeddingModel,
@@ -107,22 +107,24 @@ async function embedAll(
   backbone?.eval();
   let done = 0;
   try {
-    for await (const batch of loader.epoch()) {
-      try {
-        const rows = backbone
-          ? embedBatch(backbone, batch.images, flipSum)
-          : await embedOnnx(onnx!, batch.images, flipSum);
+    await besideOnnx(model, async () => {
+      for await (const batch of loader.epoch()) {
         try {
-          torch.tidy(() => sink(rows, batch.labels));
+          const rows = backbone
+            ? embedBatch(backbone, batch.images, flipSum)
+            : await embedOnnx(onnx!, batch.images, flipSum);
+          try {
+            torch.tidy(() => sink(rows, batch.labels));
+          } finally {
+            rows.dispose();
+          }
+          done += batch.labels.size(0);
         } finally {
-          rows.dispose();
+          batch[Symbol.dispose]();
         }
-        done += batch.labels.size(0);
-      } finally {
-        batch[Symbol.dispose]();
+        onBatch?.(done, source.length);
       }
-      onBatch?.(done, source.length);
-    }
+    });
   } finally {
     await loader.close();
     backbone?.train(wasTraining);

@@ -1,7 +1,7 @@
 // Inference throughput of a model alone (no decoding), as the results table reports it.
 import * as torch from "../torch/index.js";
 import { Backbone, type OnnxTeacher } from "../models/index.js";
-import { withInferenceModel, type InferenceBackend } from "./backend.js";
+import { besideOnnx, withInferenceModel, type InferenceBackend } from "./backend.js";
 import type { EmbeddingModel } from "./embed.js";
 
 export interface SpeedOptions {
@@ -21,24 +21,31 @@ export async function inferenceSpeed(
   const size = backbone?.spec.inputSize ?? (model as OnnxTeacher).inputSize;
   const wasTraining = backbone?.training ?? false;
   backbone?.eval();
-  const input = torch.keep(torch.tidy(() => torch.randn([batchSize, 3, size, size]).contiguous("channels_last")));
   try {
     return await withInferenceModel(model, backend, async (m) => {
-      const step =
-        m instanceof Backbone
-          ? () => Promise.resolve(torch.noGrad(() => torch.tidy(() => void m.forward(input))))
-          : async () => (await m.embed(input)).dispose();
-      await step(); // warm-up
-      let images = 0;
-      const start = performance.now();
-      while (performance.now() - start < seconds * 1000) {
-        await step();
-        images += batchSize;
+      // random images as the engine takes them (an ONNX model's layout), as the loaders can deliver them
+      const format = m instanceof Backbone ? "channels_last" : m.memoryFormat;
+      const input = torch.keep(torch.tidy(() => torch.randn([batchSize, 3, size, size]).contiguous(format)));
+      try {
+        const step =
+          m instanceof Backbone
+            ? () => Promise.resolve(torch.noGrad(() => torch.tidy(() => void m.forward(input))))
+            : async () => (await m.embed(input)).dispose();
+        return await besideOnnx(m, async () => {
+          await step(); // warm-up
+          let images = 0;
+          const start = performance.now();
+          while (performance.now() - start < seconds * 1000) {
+            await step();
+            images += batchSize;
+          }
+          return (images * 1000) / (performance.now() - start);
+        });
+      } finally {
+        input.dispose();
       }
-      return (images * 1000) / (performance.now() - start);
     });
   } finally {
-    input.dispose();
     backbone?.train(wasTraining);
   }
 }

@@ -1,7 +1,14 @@
 // File formats and writing them safely: safetensors, PyTorch's torch.save files and the safe pickle reader under
 // them, NumPy's .npy (whole and streamed by rows), JSON, and atomic writes.
-export { saveSafetensors, loadSafetensors, CHECKSUM_KEY, type SafetensorsContents } from "./safetensors.js";
-export { loadTorchFile, type TorchFileOptions } from "./torch-file.js";
+export {
+  saveSafetensors,
+  loadSafetensors,
+  readSafetensorsHeader,
+  CHECKSUM_KEY,
+  type SafetensorsContents,
+  type TensorHeader,
+} from "./safetensors.js";
+export { loadTorchFile, readTorchFileHeader, type TorchFileOptions } from "./torch-file.js";
 export { writeAtomically } from "./atomic.js";
 export { linkTree } from "./link-tree.js";
 export { toJson, writeJson } from "./json-file.js";

@@ -117,52 +117,39 @@ export function saveSafetensors(
   });
 }
 
+/** A tensor as a safetensors header describes it: its element type and shape. */
+export interface TensorHeader {
+  dtype: DType;
+  shape: number[];
+}
+
+/**
+ * The tensors' names, types and shapes and the metadata of a safetensors file, from its header alone (validated
+ * against the file's size, as loadSafetensors does; the data and its checksum are not read).
+ */
+export function readSafetensorsHeader(file: string): {
+  tensors: Map<string, TensorHeader>;
+  metadata: Record<string, string>;
+} {
+  const fd = openSync(file, "r");
+  try {
+    const { entries, metadata } = readHeader(fd, file);
+    delete metadata[CHECKSUM_KEY];
+    return { tensors: new Map(entries.map((e) => [e.name, { dtype: e.dtype, shape: e.shape }])), metadata };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Reads a safetensors file, validating its header against the file, and the file against its checksum when it
  * has one (files facekd wrote).
  */
 export function loadSafetensors(file: string): SafetensorsContents {
-  function fail(message: string): never {
-    throw new Error(`loadSafetensors(${file}): ${message}`);
-  }
+  const fail = failIn(file);
   const fd = openSync(file, "r");
   try {
-    const size = fstatSync(fd).size;
-    if (size < 8) fail(`the file has ${size} bytes, too few for a safetensors header length`);
-    const lengthBytes = readAt(fd, 8, 0);
-    const headerLength = lengthBytes.readBigUInt64LE(0);
-    if (headerLength > BigInt(size - 8)) {
-      fail(
-        `the header length ${headerLength} runs past the end of the file (${size} bytes): truncated or not safetensors`,
-      );
-    }
-    if (headerLength > BigInt(MAX_HEADER_BYTES)) fail(`the header length ${headerLength} is over ${MAX_HEADER_BYTES}`);
-    const dataStart = 8 + Number(headerLength);
-    const dataLength = size - dataStart;
-
-    const headerBytes = readAt(fd, Number(headerLength), 8);
-    let header: unknown;
-    try {
-      header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(headerBytes));
-    } catch (error) {
-      fail(`the header is not valid UTF-8 JSON (${(error as Error).message})`);
-    }
-    if (typeof header !== "object" || header === null || Array.isArray(header)) fail("the header is not a JSON object");
-
-    const metadata: Record<string, string> = {};
-    const entries: Entry[] = [];
-    for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
-      if (name === METADATA_KEY) {
-        if (typeof info !== "object" || info === null || Array.isArray(info)) fail("__metadata__ is not an object");
-        for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
-          if (typeof v !== "string") fail(`__metadata__ entry '${k}' is not a string`);
-          metadata[k] = v as string;
-        }
-        continue;
-      }
-      entries.push(parseEntry(name, info, dataLength, (m) => fail(`tensor '${name}': ${m}`)));
-    }
-    checkLayout(entries, dataLength, fail);
+    const { entries, metadata, lengthBytes, headerBytes, dataStart } = readHeader(fd, file);
     const checksum = metadata[CHECKSUM_KEY];
     delete metadata[CHECKSUM_KEY];
     const hash = checksum === undefined ? undefined : startChecksum(lengthBytes, headerBytes, checksum, fail);
@@ -187,6 +174,58 @@ export function loadSafetensors(file: string): SafetensorsContents {
   } finally {
     closeSync(fd);
   }
+}
+
+const failIn =
+  (file: string) =>
+  (message: string): never => {
+    throw new Error(`loadSafetensors(${file}): ${message}`);
+  };
+
+// The header of the open file, validated against its size: the entries, the metadata (checksum included) and the
+// header's bytes as read.
+function readHeader(
+  fd: number,
+  file: string,
+): { entries: Entry[]; metadata: Record<string, string>; lengthBytes: Buffer; headerBytes: Buffer; dataStart: number } {
+  const fail = failIn(file);
+  const size = fstatSync(fd).size;
+  if (size < 8) fail(`the file has ${size} bytes, too few for a safetensors header length`);
+  const lengthBytes = readAt(fd, 8, 0);
+  const headerLength = lengthBytes.readBigUInt64LE(0);
+  if (headerLength > BigInt(size - 8)) {
+    fail(
+      `the header length ${headerLength} runs past the end of the file (${size} bytes): truncated or not safetensors`,
+    );
+  }
+  if (headerLength > BigInt(MAX_HEADER_BYTES)) fail(`the header length ${headerLength} is over ${MAX_HEADER_BYTES}`);
+  const dataStart = 8 + Number(headerLength);
+  const dataLength = size - dataStart;
+
+  const headerBytes = readAt(fd, Number(headerLength), 8);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(headerBytes));
+  } catch (error) {
+    fail(`the header is not valid UTF-8 JSON (${(error as Error).message})`);
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) fail("the header is not a JSON object");
+
+  const metadata: Record<string, string> = {};
+  const entries: Entry[] = [];
+  for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
+    if (name === METADATA_KEY) {
+      if (typeof info !== "object" || info === null || Array.isArray(info)) fail("__metadata__ is not an object");
+      for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
+        if (typeof v !== "string") fail(`__metadata__ entry '${k}' is not a string`);
+        metadata[k] = v as string;
+      }
+      continue;
+    }
+    entries.push(parseEntry(name, info, dataLength, (m) => fail(`tensor '${name}': ${m}`)));
+  }
+  checkLayout(entries, dataLength, fail);
+  return { entries, metadata, lengthBytes, headerBytes, dataStart };
 }
 
 // A hash fed with the header as written (the checksum's digits zeroed); the caller adds the data section.

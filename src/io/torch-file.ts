@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { DTYPE_BYTES, aten, fromBytes, tidy, type DType, type Tensor } from "../torch/index.js";
 import { commonGlobals, describeValue, isTuple, PickleGlobal, unpickle, type GlobalHandler } from "./pickle.js";
 import { readZip, type ZipRecord } from "./zip.js";
+import type { TensorHeader } from "./safetensors.js";
 
 export interface TorchFileOptions {
   /**
@@ -85,6 +86,24 @@ function tensorGlobals(): Record<string, GlobalHandler> {
  * record read is checked against its CRC-32, so a damaged file is an error naming the record, never other values.
  */
 export function loadTorchFile(file: string, options: TorchFileOptions = {}): Map<string, Tensor> {
+  const { refs, files, archive, where } = parseTorchFile(file, options);
+  return materialize(refs, files, archive, where);
+}
+
+/**
+ * The names, types and shapes of a torch.save file's tensors (as loadTorchFile names them), from its pickle alone:
+ * the storages are neither read into tensors nor checked against their CRC-32.
+ */
+export function readTorchFileHeader(file: string, options: TorchFileOptions = {}): Map<string, TensorHeader> {
+  const { refs } = parseTorchFile(file, options);
+  return new Map([...refs].map(([name, ref]) => [name, { dtype: ref.storage.dtype, shape: ref.size }]));
+}
+
+// The archive's records and the tensors its pickle describes.
+function parseTorchFile(
+  file: string,
+  options: TorchFileOptions,
+): { refs: Map<string, TensorRef>; files: Map<string, ZipRecord>; archive: string; where: string } {
   const bytes = readFileSync(file);
   const where = `loadTorchFile(${file})`;
   if (!(bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04)) {
@@ -123,7 +142,7 @@ export function loadTorchFile(file: string, options: TorchFileOptions = {}): Map
   }
   const refs = new Map<string, TensorRef>();
   collect(root, "", refs, new Set(), where);
-  return materialize(refs, files, archive, where);
+  return { refs, files, archive, where };
 }
 
 function persistentStorage(pid: unknown, storages: Map<string, StorageRef>): StorageRef {

@@ -4,7 +4,13 @@ import { closeSync, openSync, readSync } from "node:fs";
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import { isFloatingDType } from "../torch/index.js";
-import { loadSafetensors, loadTorchFile, saveSafetensors } from "../io/index.js";
+import {
+  loadSafetensors,
+  loadTorchFile,
+  readSafetensorsHeader,
+  readTorchFileHeader,
+  saveSafetensors,
+} from "../io/index.js";
 import type { Backbone } from "./backbones/backbone.js";
 import { loadOnnxBackbone } from "./onnx/import.js";
 import { createModel, listModels, modelEntry, withModel, DEFAULT_OPTIONS, type BackboneOptions } from "./registry.js";
@@ -40,7 +46,7 @@ export interface CheckpointContents {
  */
 export function readCheckpoint(file: string): CheckpointContents {
   const { tensors, metadata } = isZip(file) ? { tensors: loadTorchFile(file), metadata: {} } : loadSafetensors(file);
-  const normalized = normalizeKeys(tensors);
+  const normalized = normalizeKeys(tensors, (t) => t.dispose());
   try {
     checkWeights(normalized, file);
   } catch (error) {
@@ -107,12 +113,34 @@ export function loadBackbone(name: string, file: string, options: BackboneOption
 }
 
 /**
+ * Throws what loadBackbone would (a StateDictError naming the models that fit) when `file` does not fit the named
+ * model, judged by the names and shapes of its tensors alone: the weights are not read, so this costs a model build
+ * rather than a load, and a damaged weight shows only when the checkpoint is loaded. An `.onnx` file is imported
+ * in full: its weights are matched through the graph's structure, not by name.
+ */
+export function checkBackboneFile(name: string, file: string, options: BackboneOptions = {}): void {
+  if (file.toLowerCase().endsWith(".onnx")) return loadBackbone(name, file, options).dispose();
+  const { tensors, metadata } = isZip(file)
+    ? { tensors: readTorchFileHeader(file), metadata: {} }
+    : readSafetensorsHeader(file);
+  const shapes = normalizeKeys(tensors);
+  withModel(name, options, (model) => {
+    try {
+      model.checkStateDict(shapes);
+    } catch (error) {
+      if (!(error instanceof nn.StateDictError)) throw error;
+      throw mismatchError(error, model, file, shapes, metadata);
+    }
+  });
+}
+
+/**
  * The registered models (listModels()) whose state dicts have exactly the keys and shapes of `tensors`, with the
  * embedding size that makes them fit. Key names do not depend on widths, input or embedding sizes, so each family
  * is first checked on a tiny build, which also tells where the embedding size is; only the registered names of a
  * family with the same keys are built in full. Meant for error messages and tools, not for loops.
  */
-export function findFittingModels(tensors: Map<string, Tensor>): { name: string; embeddingSize: number }[] {
+export function findFittingModels(tensors: Shapes): { name: string; embeddingSize: number }[] {
   const byBase = new Map<string, string[]>();
   for (const name of listModels()) {
     const base = modelEntry(name).name;
@@ -137,14 +165,17 @@ export function findFittingModels(tensors: Map<string, Tensor>): { name: string;
 // the cheapest build of a family: one or two channels per layer on 16x16 inputs
 const TINY: BackboneOptions = { widthMultiplier: 1 / 64, inputSize: 16, embeddingSize: 1 };
 
-const sameKeys = (a: Map<string, unknown>, b: Map<string, unknown>): boolean =>
+/** A state dict's names and shapes: its tensors, or a file's header. */
+type Shapes = ReadonlyMap<string, { readonly shape: readonly number[] }>;
+
+const sameKeys = (a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>): boolean =>
   a.size === b.size && [...a.keys()].every((k) => b.has(k));
 
 function mismatchError(
   error: torch.nn.StateDictError,
   model: Backbone,
   file: string,
-  tensors: Map<string, Tensor>,
+  tensors: Shapes,
   metadata: Record<string, string>,
 ): torch.nn.StateDictError {
   const { missingKeys, unexpectedKeys, shapeMismatches } = error;
@@ -181,21 +212,21 @@ const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
   a.length === b.length && a.every((n, i) => n === b[i]);
 
 // Every backbone here ends in a BatchNorm1d over the embedding: its running mean has the embedding's length.
-function checkpointEmbeddingSize(model: Backbone, tensors: Map<string, Tensor>): number {
+function checkpointEmbeddingSize(model: Backbone, tensors: Shapes): number {
   const last = model
     .namedModules()
     .filter(([, m]) => m instanceof nn.BatchNorm1d)
     .at(-1);
   const stats = last && tensors.get(`${last[0]}.running_mean`);
-  return stats?.ndim === 1 ? stats.size(0) : DEFAULT_OPTIONS.embeddingSize;
+  return stats?.shape.length === 1 ? stats.shape[0]! : DEFAULT_OPTIONS.embeddingSize;
 }
 
-// A training checkpoint's backbone entries alone (the others are disposed), without a DDP `module.` prefix.
-function normalizeKeys(tensors: Map<string, Tensor>): Map<string, Tensor> {
+// A training checkpoint's backbone entries alone (the others handed to `drop`), without a DDP `module.` prefix.
+function normalizeKeys<T>(tensors: Map<string, T>, drop: (t: T) => void = () => undefined): Map<string, T> {
   let out = tensors;
   const inner = [...out.keys()].filter((k) => k.startsWith(BACKBONE_PREFIX));
   if (inner.length > 0) {
-    for (const [k, t] of out) if (!k.startsWith(BACKBONE_PREFIX)) t.dispose();
+    for (const [k, t] of out) if (!k.startsWith(BACKBONE_PREFIX)) drop(t);
     out = new Map(inner.map((k) => [k.slice(BACKBONE_PREFIX.length), out.get(k)!]));
   }
   if ([...out.keys()].every((k) => k.startsWith(DDP_PREFIX))) {

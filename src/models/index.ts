@@ -23,6 +23,7 @@ export {
 } from "./registry.js";
 export {
   loadBackbone,
+  checkBackboneFile,
   saveBackbone,
   readCheckpoint,
   checkWeights,

@@ -151,7 +151,7 @@ export const refoConfigSchema = strict({
         .default("auto")
         .describe(
           "where embeddings and throughput are computed: onnxruntime on the model's in-memory ONNX export, " +
-            "libtorch, or auto (onnxruntime when the model exports, measured faster: bench/README.md)",
+            "libtorch, or auto (onnxruntime when the model exports; speeds in bench/README.md)",
         ),
     })
     .prefault({}),

@@ -6,7 +6,7 @@
 // `<file>:<line>: <key>: <problem>`: an error costs seconds here instead of the hours of training before it.
 import { ConfigProblems, inputPathProblem, outputFolderProblem } from "../config/index.js";
 import { openDataset, readVerificationPack } from "../data/index.js";
-import { loadBackbone, OnnxTeacher } from "../models/index.js";
+import { checkBackboneFile, OnnxTeacher } from "../models/index.js";
 import { sampledMaxLabel } from "../train/preflight.js";
 import type { RefoConfig } from "./config.js";
 import type { RunPaths } from "./context.js";
@@ -78,11 +78,13 @@ function checkPack(problems: ConfigProblems, input: ExternalInput): void {
   }
 }
 
+// By its tensors' names and shapes, not a full load, so that every start and --dry-run stay quick with an IResNet-100
+// teacher; a damaged weight stops the run when the import stage loads the file.
 function checkTeacher(problems: ConfigProblems, config: RefoConfig, input: ExternalInput): void {
   const { model } = config.teacher;
   problems.catch(input.at, () => {
     try {
-      loadBackbone(model, input.path, { embeddingSize: config.embeddingSize }).dispose();
+      checkBackboneFile(model, input.path, { embeddingSize: config.embeddingSize });
     } catch (error) {
       throw new Error(
         `cannot load ${input.path} as teacher.model '${model}' with embeddingSize ${config.embeddingSize} ` +

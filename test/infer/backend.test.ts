@@ -4,7 +4,13 @@ import * as torch from "../../src/torch/index.js";
 import { createModel, OnnxTeacher, type Backbone } from "../../src/models/index.js";
 import { syntheticSource } from "../train/synthetic.js";
 import { maxAbsDiff, randomizeBatchNorms } from "../helpers/onnx.js";
-import { embedImages, inferenceSpeed, withInferenceModel, type InferenceBackend } from "../../src/infer/index.js";
+import {
+  embedImages,
+  forEachEmbedding,
+  inferenceSpeed,
+  withInferenceModel,
+  type InferenceBackend,
+} from "../../src/infer/index.js";
 
 torch.setNumThreads(1);
 
@@ -55,6 +61,27 @@ describe("inference backends", () => {
       });
       await assert.rejects(async () => seen!.embed(torch.zeros([1, 3, 32, 32])), /could not run|released|session/i);
       await withInferenceModel(model, "libtorch", (m) => Promise.resolve(assert.equal(m, model)));
+    } finally {
+      model.dispose();
+    }
+  });
+
+  test("libtorch runs on one thread while onnxruntime embeds, and gets its thread count back", async () => {
+    const source = await syntheticSource({ classes: 2, perClass: 2 });
+    const model = createModel("mbf", { widthMultiplier: 0.25, inputSize: 32, embeddingSize: 8 });
+    try {
+      const seen = async (backend: InferenceBackend): Promise<number[]> => {
+        const threads: number[] = [];
+        await forEachEmbedding(model, source, { backend, batchSize: 2, workers: 0 }, () => {
+          threads.push(torch.getNumThreads());
+        });
+        return threads;
+      };
+      await torch.withNumThreads(2, async () => {
+        assert.deepEqual(await seen("onnxruntime"), [1, 1]);
+        assert.equal(torch.getNumThreads(), 2);
+        assert.deepEqual(await seen("libtorch"), [2, 2]);
+      });
     } finally {
       model.dispose();
     }

@@ -9,7 +9,14 @@ import { fileURLToPath } from "node:url";
 import { unzipSync, zipSync } from "fflate";
 import * as torch from "../../src/torch/index.js";
 import { Tensor } from "../../src/torch/tensor.js";
-import { CHECKSUM_KEY, loadSafetensors, loadTorchFile, saveSafetensors } from "../../src/io/index.js";
+import {
+  CHECKSUM_KEY,
+  loadSafetensors,
+  loadTorchFile,
+  readSafetensorsHeader,
+  readTorchFileHeader,
+  saveSafetensors,
+} from "../../src/io/index.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const fixture = (name: string): string => path.join(root, "test", "fixtures", name);
@@ -70,6 +77,27 @@ test("safetensors: every dtype, 0-d and empty tensors and metadata round-trip", 
   assert.deepEqual(tensors.get("flags")!.toNumbers(), [1, 0, 1]);
   disposeAll(original.values());
   disposeAll(tensors.values());
+});
+
+test("the headers of safetensors and torch.save files give the names, dtypes and shapes the loaders do", () => {
+  const file = tmp("header.safetensors");
+  const original = sample();
+  saveSafetensors(file, original, { format: "pt" });
+  disposeAll(original.values());
+  for (const [header, read] of [
+    [readSafetensorsHeader(file), loadSafetensors(file)],
+    [
+      { tensors: readTorchFileHeader(fixture("torch_mixed.pt")), metadata: {} },
+      { tensors: loadTorchFile(fixture("torch_mixed.pt")), metadata: {} },
+    ],
+  ] as const) {
+    assert.deepEqual(header.metadata, read.metadata);
+    assert.deepEqual(
+      [...header.tensors].map(([name, t]) => [name, t.dtype, t.shape]),
+      [...read.tensors].map(([name, t]) => [name, t.dtype, t.shape]),
+    );
+    disposeAll(read.tensors.values());
+  }
 });
 
 test("safetensors: a plain object works, and without metadata only the checksum is in __metadata__", () => {

@@ -8,6 +8,7 @@ import { unzipSync, zipSync } from "fflate";
 import * as torch from "../../src/torch/index.js";
 import { loadSafetensors, readNpy, saveSafetensors } from "../../src/io/index.js";
 import {
+  checkBackboneFile,
   createModel,
   findFittingModels,
   loadBackbone,
@@ -182,5 +183,32 @@ describe("weights are checked as they load", () => {
     const file = tmp("nan.pt");
     writeFileSync(file, zipSync(entries, { level: 0 }));
     assert.throws(() => readCheckpoint(file), /nan\.pt: tensor 'state_dict\.w' \[4, 6\] holds 1 non-finite value/);
+  });
+});
+
+describe("checkBackboneFile: a checkpoint against a model by its header", () => {
+  test("the names and shapes of a .pth or .safetensors file decide, as loadBackbone's error says", () => {
+    checkBackboneFile("mbf", fixture("mbf_backbone.pth"));
+    assert.throws(
+      () => checkBackboneFile("mbf", fixture("mbf_backbone.pth"), { embeddingSize: 16 }),
+      /mbf_backbone\.pth\): the checkpoint \(333 entries\)[^]*checkpoint \[512, 512\] vs model \[16, 512\][^]*fits 'mbf' with embeddingSize 512/,
+    );
+    const model = createModel("mbf-w0.5@56");
+    const training = new Map([...model.stateDict()].map(([k, t]) => [`state_dict_backbone.module.${k}`, t]));
+    saveSafetensors(tmp("header-training.safetensors"), training);
+    model.dispose();
+    checkBackboneFile("mbf-w0.5@56", tmp("header-training.safetensors"));
+    assert.throws(() => checkBackboneFile("iresnet18", tmp("header-training.safetensors")), /missing keys/);
+  });
+
+  test("the weights are not read: a NaN passes the check and stops the load", () => {
+    const model = createModel("mbf-w0.25@32", { embeddingSize: 16 });
+    const tensors = new Map(model.stateDict());
+    tensors.set("features.layers.2.weight", torch.full([16, 128], NaN));
+    saveSafetensors(tmp("header-nan.safetensors"), tensors);
+    model.dispose();
+    const options = { embeddingSize: 16 };
+    checkBackboneFile("mbf-w0.25@32", tmp("header-nan.safetensors"), options);
+    assert.throws(() => loadBackbone("mbf-w0.25@32", tmp("header-nan.safetensors"), options), /non-finite/);
   });
 });

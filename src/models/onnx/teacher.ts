@@ -33,6 +33,7 @@ export class OnnxTeacher {
     /** The values of its float initializers: its weights (BatchNorm folded, where its exporter folded it). */
     readonly parameters: number,
     private readonly session: Ort.InferenceSession,
+    private readonly ort: typeof Ort,
   ) {}
 
   static open(file: string, options: OnnxInputOptions = {}): Promise<OnnxTeacher> {
@@ -43,18 +44,21 @@ export class OnnxTeacher {
   static async fromBytes(bytes: Uint8Array, file: string, options: OnnxInputOptions = {}): Promise<OnnxTeacher> {
     const model = decodeModel(bytes);
     const input = resolveInput(model, options);
-    // libtorch's thread count (facekd's `threads` setting) for both engines, so neither oversubscribes the other
-    const session = await (
-      await onnxRuntime()
-    ).InferenceSession.create(bytes, {
+    const ort = await onnxRuntime();
+    // libtorch's thread count (facekd's `threads` setting) for both engines, so neither oversubscribes the other.
+    // The threads spin between the operators of a run, as onnxruntime's default: sleeping and waking at each of a
+    // small model's operators cost mbf a tenth to a sixth of its batch-1 speed (bench/README.md, `onnx`). They stop
+    // spinning when the run returns (force_spinning_stop), leaving the cores between runs to libtorch's work
+    // (decoding, flip-sum, writing) and to other processes.
+    const session = await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: torch.getNumThreads(),
       interOpNumThreads: 1,
       graphOptimizationLevel: "all",
-      extra: { session: { intra_op: { allow_spinning: "0" } } },
+      extra: { session: { intra_op: { allow_spinning: "1" }, force_spinning_stop: "1" } },
     });
     try {
       const probe = torch.zeros([1, 3, input.inputSize, input.inputSize]);
-      const out = await run(session, input, probe, file);
+      const out = await run(ort, session, input, probe, file);
       probe.dispose();
       if (out.ndim !== 2) {
         throw new Error(
@@ -64,7 +68,7 @@ export class OnnxTeacher {
       }
       const dim = out.size(1);
       out.dispose();
-      return new OnnxTeacher(file, input, dim, parameterCount(model), session);
+      return new OnnxTeacher(file, input, dim, parameterCount(model), session, ort);
     } catch (error) {
       await session.release();
       throw error;
@@ -75,9 +79,14 @@ export class OnnxTeacher {
     return this.input.inputSize;
   }
 
+  /** The memory format of images that reach the session without a copy (contiguous for NCHW, else channels_last). */
+  get memoryFormat(): "contiguous" | "channels_last" {
+    return this.input.layout === "NCHW" ? "contiguous" : "channels_last";
+  }
+
   /** The embeddings [N, D] of facekd-normalized images [N, 3, S, S] ((x - 127.5) / 127.5 RGB, S = inputSize). */
   embed(images: Tensor): Promise<Tensor> {
-    return run(this.session, this.input, images, this.file);
+    return run(this.ort, this.session, this.input, images, this.file);
   }
 
   async close(): Promise<void> {
@@ -89,6 +98,7 @@ export class OnnxTeacher {
 const onnxRuntime = async (): Promise<typeof Ort> => (await import("onnxruntime-node")) as typeof Ort;
 
 async function run(
+  ort: typeof Ort,
   session: Ort.InferenceSession,
   input: ResolvedOnnxInput,
   images: Tensor,
@@ -112,9 +122,9 @@ async function run(
   );
   let out;
   try {
-    out = (
-      await session.run({ [session.inputNames[0]!]: new (await onnxRuntime()).Tensor("float32", data, [...shape]) })
-    )[session.outputNames[0]!]!;
+    out = (await session.run({ [session.inputNames[0]!]: new ort.Tensor("float32", data, [...shape]) }))[
+      session.outputNames[0]!
+    ]!;
   } catch (error) {
     throw new Error(
       `${file}: onnxruntime could not run it on [${shape.join(", ")}] (${(error as Error).message}); ` +

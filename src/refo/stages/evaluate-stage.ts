@@ -6,7 +6,13 @@ import * as torch from "../../torch/index.js";
 import { Rng, openDataset } from "../../data/index.js";
 import { Backbone, describeBuilt, exportOnnx } from "../../models/index.js";
 import { distillationError, type PairProtocolResult } from "../../eval/index.js";
-import { embedImages, inferenceSpeed, verifyModelOnPack, type EmbeddingModel } from "../../infer/index.js";
+import {
+  embedImages,
+  inferenceSpeed,
+  verifyModelOnPack,
+  withInferenceModel,
+  type EmbeddingModel,
+} from "../../infer/index.js";
 import { intrinsicDimension, sampleIndices } from "../../analysis/index.js";
 import { writeJson } from "../../io/index.js";
 import type { ModelResult, VerificationSummary } from "../../report/index.js";
@@ -97,56 +103,70 @@ function exportStudent(ctx: StageContext, modelStage: string, model: Backbone): 
   return file;
 }
 
+/** What running the model measures: throughput, the pair protocol, and the D1 sample's TwoNN and distillation error. */
+type Measured = Pick<
+  ModelEvaluation,
+  "imagesPerSecond" | "threads" | "intrinsicDimension" | "verification" | "distillationError"
+>;
+
+async function measure(
+  ctx: StageContext,
+  spec: Extract<StageSpec, { kind: "evaluate" }>,
+  model: EmbeddingModel,
+): Promise<Measured> {
+  const { flipSum, batchSize, backend } = ctx.config.evaluation;
+  const verification: Record<string, VerificationSummary> = {};
+  for (const set of ctx.paths.verification) {
+    const result = await verifyModelOnPack(model, set.path, {
+      flipSum,
+      batchSize,
+      workers: ctx.config.workers,
+      backend,
+    });
+    verification[set.name] = summarize(result);
+  }
+  const { images, classes } = d1Sample(ctx);
+  const embeddings = await embedSample(ctx, model, images);
+  try {
+    const id = intrinsicDimension(embeddings, {
+      sampleSize: images.length,
+      repetitions: ctx.config.evaluation.idRepetitions,
+      seed: ctx.config.seed,
+    });
+    return {
+      imagesPerSecond: await inferenceSpeed(model, batchSize, { backend }),
+      threads: torch.getNumThreads(),
+      intrinsicDimension: { mean: id.mean, std: id.std },
+      verification,
+      distillationError: spec.teacher
+        ? await distillationErrorOnD1(ctx, spec.teacher, embeddings, images, classes)
+        : null,
+    };
+  } finally {
+    embeddings.dispose();
+  }
+}
+
 export async function runEvaluateStage(
   ctx: StageContext,
   stageId: string,
   spec: Extract<StageSpec, { kind: "evaluate" }>,
   modelStage: Stage,
 ): Promise<ModelEvaluation> {
-  const { model: planned } = spec;
-  const { flipSum, batchSize, backend } = ctx.config.evaluation;
   const model = await openStageModel(ctx, modelStage);
   try {
     // an ONNX teacher's multiply-adds would need a cost model of every ONNX operator: not counted
     const size = model instanceof Backbone ? describeBuilt(model) : { parameters: model.parameters, flops: null };
-    const verification: Record<string, VerificationSummary> = {};
-    for (const set of ctx.paths.verification) {
-      const result = await verifyModelOnPack(model, set.path, {
-        flipSum,
-        batchSize,
-        workers: ctx.config.workers,
-        backend,
-      });
-      verification[set.name] = summarize(result);
-    }
-    const { images, classes } = d1Sample(ctx);
-    const embeddings = await embedSample(ctx, model, images);
-    let evaluation: ModelEvaluation;
-    try {
-      const id = intrinsicDimension(embeddings, {
-        sampleSize: images.length,
-        repetitions: ctx.config.evaluation.idRepetitions,
-        seed: ctx.config.seed,
-      });
-      evaluation = {
-        ...planned,
-        parameters: size.parameters,
-        flops: size.flops,
-        imagesPerSecond: await inferenceSpeed(model, batchSize, { backend }),
-        threads: torch.getNumThreads(),
-        intrinsicDimension: { mean: id.mean, std: id.std },
-        verification,
-        distillationError: spec.teacher
-          ? await distillationErrorOnD1(ctx, spec.teacher, embeddings, images, classes)
-          : null,
-        onnx:
-          spec.export?.includes("onnx") && model instanceof Backbone
-            ? exportStudent(ctx, spec.modelStage, model)
-            : null,
-      };
-    } finally {
-      embeddings.dispose();
-    }
+    // one inference model for every measurement: a backbone is exported and its onnxruntime session opened once
+    const measured = await withInferenceModel(model, ctx.config.evaluation.backend, (m) => measure(ctx, spec, m));
+    const evaluation: ModelEvaluation = {
+      ...spec.model,
+      parameters: size.parameters,
+      flops: size.flops,
+      ...measured,
+      onnx:
+        spec.export?.includes("onnx") && model instanceof Backbone ? exportStudent(ctx, spec.modelStage, model) : null,
+    };
     writeJson(evaluationFile(ctx, stageId), evaluation);
     return evaluation;
   } finally {

@@ -123,12 +123,28 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    */
   loadStateDict(source: StateDict | Record<string, Tensor>, { strict = true } = {}): LoadResult {
     const incoming = source instanceof Map ? source : new Map(Object.entries(source));
+    const result = this.checkStateDict(incoming, { strict });
     const own = this.stateDict();
-    const missingKeys = [...own.keys()].filter((k) => !incoming.has(k));
-    const unexpectedKeys = [...incoming.keys()].filter((k) => !own.has(k));
+    noGrad(() => {
+      for (const [k, t] of own) {
+        const src = incoming.get(k);
+        if (src) t.copy_(src);
+      }
+    });
+    return result;
+  }
+
+  /** What loadStateDict would say of a state dict with these names and shapes (a file's header), without values. */
+  checkStateDict(
+    shapes: ReadonlyMap<string, { readonly shape: readonly number[] }>,
+    { strict = true } = {},
+  ): LoadResult {
+    const own = this.stateDict();
+    const missingKeys = [...own.keys()].filter((k) => !shapes.has(k));
+    const unexpectedKeys = [...shapes.keys()].filter((k) => !own.has(k));
     const shapeMismatches: string[] = [];
     for (const [k, t] of own) {
-      const src = incoming.get(k);
+      const src = shapes.get(k);
       if (src && src.shape.join(",") !== t.shape.join(",")) {
         shapeMismatches.push(`${k}: checkpoint [${src.shape.join(", ")}] vs model [${t.shape.join(", ")}]`);
       }
@@ -145,12 +161,6 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         shapeMismatches,
       );
     }
-    noGrad(() => {
-      for (const [k, t] of own) {
-        const src = incoming.get(k);
-        if (src) t.copy_(src);
-      }
-    });
     return { missingKeys, unexpectedKeys };
   }
 
