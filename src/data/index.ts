@@ -23,6 +23,14 @@ export {
 export { arcfaceTemplate, FIVE_POINT_NAMES, type Point } from "./align/template.js";
 export { estimateSimilarity, transformPoint, invertAffine, type AffineMatrix } from "./align/similarity.js";
 export { warpAffine, alignFace, alignmentMatrix } from "./align/warp.js";
+export {
+  IJB_TARGETS,
+  readIjbRelease,
+  readAlignedIjbFaces,
+  ijbLandmarks,
+  type IjbRelease,
+  type IjbTarget,
+} from "./ijb.js";
 export { imagesToTensor, decodeBatch, type BatchLayout } from "./transforms.js";
 export { FaceLoader, type LoaderOptions, type Batch } from "./loader/loader.js";
 export type { LoaderPosition } from "./loader/plan.js";

@@ -38,7 +38,7 @@ function pattern(width: number, height: number): RgbImage {
 
 const at = (image: RgbImage, x: number, y: number, c: number): number => image.pixels[(y * image.width + x) * 3 + c]!;
 
-test("the arcface template is insightface's for 112, scaled for 224 and shifted for 128; other sizes throw", () => {
+test("the arcface template is insightface's for 112, scaled for 224 and 32, and shifted for 128", () => {
   const t112 = arcfaceTemplate(112);
   assert.deepEqual(t112[0], [38.2946, 51.6963]);
   assert.deepEqual(t112[4], [70.7299, 92.2041]);
@@ -50,7 +50,10 @@ test("the arcface template is insightface's for 112, scaled for 224 and shifted 
     arcfaceTemplate(128).map(([x, y]) => [x - 8, y]),
     t112.map(([x, y]) => [x, y]),
   );
-  assert.throws(() => arcfaceTemplate(100), /100 is not a multiple of 112 or 128/);
+  arcfaceTemplate(32).forEach(([x, y], i) => {
+    assert.ok(Math.abs(x - (t112[i]![0] * 32) / 112) < 1e-12 && Math.abs(y - (t112[i]![1] * 32) / 112) < 1e-12);
+  });
+  assert.throws(() => arcfaceTemplate(0), /0 is not a size/);
 });
 
 test("estimateSimilarity recovers a rotation, scale and translation exactly", () => {

@@ -1,7 +1,8 @@
 // The arcface five-point template: where the left eye, right eye, nose tip, left and right mouth corners of an
 // aligned 112x112 crop lie (insightface's `arcface_dst`). Other sizes scale it as insightface's `estimate_norm`
 // does: multiples of 112 scale it; multiples of 128 scale it and shift it right by 8/128 of the width, which
-// centres the 112-wide face in a 128-wide crop.
+// centres the 112-wide face in a 128-wide crop. Any other size (a small model's input) scales the 112 crop: the
+// crop a 112 model sees, resized.
 
 /** (x, y) in pixels, x to the right and y down, (0, 0) the centre of the top-left pixel (OpenCV's convention). */
 export type Point = readonly [number, number];
@@ -17,17 +18,11 @@ const ARCFACE_112: readonly Point[] = [
   [70.7299, 92.2041],
 ];
 
-/** The template for a square crop of `size` pixels (a multiple of 112 or of 128). */
+/** The template for a square crop of `size` pixels. */
 export function arcfaceTemplate(size = 112): Point[] {
-  let ratio: number;
-  let shift = 0;
-  if (Number.isInteger(size) && size > 0 && size % 112 === 0) {
-    ratio = size / 112;
-  } else if (Number.isInteger(size) && size > 0 && size % 128 === 0) {
-    ratio = size / 128;
-    shift = 8 * ratio;
-  } else {
-    throw new RangeError(`arcfaceTemplate: crop size ${size} is not a multiple of 112 or 128: use 112 (or 128)`);
-  }
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`arcfaceTemplate: crop size ${size} is not a size`);
+  const wide = size % 112 !== 0 && size % 128 === 0;
+  const ratio = wide ? size / 128 : size / 112;
+  const shift = wide ? 8 * ratio : 0;
   return ARCFACE_112.map(([x, y]) => [x * ratio + shift, y * ratio] as const);
 }
