@@ -1,84 +1,35 @@
-// The IJB protocol end to end on a tiny release in the official layout: synthetic faces placed into larger loose
-// crops by known similarities (their five landmarks the arcface template carried along), a few templates and media,
-// and the template pairs. The library and the command must agree with the protocol computed here by hand: the
-// model's own forward on each aligned face and its mirror, JS pooling, cosine, TAR by counting.
+// The IJB protocol end to end on a tiny release in the official layout (helpers/ijb-release.ts). The library and
+// the command must agree with the protocol computed here by hand: the model's own forward on each aligned face and
+// its mirror, JS pooling, cosine, TAR by counting.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as torch from "../../src/torch/index.js";
-import {
-  alignFace,
-  arcfaceTemplate,
-  decodeImage,
-  encodeJpeg,
-  transformPoint,
-  warpAffine,
-} from "../../src/data/index.js";
-import { makeIdentity } from "../../src/data/synthetic/identity.js";
-import { drawBatch } from "../../src/data/synthetic/render.js";
+import { alignFace, decodeImage, type Point } from "../../src/data/index.js";
 import { createModel, saveBackbone, type Backbone } from "../../src/models/index.js";
 import { readNpy } from "../../src/io/index.js";
 import { evaluateIjb } from "../../src/infer/index.js";
+import {
+  IJB_FACES as FACES,
+  IJB_PAIRS as PAIRS,
+  IJB_SCORES as scores,
+  IJB_TEMPLATES as TEMPLATES,
+} from "../helpers/ijb-release.js";
+import { writeIjbRelease } from "../helpers/ijb-release.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const FARS = [0.1, 0.25, 0.5];
 
-// face -> (template, media): 3 identities x 2 templates; templates 11 and 31 hold two frames of one video
-const FACES = [
-  [11, 1],
-  [11, 1],
-  [12, 2],
-  [12, 3],
-  [21, 4],
-  [22, 5],
-  [22, 6],
-  [31, 7],
-  [31, 7],
-  [31, 8],
-  [32, 9],
-];
-const identityOf = (template: number) => Math.floor(template / 10) - 1;
-const TEMPLATES = [11, 12, 21, 22, 31, 32];
-const PAIRS = TEMPLATES.flatMap((a, i) =>
-  TEMPLATES.slice(i + 1).map((b) => [a, b, +(identityOf(a) === identityOf(b))]),
-);
-
 let dir: string;
-const landmarks: [number, number][][] = [];
-const scores = FACES.map((_, i) => 0.55 + 0.04 * i);
+let landmarks: Point[][];
 
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), "facekd-ijb-"));
-  mkdirSync(path.join(dir, "meta"));
-  mkdirSync(path.join(dir, "loose_crop"));
-  const requests = FACES.map(([template], i) => ({
-    identity: makeIdentity(identityOf(template!), { seed: 5, difficulty: 0.3 }),
-    photoSeed: 100 + i,
-  }));
-  const drawn = await drawBatch(requests, { size: 112, difficulty: 0.3, nuisance: 0.5 });
-  const lines: string[] = [];
-  for (let i = 0; i < FACES.length; i++) {
-    const crop = { pixels: drawn.pixels.subarray(i * 112 * 112 * 3, (i + 1) * 112 * 112 * 3), width: 112, height: 112 };
-    // the face somewhere in a larger photo: scaled 1.3-2.1, turned, moved
-    const s = 1.3 + 0.08 * i;
-    const t = -0.3 + 0.06 * i;
-    const placement = [
-      [s * Math.cos(t), -s * Math.sin(t), 30 + 3 * i],
-      [s * Math.sin(t), s * Math.cos(t), 40 - 2 * i],
-    ] as const;
-    const photo = warpAffine(crop, placement, [300, 280]);
-    writeFileSync(path.join(dir, "loose_crop", `${i + 1}.jpg`), await encodeJpeg(photo, 95));
-    landmarks.push(arcfaceTemplate(112).map((p) => transformPoint(placement, p) as [number, number]));
-    lines.push(`${i + 1}.jpg ${landmarks[i]!.flat().join(" ")} ${scores[i]}`);
-  }
-  writeFileSync(path.join(dir, "meta", "ijbc_name_5pts_score.txt"), `${lines.join("\n")}\n`);
-  const tidMid = FACES.map(([template, media], i) => `${i + 1}.jpg ${template} ${media}`);
-  writeFileSync(path.join(dir, "meta", "ijbc_face_tid_mid.txt"), `${tidMid.join("\n")}\n`);
-  writeFileSync(path.join(dir, "meta", "ijbc_template_pair_label.txt"), PAIRS.map((p) => p.join(" ")).join("\n"));
+  landmarks = await writeIjbRelease(dir);
 });
 
 function norm(v: number[]): number[] {

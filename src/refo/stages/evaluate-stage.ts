@@ -1,15 +1,15 @@
 // One model's numbers for the results table: size, inference speed, the pair protocol on each verification set,
-// and, on a fixed sample of D1 (the same for every model), the intrinsic dimension (TwoNN) of its embeddings and,
+// the template protocol on an IJB-B/C release when the config names one, and, on a fixed sample of D1 (the same for every model), the intrinsic dimension (TwoNN) of its embeddings and,
 // for a student, its distillation error Phi_gamma against its teacher (eval/distillation-error.ts).
 import { join } from "node:path";
 import * as torch from "../../torch/index.js";
 import { Rng, openDataset } from "../../data/index.js";
 import { Backbone, describeBuilt, exportOnnx } from "../../models/index.js";
 import { distillationError, type PairProtocolResult } from "../../eval/index.js";
-import { embedImages, inferenceSpeed, verifyModelOnPack, type EmbeddingModel } from "../../infer/index.js";
+import { embedImages, evaluateIjb, inferenceSpeed, verifyModelOnPack, type EmbeddingModel } from "../../infer/index.js";
 import { intrinsicDimension, sampleIndices } from "../../analysis/index.js";
 import { writeJson } from "../../io/index.js";
-import type { ModelResult, VerificationSummary } from "../../report/index.js";
+import type { IjbSummary, ModelResult, VerificationSummary } from "../../report/index.js";
 import { loadClassifier } from "../../train/index.js";
 import {
   evaluationFile,
@@ -34,6 +34,29 @@ function summarize(result: PairProtocolResult): VerificationSummary {
     tarAtFar: result.roc.tarAtFar.map(({ far, tar }) => ({ far, tar })),
     roc: { far: result.roc.curve.far, tar: result.roc.curve.tar },
   };
+}
+
+/** The model on the config's IJB release (evaluation.ijb), or null when it names none. */
+async function ijbOnRelease(ctx: StageContext, model: EmbeddingModel): Promise<IjbSummary | null> {
+  const { ijb, flipSum, batchSize, backend } = ctx.config.evaluation;
+  if (ijb === undefined) return null;
+  const bar = ctx.progress(`embedding ${ijb.target} faces`);
+  try {
+    const options = { target: ijb.target, qualityWeight: ijb.qualityWeight, flipSum, batchSize, backend };
+    const r = await evaluateIjb(model, ijb.path, { ...options, onBatch: bar.update });
+    const { auc, eer, tarAtFar, curve } = r.roc;
+    return {
+      target: r.target,
+      faces: r.faces,
+      templates: r.templates,
+      auc,
+      eer,
+      tarAtFar: tarAtFar.map(({ far, tar }) => ({ far, tar })),
+      roc: { far: curve.far, tar: curve.tar },
+    };
+  } finally {
+    bar.stop();
+  }
 }
 
 /** The fixed sample of D1 every model is measured on: its images and labels. */
@@ -119,6 +142,7 @@ export async function runEvaluateStage(
       });
       verification[set.name] = summarize(result);
     }
+    const ijb = await ijbOnRelease(ctx, model);
     const { images, classes } = d1Sample(ctx);
     const embeddings = await embedSample(ctx, model, images);
     let evaluation: ModelEvaluation;
@@ -136,6 +160,7 @@ export async function runEvaluateStage(
         threads: torch.getNumThreads(),
         intrinsicDimension: { mean: id.mean, std: id.std },
         verification,
+        ...(ijb === null ? {} : { ijb }),
         distillationError: spec.teacher
           ? await distillationErrorOnD1(ctx, spec.teacher, embeddings, images, classes)
           : null,
