@@ -51,7 +51,7 @@ export async function evaluateIjb(model: EmbeddingModel, folder: string, options
           const images = imagesToTensor(pixels, count, size, size, layout);
           try {
             const rows = await embedBatchWith(m, images, flipSum);
-            embeddings.narrow(0, start, count).copy_(rows);
+            torch.tidy(() => void embeddings.narrow(0, start, count).copy_(rows)); // frees the view
             rows.dispose();
           } finally {
             images.dispose();
