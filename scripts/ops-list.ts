@@ -212,6 +212,7 @@ export const OPS: readonly string[] = [
   "adaptive_max_pool2d",
   "upsample_bilinear2d.vec",
   "upsample_nearest2d.vec",
+  "grid_sampler_2d",
   "pad",
   "constant_pad_nd",
   "one_hot",

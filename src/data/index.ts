@@ -1,5 +1,5 @@
 // Face datasets: insightface RecordIO packs and verification packs, image folders and list files, the synthetic
-// identity generator, decoding and transforms, and the training data loader.
+// identity generator, decoding and transforms, five-point face alignment, and the training data loader.
 export { DataError, CorruptRecordError, type CorruptPolicy } from "./errors.js";
 export type { FaceSource, FaceSample, SourceSpec } from "./source.js";
 export { openDataset, openSource, type OpenOptions } from "./open.js";
@@ -20,6 +20,17 @@ export {
   type RgbImage,
   type DecodeOptions,
 } from "./codec.js";
+export { arcfaceTemplate, FIVE_POINT_NAMES, type Point } from "./align/template.js";
+export { estimateSimilarity, transformPoint, invertAffine, type AffineMatrix } from "./align/similarity.js";
+export { warpAffine, alignFace, alignmentMatrix } from "./align/warp.js";
+export {
+  IJB_TARGETS,
+  readIjbRelease,
+  readAlignedIjbFaces,
+  ijbLandmarks,
+  type IjbRelease,
+  type IjbTarget,
+} from "./ijb.js";
 export { imagesToTensor, decodeBatch, type BatchLayout } from "./transforms.js";
 export { FaceLoader, type LoaderOptions, type Batch } from "./loader/loader.js";
 export type { LoaderPosition } from "./loader/plan.js";

@@ -103,14 +103,17 @@ export interface TemplatePairs {
   same: Tensor | ArrayLike<number | boolean>;
 }
 
-/** The whole IJB-style 1:1 evaluation: pool, score the pair list, ROC with TAR@FAR (1e-6 .. 1e-1 by default). */
+/**
+ * The whole IJB-style 1:1 evaluation: pool, score the pair list, ROC with TAR@FAR (1e-6 .. 1e-1 by default); also
+ * the number of templates and every pair's score, in pair-list order.
+ */
 export function verifyTemplates(
   embeddings: Tensor,
   templateIds: Tensor | ArrayLike<number>,
   mediaIds: Tensor | ArrayLike<number>,
   pairs: TemplatePairs,
   options: TemplatePoolingOptions & RocOptions = {},
-): RocSummary & { templates: number } {
+): RocSummary & { templates: number; scores: Float32Array } {
   return torch.tidy(() => {
     const pooled = poolTemplates(embeddings, templateIds, mediaIds, options);
     const scores = scoreTemplatePairs(pooled, pairs.first, pairs.second);
@@ -118,7 +121,7 @@ export function verifyTemplates(
     if (same.numel() !== scores.numel())
       throw new Error(`verifyTemplates: ${scores.numel()} pairs but ${same.numel()} same labels`);
     const roc = rocFromScores(scores.maskedSelect(same), scores.maskedSelect(same.logicalNot()), options);
-    return { ...roc, templates: pooled.ids.numel() };
+    return { ...roc, templates: pooled.ids.numel(), scores: scores.data() as Float32Array };
   });
 }
 

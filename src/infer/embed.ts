@@ -94,15 +94,26 @@ export function forEachEmbedding(
   return withInferenceModel(model, options.backend ?? "auto", (m) => embedAll(m, source, options, sink));
 }
 
+/** The side in pixels of the square images `model` takes. */
+export function modelInputSize(model: EmbeddingModel): number {
+  return model instanceof Backbone ? model.spec.inputSize : model.inputSize;
+}
+
+/** embedBatch() for either kind of model (an ONNX one answers after an await); the caller frees the result. */
+export function embedBatchWith(model: EmbeddingModel, images: torch.Tensor, flipSum: boolean): Promise<torch.Tensor> {
+  return model instanceof Backbone
+    ? Promise.resolve(embedBatch(model, images, flipSum))
+    : embedOnnx(model, images, flipSum);
+}
+
 async function embedAll(
   model: EmbeddingModel,
   source: FaceSource,
   { batchSize = 128, flipSum = false, workers = 2, layout = "channels_last", onBatch }: EmbedOptions,
   sink: (embeddings: torch.Tensor, labels: torch.Tensor) => void,
 ): Promise<void> {
-  const [backbone, onnx] = model instanceof Backbone ? [model, null] : [null, model];
-  const size = backbone?.spec.inputSize ?? onnx!.inputSize;
-  const loader = inferenceLoader(size, source, { batchSize, workers, layout });
+  const backbone = model instanceof Backbone ? model : null;
+  const loader = inferenceLoader(modelInputSize(model), source, { batchSize, workers, layout });
   const wasTraining = backbone?.training ?? false;
   backbone?.eval();
   let done = 0;
@@ -110,9 +121,7 @@ async function embedAll(
     await besideOnnx(model, async () => {
       for await (const batch of loader.epoch()) {
         try {
-          const rows = backbone
-            ? embedBatch(backbone, batch.images, flipSum)
-            : await embedOnnx(onnx!, batch.images, flipSum);
+          const rows = await embedBatchWith(model, batch.images, flipSum);
           try {
             torch.tidy(() => sink(rows, batch.labels));
           } finally {

@@ -1,11 +1,13 @@
 // Running a model over data: embeddings of a dataset (to .npy files or a tensor), verification of a model on a
-// pack, and inference throughput, each on libtorch or onnxruntime (backend.ts).
+// pack or an IJB-B/C release, and inference throughput, each on libtorch or onnxruntime (backend.ts).
 export {
   embedBatch,
   embedImages,
   extractEmbeddings,
   forEachEmbedding,
   inferenceLoader,
+  embedBatchWith,
+  modelInputSize,
   type EmbedOptions,
   type EmbeddingModel,
   type ExtractOptions,
@@ -13,4 +15,5 @@ export {
 } from "./embed.js";
 export { INFERENCE_BACKENDS, withInferenceModel, type InferenceBackend } from "./backend.js";
 export { verifyModelOnPack, type ModelVerificationOptions } from "./verify-model.js";
+export { evaluateIjb, type IjbOptions, type IjbResult } from "./ijb.js";
 export { inferenceSpeed, type SpeedOptions } from "./speed.js";

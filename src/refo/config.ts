@@ -5,6 +5,7 @@ import { modelNameSchema, optimizerSchema, scheduleSchema } from "../train/confi
 import { parseConfig, strict } from "../config/index.js";
 import { MARGIN_NAMES } from "../models/heads/index.js";
 import { INFERENCE_BACKENDS } from "../infer/backend.js";
+import { IJB_TARGETS } from "../data/index.js";
 
 const positiveInt = z.number().int().positive();
 
@@ -153,6 +154,22 @@ export const refoConfigSchema = strict({
           "where embeddings and throughput are computed: onnxruntime on the model's in-memory ONNX export, " +
             "libtorch, or auto (onnxruntime when the model exports; speeds in bench/README.md)",
         ),
+      ijb: z
+        .strictObject({
+          path: z
+            .string()
+            .describe(
+              "an IJB-B/C release every model is also evaluated on (IJB_release/IJBC or /IJBB: meta/ and " +
+                "loose_crop/): TAR at FAR 1e-6..1e-1 of the template pairs, in results.json and the report",
+            ),
+          target: z.enum(IJB_TARGETS).default("IJBC").describe("which meta files of the folder to read"),
+          qualityWeight: z
+            .boolean()
+            .default(true)
+            .describe("weight each face by its detector score when pooling (as insightface's eval_ijbc.py)"),
+        })
+        .optional()
+        .describe("an IJB-B/C release (the ReFO paper's headline figure is IJB-C TAR@FAR=1e-4)"),
     })
     .prefault({}),
   sweep: z

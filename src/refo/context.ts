@@ -20,6 +20,8 @@ export interface RunPaths {
   d1: string;
   d2: string;
   verification: VerificationSet[];
+  /** The IJB release folder every model is evaluated on, or null. */
+  ijb: string | null;
 }
 
 export interface StageContext {
@@ -50,6 +52,7 @@ export function runPaths(config: RefoConfig, runDir: string): RunPaths {
       name: labeled === undefined && verification === undefined ? "synthetic-pairs" : basename(path, ".bin"),
       path,
     })),
+    ijb: config.evaluation.ijb?.path ?? null,
   };
 }
 

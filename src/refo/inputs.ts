@@ -1,5 +1,5 @@
-// The files a run reads from outside its folder (the config's datasets, verification packs and pretrained or ONNX
-// teacher), which of them each stage reads, and their content fingerprints: a pack replaced in place reruns the
+// The files a run reads from outside its folder (the config's datasets, verification packs, IJB release and
+// pretrained or ONNX teacher), which of them each stage reads, and their content fingerprints: a pack replaced in place reruns the
 // stages that read it, as a config change does.
 import { keyText } from "../config/index.js";
 import type { RefoConfig } from "./config.js";
@@ -13,8 +13,9 @@ export interface ExternalInput {
   /** The same key as a path: ["data", "verification", 0]. */
   at: (string | number)[];
   path: string;
-  /** A dataset (.rec, list file, folder), a verification pack, a checkpoint, or an ONNX model run as it is. */
-  kind: "dataset" | "pack" | "checkpoint" | "onnx";
+  /** A dataset (.rec, list file, folder), a verification pack, an IJB release folder, a checkpoint, or an ONNX
+   *  model run as it is. */
+  kind: "dataset" | "pack" | "ijb" | "checkpoint" | "onnx";
 }
 
 /** The inputs the config names (the synthetic data a run generates is a stage's output, not an input). */
@@ -28,6 +29,7 @@ export function externalInputs(config: RefoConfig): ExternalInput[] {
     ...(verification ?? []).flatMap((path, i) => input(["data", "verification", i], path, "pack")),
     ...input(["teacher", "pretrained"], config.teacher.pretrained, "checkpoint"),
     ...input(["teacher", "onnx", "file"], config.teacher.onnx?.file, "onnx"),
+    ...input(["evaluation", "ijb", "path"], config.evaluation.ijb?.path, "ijb"),
   ];
 }
 
@@ -43,7 +45,7 @@ export function stageInputPaths(stage: Stage, paths: RunPaths): string[] {
     case "embed":
       return [datasetPath(paths, spec.data)];
     case "evaluate":
-      return [paths.d1, ...paths.verification.map((v) => v.path)];
+      return [paths.d1, ...paths.verification.map((v) => v.path), ...(paths.ijb === null ? [] : [paths.ijb])];
     case "data":
     case "results":
       return [];

@@ -1,11 +1,12 @@
 // The checks before a run's first stage (and all of `--dry-run`): every path the config names exists with the right
 // kind, is readable and holds a format facekd reads; the relations between keys hold (batches against dataset
-// sizes, class counts against labels, verification packs against the protocol's folds, the pretrained teacher
-// against teacher.model and embeddingSize, the ONNX teacher's embedding size against embeddingSize). Model names and numeric ranges are the schema's (config.ts). Every
+// sizes, class counts against labels, verification packs against the protocol's folds, every line of an IJB
+// release's meta files, the pretrained teacher against teacher.model and embeddingSize, the ONNX teacher's
+// embedding size against embeddingSize). Model names and numeric ranges are the schema's (config.ts). Every
 // problem is collected and thrown at once as a ConfigError naming its key, which the command turns into
 // `<file>:<line>: <key>: <problem>`: an error costs seconds here instead of the hours of training before it.
 import { ConfigProblems, inputPathProblem, outputFolderProblem } from "../config/index.js";
-import { openDataset, readVerificationPack } from "../data/index.js";
+import { openDataset, readIjbRelease, readVerificationPack } from "../data/index.js";
 import { checkBackboneFile, OnnxTeacher } from "../models/index.js";
 import { sampledMaxLabel } from "../train/preflight.js";
 import type { RefoConfig } from "./config.js";
@@ -29,10 +30,11 @@ function checkPath(problems: ConfigProblems, { at, path, kind }: ExternalInput):
   const what = {
     dataset: "a dataset",
     pack: "a .bin verification pack",
+    ijb: "an IJB release folder (meta/ and loose_crop/)",
     checkpoint: "a checkpoint (.pth, .safetensors or .onnx)",
     onnx: "an ONNX model (.onnx)",
   }[kind];
-  const problem = inputPathProblem(path, kind === "dataset" ? "any" : "file", what);
+  const problem = inputPathProblem(path, kind === "dataset" || kind === "ijb" ? "any" : "file", what);
   problems.add(at, problem);
   return problem === null;
 }
@@ -158,6 +160,8 @@ export async function preflight(config: RefoConfig, paths: RunPaths): Promise<Ru
       [numClasses, d1Size] = [d1?.classes, d1?.size];
     } else if (input.kind === "dataset") d2Size = datasetSize(problems, input);
     else if (input.kind === "pack") checkPack(problems, input);
+    else if (input.kind === "ijb")
+      problems.catch(input.at, () => readIjbRelease(input.path, config.evaluation.ijb!.target));
     else if (input.kind === "onnx") await checkOnnxTeacher(problems, config, input);
     else checkTeacher(problems, config, input);
   }

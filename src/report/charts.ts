@@ -72,7 +72,7 @@ export function lossChartSpec(curves: StageCurves, title: string): ChartSpec {
  * The operating points that move the line by at least 1/`resolution` of the plot (log FAR or TAR): a 480-pixel
  * chart needs a few hundred of the ~2000 points, and vega takes long over many lines of the full ones.
  */
-function thinRoc(roc: { far: number[]; tar: number[] }, resolution = 500): { far: number[]; tar: number[] } {
+function thinRoc(roc: Roc, resolution = 500): Roc {
   const logs = roc.far.filter((f) => f > 0).map(Math.log10);
   const step = (Math.max(...logs) - Math.min(...logs)) / resolution;
   const far: number[] = [];
@@ -94,16 +94,28 @@ function thinRoc(roc: { far: number[]; tar: number[] }, resolution = 500): { far
   return { far, tar };
 }
 
-/** ROC curves of every model evaluated on `set`; null when none has an operating point with FAR > 0. */
-export function rocSpecForSet(models: readonly ModelResult[], set: string): ChartSpec | null {
+type Roc = { far: number[]; tar: number[] };
+
+/** ROC curves of every model `rocOf` gives one for; null when none has an operating point with FAR > 0. */
+function rocSpec(models: readonly ModelResult[], title: string, rocOf: (m: ModelResult) => Roc | undefined) {
   const curves = models.flatMap((m) => {
-    const roc = m.verification[set]?.roc;
+    const roc = rocOf(m);
     // rocChartSpec draws far and tar only; the report's curves carry no thresholds
     return roc && roc.far.some((f) => f > 0) ? [{ name: m.label, curve: { ...thinRoc(roc), threshold: [] } }] : [];
   });
   if (curves.length === 0) return null;
-  const spec = rocChartSpec(curves, `ROC: ${set}`);
+  const spec = rocChartSpec(curves, title);
   return { ...spec, legends: spec.legends?.map((l) => ({ ...l, ...BOTTOM_LEGEND })) };
+}
+
+/** ROC curves of every model evaluated on verification set `set`. */
+export function rocSpecForSet(models: readonly ModelResult[], set: string): ChartSpec | null {
+  return rocSpec(models, `ROC: ${set}`, (m) => m.verification[set]?.roc);
+}
+
+/** ROC curves of the template pairs of every model evaluated on the IJB release. */
+export function rocSpecForIjb(models: readonly ModelResult[], target: string): ChartSpec | null {
+  return rocSpec(models, `ROC: ${target} templates`, (m) => m.ijb?.roc);
 }
 
 /** One bar per model (mean ID, +-1 std whisker), coloured by role; the gap reference outlined. */

@@ -2,7 +2,7 @@
 // written to `<runDir>/report.html`.
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { chartSvg, intrinsicDimensionChartSpec, lossChartSpec, rocSpecForSet } from "./charts.js";
+import { chartSvg, intrinsicDimensionChartSpec, lossChartSpec, rocSpecForIjb, rocSpecForSet } from "./charts.js";
 import { readStageCurves } from "./metrics.js";
 import { renderPage, type ChartOrNote, type ReportCharts } from "./page.js";
 import { readResults } from "./read-results.js";
@@ -11,7 +11,7 @@ import { verificationSets } from "./tables.js";
 
 export type * from "./results.js";
 export { readResults, resultsPath, readSweepSummary, sweepResultsPath } from "./read-results.js";
-export { distillationErrorAt, distillationGammas } from "./tables.js";
+export { distillationErrorAt, distillationGammas, ijbHeadlineFar, ijbTarAt } from "./tables.js";
 export { formatResultsTable } from "./text-table.js";
 export {
   summarizeSweep,
@@ -48,6 +48,19 @@ async function buildCharts(runDir: string, results: RunResults): Promise<ReportC
       spec === null
         ? { caption: set, svg: null, note: `${set}: no operating point with FAR > 0 to draw` }
         : { caption: `${set}: TAR against FAR (log scale), one line per model`, svg: await chartSvg(spec), note: null },
+    );
+  }
+  const target = results.models.find((m) => m.ijb)?.ijb?.target;
+  const ijbSpec = target === undefined ? null : rocSpecForIjb(results.models, target);
+  if (target !== undefined) {
+    roc.push(
+      ijbSpec === null
+        ? { caption: target, svg: null, note: `${target}: no operating point with FAR > 0 to draw` }
+        : {
+            caption: `${target} template pairs: TAR against FAR (log scale)`,
+            svg: await chartSvg(ijbSpec),
+            note: null,
+          },
     );
   }
   const idSpec = intrinsicDimensionChartSpec(results);

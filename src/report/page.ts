@@ -1,9 +1,9 @@
-// The report page: header with the findings, then models, training, verification, intrinsic dimension, stages
-// and configuration. Every text is escaped; the charts come in as SVG rendered by vega.
+// The report page: header with the findings, then models, IJB-B/C, training, verification, intrinsic dimension,
+// stages and configuration. Every text is escaped; the charts come in as SVG rendered by vega.
 import { escapeHtml as e } from "./format.js";
 import type { RunResults } from "./results.js";
 import { REPORT_CSS } from "./style.js";
-import { intrinsicGapTable, modelsTable, stagesTable } from "./tables.js";
+import { ijbTable, intrinsicGapTable, modelsTable, stagesTable } from "./tables.js";
 
 /** A chart's SVG, or why it could not be drawn. */
 export interface ChartOrNote {
@@ -46,6 +46,7 @@ export function renderPage(results: RunResults, charts: ReportCharts): string {
   const id = charts.intrinsicDimension;
   const idBody = id === null ? '<p class="note">No model has an intrinsic dimension in this run.</p>' : figure(id);
   const config = JSON.stringify(results.config ?? null, null, 2);
+  const ijb = ijbTable(results.models);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -62,6 +63,7 @@ export function renderPage(results: RunResults, charts: ReportCharts): string {
 ${findings}
 </header>
 <section><h2>Models</h2>${modelsTable(results.models)}</section>
+${ijb === "" ? "" : `<section><h2>IJB-B/C</h2>${ijb}</section>`}
 ${chartsSection("Training loss", charts.loss, "No model was trained in this run.")}
 ${chartsSection("Verification (ROC)", charts.roc, "No model was evaluated on a verification set.")}
 <section><h2>Intrinsic dimension</h2><div class="side">${idBody}${intrinsicGapTable(results)}</div></section>

@@ -22,6 +22,14 @@ const verificationSchema = z.object({
     .refine((r) => r.far.length === r.tar.length, "far and tar must have the same length"),
 });
 
+/** One model's results on an IJB-B/C release (the template protocol: no folds, no accuracy). */
+const ijbSchema = verificationSchema.omit({ accuracy: true, accuracyStd: true }).extend({
+  /** "IJBC" or "IJBB". */
+  target: z.string(),
+  faces: num,
+  templates: num,
+});
+
 const modelSchema = z.object({
   /** The model's stage: "teacher-refo", "student-fo-refo", ... */
   id: z.string().min(1),
@@ -43,6 +51,8 @@ const modelSchema = z.object({
   intrinsicDimension: z.object({ mean: num, std: num }).nullable(),
   /** By set name ("synthetic-pairs", "lfw", ...). */
   verification: z.record(z.string(), verificationSchema),
+  /** The IJB-B/C release of the refo config's `evaluation.ijb`; absent or null where none was given. */
+  ijb: ijbSchema.nullable().optional(),
   /** A student's distillation error Phi_gamma against its teacher (the stage id) on the D1 sample, through the
    *  teacher's classifier, by temperature gamma; null for teachers and where that teacher has no classifier. */
   distillationError: z
@@ -91,4 +101,5 @@ export const runResultsSchema = z.object({
 export type RunResults = z.output<typeof runResultsSchema>;
 export type ModelResult = RunResults["models"][number];
 export type VerificationSummary = ModelResult["verification"][string];
+export type IjbSummary = NonNullable<ModelResult["ijb"]>;
 export type StageResult = RunResults["stages"][number];

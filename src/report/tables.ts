@@ -1,4 +1,4 @@
-// The report's HTML tables: models (size, speed, intrinsic dimension, verification), intrinsic gap, stages.
+// The report's HTML tables: models (size, speed, intrinsic dimension, verification), IJB-B/C, intrinsic gap, stages.
 import { escapeHtml as e, formatCount, formatFar, formatPercent, formatSeconds, formatShort } from "./format.js";
 import type { ModelResult, RunResults, VerificationSummary } from "./results.js";
 
@@ -118,6 +118,45 @@ export function modelsTable(models: readonly ModelResult[]): string {
     "</caption>";
   return (
     `<div class="scroll"><table class="models">${caption}<thead><tr>${head1}</tr><tr>${head2}</tr></thead>` +
+    `<tbody>${rows.join("")}</tbody></table></div>`
+  );
+}
+
+/** The FAR of the IJB figure to quote: 1e-4 (the ReFO paper's) where some model has a TAR there, else the
+ *  smallest FAR with one; undefined when no model was evaluated on an IJB release. */
+export function ijbHeadlineFar(models: readonly ModelResult[]): number | undefined {
+  const resolved = models.flatMap((m) => (m.ijb?.tarAtFar ?? []).filter((t) => t.tar !== null).map((t) => t.far));
+  if (resolved.length === 0) return models.some((m) => m.ijb) ? 1e-4 : undefined;
+  return resolved.some((f) => sameFar(f, 1e-4)) ? 1e-4 : Math.min(...resolved);
+}
+
+/** A model's IJB TAR at `far`: undefined when not evaluated there, null when too few impostor pairs. */
+export const ijbTarAt = (m: ModelResult, far: number): number | null | undefined =>
+  m.ijb?.tarAtFar.find((t) => sameFar(t.far, far))?.tar;
+
+/** One row per model evaluated on the IJB release: TAR at each FAR (n/a: too few impostor pairs), EER, AUC. */
+export function ijbTable(models: readonly ModelResult[]): string {
+  const evaluated = models.filter((m) => m.ijb);
+  const first = evaluated[0]?.ijb;
+  if (!first) return "";
+  const fars = [...new Set(evaluated.flatMap((m) => m.ijb!.tarAtFar.map((t) => t.far)))].sort((a, b) => a - b);
+  const head = ["model", ...fars.map((f) => `TAR@${formatFar(f)}`), "EER", "AUC"].map((h) => `<th>${e(h)}</th>`);
+  const rows = evaluated.map((m) => {
+    const cells = fars.map((f) => {
+      const t = ijbTarAt(m, f);
+      return `<td class="num">${t === undefined ? "–" : t === null ? "n/a" : formatPercent(t)}</td>`;
+    });
+    return (
+      `<tr><td class="name">${e(m.label)}</td>${cells.join("")}` +
+      `<td class="num">${formatPercent(m.ijb!.eer)}</td><td class="num">${formatPercent(m.ijb!.auc)}</td></tr>`
+    );
+  });
+  const caption =
+    `<caption>${e(first.target)}: ${formatCount(first.faces)} faces in ${formatCount(first.templates)} templates; ` +
+    "TAR of the template pairs at each FAR, EER and AUC in percent; n/a: too few impostor pairs for that FAR. " +
+    "The ReFO paper's headline figure is IJB-C TAR@FAR=1e-4.</caption>";
+  return (
+    `<div class="scroll"><table class="ijb">${caption}<thead><tr>${head.join("")}</tr></thead>` +
     `<tbody>${rows.join("")}</tbody></table></div>`
   );
 }

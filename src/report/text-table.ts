@@ -1,8 +1,16 @@
 // The run's results as a text table for the terminal: one row per model, the first verification set's accuracy
-// and the TARs at the FARs the HTML table shows.
+// and the TARs at the FARs the HTML table shows, and the IJB-B/C TAR at its headline FAR.
 import { formatTable, percent } from "../analysis/index.js";
 import type { RunResults } from "./results.js";
-import { distillationErrorAt, distillationGammas, tableFars, tarAt, verificationSets } from "./tables.js";
+import {
+  distillationErrorAt,
+  distillationGammas,
+  ijbHeadlineFar,
+  ijbTarAt,
+  tableFars,
+  tarAt,
+  verificationSets,
+} from "./tables.js";
 
 export function formatResultsTable(results: RunResults): string {
   const set = verificationSets(results.models)[0];
@@ -18,6 +26,8 @@ export function formatResultsTable(results: RunResults): string {
     ...gammas.map((g) => `Φ γ=${g}`),
   ];
   if (set !== undefined) headers.push(`${set} accuracy`, ...fars.map((f) => `TAR@FAR=${f}`));
+  const ijbFar = ijbHeadlineFar(results.models);
+  if (ijbFar !== undefined) headers.push(`${results.models.find((m) => m.ijb)!.ijb!.target} TAR@FAR=${ijbFar}`);
   const rows = results.models.map((m) => {
     const v = set === undefined ? undefined : m.verification[set];
     const id = m.intrinsicDimension;
@@ -34,6 +44,7 @@ export function formatResultsTable(results: RunResults): string {
           ? []
           : ["n/a", ...fars.map(() => "n/a")]
         : [`${percent(v.accuracy)} ± ${percent(v.accuracyStd)}`, ...fars.map((far) => percent(tarAt(v, far) ?? null))]),
+      ...(ijbFar === undefined ? [] : [percent(ijbTarAt(m, ijbFar) ?? null)]),
     ];
   });
   return formatTable(headers, rows);

@@ -55,6 +55,10 @@ describe("IJB-style template pooling", () => {
       { fars: [0.5] },
     );
     assert.equal(r.templates, 3);
+    assert.deepEqual(
+      Array.from(r.scores, (v) => Math.round(v * 1e6) / 1e6),
+      [0.8, 0, 0.6],
+    ); // pair-list order
     assert.equal(r.genuineCount, 1);
     assert.equal(r.impostorCount, 2);
     assert.equal(r.auc, 1); // genuine cosine 0.8 beats impostors 0 and 0.6

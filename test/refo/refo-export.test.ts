@@ -1,9 +1,10 @@
 // `export: [onnx]` in a refo config: every final student is written as student.onnx into its stage folder, runs in
 // onnxruntime with the run's embedding size, and the results and the report link it; teachers are not exported.
+// The same run evaluates every model on a tiny IJB-C release (`evaluation.ijb`, a path relative to the config).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,14 +12,22 @@ import { stringify } from "yaml";
 import { readResults } from "../../src/report/index.js";
 import { OnnxTeacher } from "../../src/models/index.js";
 import { TINY_RUN } from "./tiny-synthetic.js";
+import { writeIjbRelease } from "../helpers/ijb-release.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 
-const TINY = { ...TINY_RUN, name: "tiny-export", seed: 1, export: ["onnx"] };
+const TINY = {
+  ...TINY_RUN,
+  name: "tiny-export",
+  seed: 1,
+  evaluation: { ...TINY_RUN.evaluation, ijb: { path: "ijb" } },
+  export: ["onnx"],
+};
 
 test("export: [onnx] writes each final student as student.onnx and the report links it", async () => {
   const root = mkdtempSync(join(tmpdir(), "facekd-refo-export-"));
   try {
+    await writeIjbRelease(join(root, "ijb"));
     const runDir = join(root, "run");
     writeFileSync(join(root, "config.yaml"), stringify({ ...TINY, runDir }));
     const run = spawnSync(process.execPath, [MAIN, "refo", "--config", join(root, "config.yaml")], {
@@ -42,6 +51,23 @@ test("export: [onnx] writes each final student as student.onnx and the report li
       assert.equal(session.inputSize, 32);
       await session.close();
     }
+    for (const m of results.models) {
+      assert.equal(m.ijb?.target, "IJBC", `${m.id} is evaluated on the IJB release`);
+      assert.deepEqual([m.ijb.faces, m.ijb.templates, m.ijb.tarAtFar.length], [11, 6, 6]);
+    }
+    assert.ok(report.includes("<h2>IJB-B/C</h2>") && report.includes("11 faces in 6 templates"));
+    assert.ok(
+      results.findings.some((f) => f.includes("on IJBC, TAR@FAR=1e-1")),
+      results.findings.join("\n"),
+    );
+
+    // a bad line of the release stops the run before its first stage, naming the key, the file and the line
+    appendFileSync(join(root, "ijb", "meta", "ijbc_template_pair_label.txt"), "\n11 99 1\n");
+    const dry = spawnSync(process.execPath, [MAIN, "refo", "--config", join(root, "config.yaml"), "--dry-run"], {
+      encoding: "utf8",
+    });
+    assert.equal(dry.status, 1);
+    assert.match(dry.stderr, /evaluation\.ijb\.path: .*ijbc_template_pair_label\.txt:16: template 99 has no face/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Command } from "commander";
 import { registerReport } from "../../src/cli/commands/report.js";
-import { writeReport } from "../../src/report/index.js";
+import { formatResultsTable, writeReport, type IjbSummary } from "../../src/report/index.js";
 import { FIXTURE_METRICS, fixtureResults, writeFixtureRun } from "./fixture.js";
 
 const NAMESPACES = ["http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink", "http://www.w3.org/1999/xhtml"];
@@ -56,6 +56,47 @@ describe("facekd report", () => {
     assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
     assert.match(html, /<details>.*&quot;reverseWeight&quot;: 0\.4/s);
     for (const s of results.stages) assert.ok(html.includes(s.title), s.title);
+  });
+
+  test("IJB-B/C results get a table with every FAR, a ROC chart, and their headline TAR in the text table", async () => {
+    const withIjb = fixtureResults();
+    const ijb = (tar: number | null): IjbSummary => ({
+      target: "IJBC",
+      faces: 469_375,
+      templates: 23_124,
+      auc: 0.995,
+      eer: 0.021,
+      tarAtFar: [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1].map((far) => ({
+        far,
+        tar: far < 1e-4 ? null : far < 1e-3 ? tar : 0.97,
+      })),
+      roc: { far: [0, 1e-4, 1e-3, 1e-1, 1], tar: [0, tar ?? 0.5, 0.97, 0.98, 1] },
+    });
+    withIjb.models[2]!.ijb = ijb(0.8123);
+    withIjb.models[3]!.ijb = ijb(0.8467);
+    const html = readFileSync(await writeReport(writeFixtureRun(path.join(dir, "ijb"), withIjb)), "utf8");
+    const table = /<h2>IJB-B\/C<\/h2>(.*?)<\/table>/s.exec(html)?.[1] ?? "";
+    assert.match(table, /IJBC: 469\.4 k faces in 23\.1 k templates/);
+    assert.equal(table.match(/<th>TAR@/g)?.length, 6);
+    assert.deepEqual(
+      [...table.matchAll(/<td class="name">([^<]+)<\/td>/g)].map((m) => m[1]),
+      [withIjb.models[2]!.label, withIjb.models[3]!.label],
+    );
+    assert.match(table, /<td class="num">81\.23<\/td>/);
+    assert.match(table, /<td class="num">n\/a<\/td>/);
+    const sets = new Set(withIjb.models.flatMap((m) => Object.keys(m.verification)));
+    assert.equal(html.match(/<svg/g)?.length, Object.keys(FIXTURE_METRICS).length + sets.size + 1 + 1);
+    assert.match(html, /IJBC template pairs: TAR against FAR/);
+    const text = formatResultsTable(withIjb).split("\n");
+    assert.match(text[0]!, /IJBC TAR@FAR=0\.0001/);
+    assert.match(
+      text.find((l) => l.includes(withIjb.models[3]!.label))!,
+      / 84\.67% \|$/,
+    );
+    assert.match(
+      text.find((l) => l.includes(withIjb.models[0]!.label))!,
+      / n\/a \|$/,
+    );
   });
 
   test("the command writes the report and prints its path, --json as an object", async () => {

@@ -7,7 +7,7 @@ import { openDataset } from "../../data/index.js";
 import { OnnxTeacher } from "../../models/index.js";
 import { extractEmbeddings, type EmbeddingModel } from "../../infer/index.js";
 import { addModelOptions, loadModel, type ModelFlags } from "../model-options.js";
-import { integerOption } from "../parse.js";
+import { choice, integerOption } from "../parse.js";
 import { progress } from "../progress.js";
 
 interface EmbedFlags extends ModelFlags {
@@ -24,13 +24,6 @@ interface EmbedFlags extends ModelFlags {
   mean?: number;
   std?: number;
 }
-
-const choice =
-  <T extends string>(name: string, values: readonly T[]) =>
-  (value: string): T => {
-    if (!values.includes(value as T)) throw new Error(`--${name} must be ${values.join(" or ")}, got '${value}'`);
-    return value as T;
-  };
 
 const numberOption =
   (name: string) =>

@@ -1,5 +1,6 @@
-// `facekd eval`: a model on verification packs by the insightface pair protocol, or the all-vs-all TAR@FAR of
-// precomputed embeddings; tables on the terminal, and with --out the results as JSON and the ROC plot.
+// `facekd eval`: a model on verification packs by the insightface pair protocol or on an IJB-B/C release by its
+// template protocol, or the all-vs-all TAR@FAR of precomputed embeddings; tables on the terminal, and with --out
+// the results as JSON and the ROC plot.
 import path from "node:path";
 import type { Command } from "commander";
 import {
@@ -13,10 +14,11 @@ import {
 
 import * as torch from "../../torch/index.js";
 import { addModelOptions, loadModel, type ModelFlags } from "../model-options.js";
-import { collect, integerOption } from "../parse.js";
+import { choice, collect, integerOption } from "../parse.js";
 import { progress } from "../progress.js";
-import { toJson, writeJson, readNpy } from "../../io/index.js";
-import { verifyModelOnPack } from "../../infer/index.js";
+import { toJson, writeJson, readNpy, writeNpy } from "../../io/index.js";
+import { IJB_TARGETS, type IjbTarget } from "../../data/index.js";
+import { evaluateIjb, verifyModelOnPack } from "../../infer/index.js";
 
 interface EvalFlags extends ModelFlags {
   pairs: string[];
@@ -26,6 +28,9 @@ interface EvalFlags extends ModelFlags {
   embeddings?: string;
   labels?: string;
   allVsAll?: boolean;
+  ijb?: string;
+  target: IjbTarget;
+  qualityWeight?: boolean;
   out?: string;
   json?: boolean;
 }
@@ -73,6 +78,42 @@ async function evalPairs(flags: EvalFlags): Promise<void> {
   }
 }
 
+async function evalIjb(folder: string, flags: EvalFlags): Promise<void> {
+  if (flags.pairs.length > 0) throw new Error("--ijb and --pairs: evaluate one kind of set per command");
+  const model = loadModel(flags);
+  const bar = progress(`embedding ${flags.target} faces`);
+  let evaluated;
+  try {
+    evaluated = await evaluateIjb(model, folder, {
+      target: flags.target,
+      batchSize: flags.batchSize,
+      flipSum: flags.flipSum,
+      qualityWeight: flags.qualityWeight ?? true,
+      onBatch: bar.update,
+    });
+  } finally {
+    bar.stop();
+    model.dispose();
+  }
+  const { scores, ...result } = evaluated;
+  const results = { model: flags.model, weights: flags.weights, ...result };
+  const files: string[] = [];
+  if (flags.out) {
+    files.push(...(await writeResults(flags.out, results, [{ name: result.target, curve: result.roc.curve }])));
+    files.push(path.join(flags.out, `${result.target.toLowerCase()}_scores.npy`));
+    torch.tidy(() => writeNpy(files.at(-1)!, torch.tensor(scores)));
+  }
+  if (flags.json) console.log(toJson({ ...results, files }));
+  else {
+    console.log(formatTarTable([{ name: result.target, roc: result.roc }]));
+    console.log(
+      `${result.faces} faces, ${result.templates} templates, ${result.roc.genuineCount} genuine and ` +
+        `${result.roc.impostorCount} impostor template pairs`,
+    );
+    for (const file of files) console.log(`wrote ${file}`);
+  }
+}
+
 async function evalAllVsAll(flags: EvalFlags): Promise<void> {
   if (flags.embeddings === undefined || flags.labels === undefined) {
     throw new Error("--all-vs-all needs --embeddings <file.npy> and --labels <file.npy> (as facekd embed writes)");
@@ -98,14 +139,18 @@ export function registerEval(program: Command): void {
     program
       .command("eval")
       .description(
-        "verification: a model on insightface .bin pair packs (10-fold accuracy, VAL@FAR, TAR@FAR, EER, AUC), " +
-          "or all-vs-all TAR@FAR of precomputed embeddings",
+        "verification: a model on insightface .bin pair packs (10-fold accuracy, VAL@FAR, TAR@FAR, EER, AUC) or " +
+          "on an IJB-B/C release (template pairs, TAR@FAR), or all-vs-all TAR@FAR of precomputed embeddings",
       ),
   )
     .option("--pairs <file.bin>", "a verification pack (repeat for several)", collect, [])
     .option("--no-flip-sum", "embed each image alone (default: image + mirror image, as insightface)")
     .option("--batch-size <n>", "images per forward pass", integerOption("batch-size", 1), 128)
     .option("--workers <n>", "decoding threads (0: in the main thread)", integerOption("workers", 0), 2)
+    .option("--ijb <folder>", "an IJB release folder (e.g. IJB_release/IJBC, with meta/ and loose_crop/)")
+    .option("--target <IJBC|IJBB>", "with --ijb: which meta files to read", choice("target", IJB_TARGETS), "IJBC")
+    .option("--quality-weight", "with --ijb: weight each face by its detector score (the default, as eval_ijbc.py)")
+    .option("--no-quality-weight", "with --ijb: pool the faces unweighted")
     .option("--all-vs-all", "score every pair of --embeddings by --labels instead of a model on packs")
     .option("--embeddings <file.npy>", "with --all-vs-all: embeddings [N, D]")
     .option("--labels <file.npy>", "with --all-vs-all: their identity labels [N]")
@@ -116,7 +161,11 @@ export function registerEval(program: Command): void {
       "\nExamples:\n  facekd eval --model iresnet50 --weights backbone.pth --pairs lfw.bin --pairs cfp_fp.bin --out eval/\n" +
         "  facekd eval --model mbf-w0.25@32 --embedding-size 16 --weights runs/s/model.safetensors " +
         "--pairs data/synthetic/pairs.bin --json\n" +
+        "  facekd eval --model iresnet50 --weights backbone.pth --ijb IJB_release/IJBC --out eval/ijbc\n" +
+        "  facekd eval --model mbf --weights backbone.pth --ijb IJB_release/IJBB --target IJBB --batch-size 64 --json\n" +
         "  facekd eval --all-vs-all --embeddings emb.npy --labels emb.labels.npy --out eval/mr-all",
     )
-    .action((flags: EvalFlags) => (flags.allVsAll ? evalAllVsAll(flags) : evalPairs(flags)));
+    .action((flags: EvalFlags) =>
+      flags.allVsAll ? evalAllVsAll(flags) : flags.ijb !== undefined ? evalIjb(flags.ijb, flags) : evalPairs(flags),
+    );
 }

@@ -134,7 +134,14 @@ export function registerRefo(program: Command): void {
     )
     .action(async (o: RunFlags & { config: string }) => {
       const config = readConfigFile(o.config, refoConfigSchema, {
-        inputs: ["data.labeled", "data.unlabeled", "data.verification.*", "teacher.pretrained", "teacher.onnx.file"],
+        inputs: [
+          "data.labeled",
+          "data.unlabeled",
+          "data.verification.*",
+          "teacher.pretrained",
+          "teacher.onnx.file",
+          "evaluation.ijb.path",
+        ],
         outputs: ["runDir"],
       });
       try {

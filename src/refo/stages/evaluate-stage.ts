@@ -1,5 +1,5 @@
 // One model's numbers for the results table: size, inference speed, the pair protocol on each verification set,
-// and, on a fixed sample of D1 (the same for every model), the intrinsic dimension (TwoNN) of its embeddings and,
+// the template protocol on an IJB-B/C release when the config names one, and, on a fixed sample of D1 (the same for every model), the intrinsic dimension (TwoNN) of its embeddings and,
 // for a student, its distillation error Phi_gamma against its teacher (eval/distillation-error.ts).
 import { join } from "node:path";
 import * as torch from "../../torch/index.js";
@@ -8,6 +8,7 @@ import { Backbone, describeBuilt, exportOnnx } from "../../models/index.js";
 import { distillationError, type PairProtocolResult } from "../../eval/index.js";
 import {
   embedImages,
+  evaluateIjb,
   inferenceSpeed,
   verifyModelOnPack,
   withInferenceModel,
@@ -15,7 +16,7 @@ import {
 } from "../../infer/index.js";
 import { intrinsicDimension, sampleIndices } from "../../analysis/index.js";
 import { writeJson } from "../../io/index.js";
-import type { ModelResult, VerificationSummary } from "../../report/index.js";
+import type { IjbSummary, ModelResult, VerificationSummary } from "../../report/index.js";
 import { loadClassifier } from "../../train/index.js";
 import {
   evaluationFile,
@@ -40,6 +41,29 @@ function summarize(result: PairProtocolResult): VerificationSummary {
     tarAtFar: result.roc.tarAtFar.map(({ far, tar }) => ({ far, tar })),
     roc: { far: result.roc.curve.far, tar: result.roc.curve.tar },
   };
+}
+
+/** The model on the config's IJB release (evaluation.ijb), or null when it names none. */
+async function ijbOnRelease(ctx: StageContext, model: EmbeddingModel): Promise<IjbSummary | null> {
+  const { ijb, flipSum, batchSize, backend } = ctx.config.evaluation;
+  if (ijb === undefined) return null;
+  const bar = ctx.progress(`embedding ${ijb.target} faces`);
+  try {
+    const options = { target: ijb.target, qualityWeight: ijb.qualityWeight, flipSum, batchSize, backend };
+    const r = await evaluateIjb(model, ijb.path, { ...options, onBatch: bar.update });
+    const { auc, eer, tarAtFar, curve } = r.roc;
+    return {
+      target: r.target,
+      faces: r.faces,
+      templates: r.templates,
+      auc,
+      eer,
+      tarAtFar: tarAtFar.map(({ far, tar }) => ({ far, tar })),
+      roc: { far: curve.far, tar: curve.tar },
+    };
+  } finally {
+    bar.stop();
+  }
 }
 
 /** The fixed sample of D1 every model is measured on: its images and labels. */
@@ -106,7 +130,7 @@ function exportStudent(ctx: StageContext, modelStage: string, model: Backbone): 
 /** What running the model measures: throughput, the pair protocol, and the D1 sample's TwoNN and distillation error. */
 type Measured = Pick<
   ModelEvaluation,
-  "imagesPerSecond" | "threads" | "intrinsicDimension" | "verification" | "distillationError"
+  "imagesPerSecond" | "threads" | "intrinsicDimension" | "verification" | "ijb" | "distillationError"
 >;
 
 async function measure(
@@ -125,6 +149,7 @@ async function measure(
     });
     verification[set.name] = summarize(result);
   }
+  const ijb = await ijbOnRelease(ctx, model);
   const { images, classes } = d1Sample(ctx);
   const embeddings = await embedSample(ctx, model, images);
   try {
@@ -138,6 +163,7 @@ async function measure(
       threads: torch.getNumThreads(),
       intrinsicDimension: { mean: id.mean, std: id.std },
       verification,
+      ...(ijb === null ? {} : { ijb }),
       distillationError: spec.teacher
         ? await distillationErrorOnD1(ctx, spec.teacher, embeddings, images, classes)
         : null,

@@ -5,7 +5,14 @@ import os from "node:os";
 import { join } from "node:path";
 import * as torch from "../../torch/index.js";
 import { withGaps } from "../../analysis/index.js";
-import { writeReport, type ModelResult, type RunResults, type StageResult } from "../../report/index.js";
+import {
+  ijbHeadlineFar,
+  ijbTarAt,
+  writeReport,
+  type ModelResult,
+  type RunResults,
+  type StageResult,
+} from "../../report/index.js";
 import { evaluationFile, type StageContext } from "../context.js";
 import { RIVAL_BASELINES } from "../config.js";
 import { STUDENT_LABELS, TEACHER_STANDARD, type Stage } from "../plan.js";
@@ -49,6 +56,29 @@ function findings(models: ModelResult[], set: string | undefined): string[] {
     ...RIVAL_BASELINES.map((name) => `student-${name}`),
   ])
     compare("student-fo-refo", id);
+  return out;
+}
+
+/** The students on the IJB release at its headline FAR (1e-4 where resolved), the paper's own measure. */
+function ijbFindings(models: ModelResult[]): string[] {
+  const far = ijbHeadlineFar(models);
+  if (far === undefined) return [];
+  const target = models.find((m) => m.ijb)!.ijb!.target;
+  const byId = new Map(models.map((m) => [m.id, m]));
+  const out: string[] = [];
+  for (const [a, b] of [
+    ["student-fo-refo", "student-fo-standard"],
+    ["student-fo-refo-plus", "student-fo-standard"],
+    ["student-fo-refo", STUDENT_LABELS],
+  ] as const) {
+    const [x, y] = [byId.get(a), byId.get(b)];
+    const [tx, ty] = [x && ijbTarAt(x, far), y && ijbTarAt(y, far)];
+    if (tx === undefined || ty === undefined || tx === null || ty === null) continue;
+    out.push(
+      `${x!.label} vs ${y!.label} on ${target}, TAR@FAR=${far.toExponential(0)}: ${(100 * tx).toFixed(2)}% vs ` +
+        `${(100 * ty).toFixed(2)}% (${points(tx - ty)})`,
+    );
+  }
   return out;
 }
 
@@ -106,7 +136,11 @@ export async function runResultsStage(ctx: StageContext, stages: readonly Stage[
     intrinsicGap: gap,
     models,
     stages: stageResults,
-    findings: [...findings(models, ctx.paths.verification[0]?.name), ...intrinsicFindings(gap, models)],
+    findings: [
+      ...findings(models, ctx.paths.verification[0]?.name),
+      ...ijbFindings(models),
+      ...intrinsicFindings(gap, models),
+    ],
     config: ctx.config,
   };
   writeJson(join(ctx.paths.runDir, "results.json"), results);

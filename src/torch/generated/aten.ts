@@ -1052,242 +1052,247 @@ export function upsample_nearest2d_vec(input: Tensor, output_size?: number | rea
   return wrap(call(202, "aten::upsample_nearest2d", "vec", [handleOf(input), output_size, scale_factors]));
 }
 
+/** `aten::grid_sampler_2d(Tensor input, Tensor grid, int interpolation_mode, int padding_mode, bool align_corners) -> Tensor` */
+export function grid_sampler_2d(input: Tensor, grid: Tensor, interpolation_mode: number, padding_mode: number, align_corners: boolean): Tensor {
+  return wrap(call(203, "aten::grid_sampler_2d", "", [handleOf(input), handleOf(grid), interpolation_mode, padding_mode, align_corners]));
+}
+
 /** `aten::pad(Tensor self, int[] pad, str mode="constant", float? value=None) -> Tensor` */
 export function pad(self: Tensor, pad: number | readonly number[], mode?: string, value?: number | null): Tensor {
-  return wrap(call(203, "aten::pad", "", [handleOf(self), pad, mode, value]));
+  return wrap(call(204, "aten::pad", "", [handleOf(self), pad, mode, value]));
 }
 
 /** `aten::constant_pad_nd(Tensor self, int[] pad, Scalar value=0) -> Tensor` */
 export function constant_pad_nd(self: Tensor, pad: number | readonly number[], value?: number | boolean): Tensor {
-  return wrap(call(204, "aten::constant_pad_nd", "", [handleOf(self), pad, value]));
+  return wrap(call(205, "aten::constant_pad_nd", "", [handleOf(self), pad, value]));
 }
 
 /** `aten::one_hot(Tensor self, int num_classes=-1) -> Tensor` */
 export function one_hot(self: Tensor, num_classes?: number): Tensor {
-  return wrap(call(205, "aten::one_hot", "", [handleOf(self), num_classes]));
+  return wrap(call(206, "aten::one_hot", "", [handleOf(self), num_classes]));
 }
 
 /** `aten::embedding(Tensor weight, Tensor indices, int padding_idx=-1, bool scale_grad_by_freq=False, bool sparse=False) -> Tensor` */
 export function embedding(weight: Tensor, indices: Tensor, padding_idx?: number, scale_grad_by_freq?: boolean, sparse?: boolean): Tensor {
-  return wrap(call(206, "aten::embedding", "", [handleOf(weight), handleOf(indices), padding_idx, scale_grad_by_freq, sparse]));
+  return wrap(call(207, "aten::embedding", "", [handleOf(weight), handleOf(indices), padding_idx, scale_grad_by_freq, sparse]));
 }
 
 /** `aten::pixel_shuffle(Tensor self, int upscale_factor) -> Tensor` */
 export function pixel_shuffle(self: Tensor, upscale_factor: number): Tensor {
-  return wrap(call(207, "aten::pixel_shuffle", "", [handleOf(self), upscale_factor]));
+  return wrap(call(208, "aten::pixel_shuffle", "", [handleOf(self), upscale_factor]));
 }
 
 /** `aten::gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor` */
 export function gather(self: Tensor, dim: number, index: Tensor, sparse_grad?: boolean): Tensor {
-  return wrap(call(208, "aten::gather", "", [handleOf(self), dim, handleOf(index), sparse_grad]));
+  return wrap(call(209, "aten::gather", "", [handleOf(self), dim, handleOf(index), sparse_grad]));
 }
 
 /** `aten::scatter.src(Tensor self, int dim, Tensor index, Tensor src) -> Tensor` */
 export function scatter_src(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
-  return wrap(call(209, "aten::scatter", "src", [handleOf(self), dim, handleOf(index), handleOf(src)]));
+  return wrap(call(210, "aten::scatter", "src", [handleOf(self), dim, handleOf(index), handleOf(src)]));
 }
 
 /** `aten::scatter.value(Tensor self, int dim, Tensor index, Scalar value) -> Tensor` */
 export function scatter_value(self: Tensor, dim: number, index: Tensor, value: number | boolean): Tensor {
-  return wrap(call(210, "aten::scatter", "value", [handleOf(self), dim, handleOf(index), value]));
+  return wrap(call(211, "aten::scatter", "value", [handleOf(self), dim, handleOf(index), value]));
 }
 
 /** `aten::scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor` */
 export function scatter_add(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
-  return wrap(call(211, "aten::scatter_add", "", [handleOf(self), dim, handleOf(index), handleOf(src)]));
+  return wrap(call(212, "aten::scatter_add", "", [handleOf(self), dim, handleOf(index), handleOf(src)]));
 }
 
 /** `aten::index_select(Tensor self, int dim, Tensor index) -> Tensor` */
 export function index_select(self: Tensor, dim: number, index: Tensor): Tensor {
-  return wrap(call(212, "aten::index_select", "", [handleOf(self), dim, handleOf(index)]));
+  return wrap(call(213, "aten::index_select", "", [handleOf(self), dim, handleOf(index)]));
 }
 
 /** `aten::masked_select(Tensor self, Tensor mask) -> Tensor` */
 export function masked_select(self: Tensor, mask: Tensor): Tensor {
-  return wrap(call(213, "aten::masked_select", "", [handleOf(self), handleOf(mask)]));
+  return wrap(call(214, "aten::masked_select", "", [handleOf(self), handleOf(mask)]));
 }
 
 /** `aten::masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor` */
 export function masked_fill_Scalar(self: Tensor, mask: Tensor, value: number | boolean): Tensor {
-  return wrap(call(214, "aten::masked_fill", "Scalar", [handleOf(self), handleOf(mask), value]));
+  return wrap(call(215, "aten::masked_fill", "Scalar", [handleOf(self), handleOf(mask), value]));
 }
 
 /** `aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor` */
 export function masked_fill_Tensor(self: Tensor, mask: Tensor, value: Tensor): Tensor {
-  return wrap(call(215, "aten::masked_fill", "Tensor", [handleOf(self), handleOf(mask), handleOf(value)]));
+  return wrap(call(216, "aten::masked_fill", "Tensor", [handleOf(self), handleOf(mask), handleOf(value)]));
 }
 
 /** `aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor` */
 export function index_Tensor(self: Tensor, indices: readonly (Tensor | null)[]): Tensor {
-  return wrap(call(216, "aten::index", "Tensor", [handleOf(self), handlesOf(indices)]));
+  return wrap(call(217, "aten::index", "Tensor", [handleOf(self), handlesOf(indices)]));
 }
 
 /** `aten::index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor` */
 export function index_put(self: Tensor, indices: readonly (Tensor | null)[], values: Tensor, accumulate?: boolean): Tensor {
-  return wrap(call(217, "aten::index_put", "", [handleOf(self), handlesOf(indices), handleOf(values), accumulate]));
+  return wrap(call(218, "aten::index_put", "", [handleOf(self), handlesOf(indices), handleOf(values), accumulate]));
 }
 
 /** `aten::nonzero(Tensor self) -> Tensor` */
 export function nonzero(self: Tensor): Tensor {
-  return wrap(call(218, "aten::nonzero", "", [handleOf(self)]));
+  return wrap(call(219, "aten::nonzero", "", [handleOf(self)]));
 }
 
 /** `aten::select.int(Tensor(a) self, int dim, int index) -> Tensor(a)` */
 export function select_int(self: Tensor, dim: number, index: number): Tensor {
-  return wrap(call(219, "aten::select", "int", [handleOf(self), dim, index]));
+  return wrap(call(220, "aten::select", "int", [handleOf(self), dim, index]));
 }
 
 /** `aten::slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor(a)` */
 export function slice_Tensor(self: Tensor, dim?: number, start?: number | null, end?: number | null, step?: number): Tensor {
-  return wrap(call(220, "aten::slice", "Tensor", [handleOf(self), dim, start, end, step]));
+  return wrap(call(221, "aten::slice", "Tensor", [handleOf(self), dim, start, end, step]));
 }
 
 /** `aten::narrow(Tensor(a) self, int dim, int start, int length) -> Tensor(a)` */
 export function narrow(self: Tensor, dim: number, start: number, length: number): Tensor {
-  return wrap(call(221, "aten::narrow", "", [handleOf(self), dim, start, length]));
+  return wrap(call(222, "aten::narrow", "", [handleOf(self), dim, start, length]));
 }
 
 /** `aten::take(Tensor self, Tensor index) -> Tensor` */
 export function take(self: Tensor, index: Tensor): Tensor {
-  return wrap(call(222, "aten::take", "", [handleOf(self), handleOf(index)]));
+  return wrap(call(223, "aten::take", "", [handleOf(self), handleOf(index)]));
 }
 
 /** `aten::index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor` */
 export function index_add(self: Tensor, dim: number, index: Tensor, source: Tensor, alpha?: number | boolean): Tensor {
-  return wrap(call(223, "aten::index_add", "", [handleOf(self), dim, handleOf(index), handleOf(source), alpha]));
+  return wrap(call(224, "aten::index_add", "", [handleOf(self), dim, handleOf(index), handleOf(source), alpha]));
 }
 
 /** `aten::tril(Tensor self, int diagonal=0) -> Tensor` */
 export function tril(self: Tensor, diagonal?: number): Tensor {
-  return wrap(call(224, "aten::tril", "", [handleOf(self), diagonal]));
+  return wrap(call(225, "aten::tril", "", [handleOf(self), diagonal]));
 }
 
 /** `aten::triu(Tensor self, int diagonal=0) -> Tensor` */
 export function triu(self: Tensor, diagonal?: number): Tensor {
-  return wrap(call(225, "aten::triu", "", [handleOf(self), diagonal]));
+  return wrap(call(226, "aten::triu", "", [handleOf(self), diagonal]));
 }
 
 /** `aten::diagonal(Tensor(a) self, int offset=0, int dim1=0, int dim2=1) -> Tensor(a)` */
 export function diagonal(self: Tensor, offset?: number, dim1?: number, dim2?: number): Tensor {
-  return wrap(call(226, "aten::diagonal", "", [handleOf(self), offset, dim1, dim2]));
+  return wrap(call(227, "aten::diagonal", "", [handleOf(self), offset, dim1, dim2]));
 }
 
 /** `aten::diag_embed(Tensor self, int offset=0, int dim1=-2, int dim2=-1) -> Tensor` */
 export function diag_embed(self: Tensor, offset?: number, dim1?: number, dim2?: number): Tensor {
-  return wrap(call(227, "aten::diag_embed", "", [handleOf(self), offset, dim1, dim2]));
+  return wrap(call(228, "aten::diag_embed", "", [handleOf(self), offset, dim1, dim2]));
 }
 
 /** `aten::cat(Tensor[] tensors, int dim=0) -> Tensor` */
 export function cat(tensors: readonly Tensor[], dim?: number): Tensor {
-  return wrap(call(228, "aten::cat", "", [handlesOf(tensors), dim]));
+  return wrap(call(229, "aten::cat", "", [handlesOf(tensors), dim]));
 }
 
 /** `aten::stack(Tensor[] tensors, int dim=0) -> Tensor` */
 export function stack(tensors: readonly Tensor[], dim?: number): Tensor {
-  return wrap(call(229, "aten::stack", "", [handlesOf(tensors), dim]));
+  return wrap(call(230, "aten::stack", "", [handlesOf(tensors), dim]));
 }
 
 /** `aten::split.Tensor(Tensor(a -> *) self, int split_size, int dim=0) -> Tensor(a)[]` */
 export function split_Tensor(self: Tensor, split_size: number, dim?: number): Tensor[] {
-  return wrapAll(call(230, "aten::split", "Tensor", [handleOf(self), split_size, dim]));
+  return wrapAll(call(231, "aten::split", "Tensor", [handleOf(self), split_size, dim]));
 }
 
 /** `aten::split_with_sizes(Tensor(a -> *) self, int[] split_sizes, int dim=0) -> Tensor(a)[]` */
 export function split_with_sizes(self: Tensor, split_sizes: number | readonly number[], dim?: number): Tensor[] {
-  return wrapAll(call(231, "aten::split_with_sizes", "", [handleOf(self), split_sizes, dim]));
+  return wrapAll(call(232, "aten::split_with_sizes", "", [handleOf(self), split_sizes, dim]));
 }
 
 /** `aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]` */
 export function chunk(self: Tensor, chunks: number, dim?: number): Tensor[] {
-  return wrapAll(call(232, "aten::chunk", "", [handleOf(self), chunks, dim]));
+  return wrapAll(call(233, "aten::chunk", "", [handleOf(self), chunks, dim]));
 }
 
 /** `aten::unbind.int(Tensor(a -> *) self, int dim=0) -> Tensor(a)[]` */
 export function unbind_int(self: Tensor, dim?: number): Tensor[] {
-  return wrapAll(call(233, "aten::unbind", "int", [handleOf(self), dim]));
+  return wrapAll(call(234, "aten::unbind", "int", [handleOf(self), dim]));
 }
 
 /** `aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)` */
 export function reshape(self: Tensor, shape: number | readonly number[]): Tensor {
-  return wrap(call(234, "aten::reshape", "", [handleOf(self), shape]));
+  return wrap(call(235, "aten::reshape", "", [handleOf(self), shape]));
 }
 
 /** `aten::view(Tensor(a) self, SymInt[] size) -> Tensor(a)` */
 export function view(self: Tensor, size: number | readonly number[]): Tensor {
-  return wrap(call(235, "aten::view", "", [handleOf(self), size]));
+  return wrap(call(236, "aten::view", "", [handleOf(self), size]));
 }
 
 /** `aten::flatten.using_ints(Tensor(a) self, int start_dim=0, int end_dim=-1) -> Tensor(a)` */
 export function flatten_using_ints(self: Tensor, start_dim?: number, end_dim?: number): Tensor {
-  return wrap(call(236, "aten::flatten", "using_ints", [handleOf(self), start_dim, end_dim]));
+  return wrap(call(237, "aten::flatten", "using_ints", [handleOf(self), start_dim, end_dim]));
 }
 
 /** `aten::unflatten.int(Tensor(a) self, int dim, int[] sizes) -> Tensor(a)` */
 export function unflatten_int(self: Tensor, dim: number, sizes: number | readonly number[]): Tensor {
-  return wrap(call(237, "aten::unflatten", "int", [handleOf(self), dim, sizes]));
+  return wrap(call(238, "aten::unflatten", "int", [handleOf(self), dim, sizes]));
 }
 
 /** `aten::permute(Tensor(a) self, int[] dims) -> Tensor(a)` */
 export function permute(self: Tensor, dims: number | readonly number[]): Tensor {
-  return wrap(call(238, "aten::permute", "", [handleOf(self), dims]));
+  return wrap(call(239, "aten::permute", "", [handleOf(self), dims]));
 }
 
 /** `aten::transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)` */
 export function transpose_int(self: Tensor, dim0: number, dim1: number): Tensor {
-  return wrap(call(239, "aten::transpose", "int", [handleOf(self), dim0, dim1]));
+  return wrap(call(240, "aten::transpose", "int", [handleOf(self), dim0, dim1]));
 }
 
 /** `aten::flip(Tensor self, int[] dims) -> Tensor` */
 export function flip(self: Tensor, dims: number | readonly number[]): Tensor {
-  return wrap(call(240, "aten::flip", "", [handleOf(self), dims]));
+  return wrap(call(241, "aten::flip", "", [handleOf(self), dims]));
 }
 
 /** `aten::roll(Tensor self, int[1] shifts, int[1] dims=[]) -> Tensor` */
 export function roll(self: Tensor, shifts: number | readonly number[], dims?: number | readonly number[]): Tensor {
-  return wrap(call(241, "aten::roll", "", [handleOf(self), shifts, dims]));
+  return wrap(call(242, "aten::roll", "", [handleOf(self), shifts, dims]));
 }
 
 /** `aten::squeeze(Tensor(a) self) -> Tensor(a)` */
 export function squeeze(self: Tensor): Tensor {
-  return wrap(call(242, "aten::squeeze", "", [handleOf(self)]));
+  return wrap(call(243, "aten::squeeze", "", [handleOf(self)]));
 }
 
 /** `aten::squeeze.dim(Tensor(a) self, int dim) -> Tensor(a)` */
 export function squeeze_dim(self: Tensor, dim: number): Tensor {
-  return wrap(call(243, "aten::squeeze", "dim", [handleOf(self), dim]));
+  return wrap(call(244, "aten::squeeze", "dim", [handleOf(self), dim]));
 }
 
 /** `aten::unsqueeze(Tensor(a) self, int dim) -> Tensor(a)` */
 export function unsqueeze(self: Tensor, dim: number): Tensor {
-  return wrap(call(244, "aten::unsqueeze", "", [handleOf(self), dim]));
+  return wrap(call(245, "aten::unsqueeze", "", [handleOf(self), dim]));
 }
 
 /** `aten::expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)` */
 export function expand(self: Tensor, size: number | readonly number[], implicit?: boolean): Tensor {
-  return wrap(call(245, "aten::expand", "", [handleOf(self), size, implicit]));
+  return wrap(call(246, "aten::expand", "", [handleOf(self), size, implicit]));
 }
 
 /** `aten::expand_as(Tensor(a) self, Tensor other) -> Tensor(a)` */
 export function expand_as(self: Tensor, other: Tensor): Tensor {
-  return wrap(call(246, "aten::expand_as", "", [handleOf(self), handleOf(other)]));
+  return wrap(call(247, "aten::expand_as", "", [handleOf(self), handleOf(other)]));
 }
 
 /** `aten::repeat(Tensor self, SymInt[] repeats) -> Tensor` */
 export function repeat(self: Tensor, repeats: number | readonly number[]): Tensor {
-  return wrap(call(247, "aten::repeat", "", [handleOf(self), repeats]));
+  return wrap(call(248, "aten::repeat", "", [handleOf(self), repeats]));
 }
 
 /** `aten::tile(Tensor self, int[] dims) -> Tensor` */
 export function tile(self: Tensor, dims: number | readonly number[]): Tensor {
-  return wrap(call(248, "aten::tile", "", [handleOf(self), dims]));
+  return wrap(call(249, "aten::tile", "", [handleOf(self), dims]));
 }
 
 /** `aten::as_strided(Tensor(a) self, SymInt[] size, SymInt[] stride, SymInt? storage_offset=None) -> Tensor(a)` */
 export function as_strided(self: Tensor, size: number | readonly number[], stride: number | readonly number[], storage_offset?: number | null): Tensor {
-  return wrap(call(249, "aten::as_strided", "", [handleOf(self), size, stride, storage_offset]));
+  return wrap(call(250, "aten::as_strided", "", [handleOf(self), size, stride, storage_offset]));
 }
 
 /** `aten::movedim.int(Tensor(a) self, int source, int destination) -> Tensor(a)` */
 export function movedim_int(self: Tensor, source: number, destination: number): Tensor {
-  return wrap(call(250, "aten::movedim", "int", [handleOf(self), source, destination]));
+  return wrap(call(251, "aten::movedim", "int", [handleOf(self), source, destination]));
 }

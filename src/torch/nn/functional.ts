@@ -108,6 +108,22 @@ export function interpolate(
     : aten.upsample_nearest2d_vec(input, size, null);
 }
 
+/**
+ * Samples [N, C, H, W] at the points of `grid` ([N, Ho, Wo, 2], (x, y) normalized to [-1, 1]), as F.grid_sample;
+ * points outside read 0 with padding "zeros".
+ */
+export function gridSample(
+  input: Tensor,
+  grid: Tensor,
+  mode: "bilinear" | "nearest" | "bicubic" = "bilinear",
+  padding: "zeros" | "border" | "reflection" = "zeros",
+  alignCorners = false,
+): Tensor {
+  const modeCode = ["bilinear", "nearest", "bicubic"].indexOf(mode);
+  const paddingCode = ["zeros", "border", "reflection"].indexOf(padding);
+  return aten.grid_sampler_2d(input, grid, modeCode, paddingCode, alignCorners);
+}
+
 /** Pads the last dimensions: `pad` lists (before, after) pairs starting from the last dimension. */
 export function pad(
   input: Tensor,
