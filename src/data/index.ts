@@ -25,7 +25,13 @@ export { estimateSimilarity, transformPoint, invertAffine, type AffineMatrix } f
 export { warpAffine, alignFace, alignmentMatrix } from "./align/warp.js";
 export { fivePointsFrom68, type FaceDetector, type DetectedFace } from "./align/detector.js";
 export { faceApiDetector, type FaceApiOptions } from "./align/face-api.js";
-export { alignPhoto, type AlignPhotoOptions, type AlignedPhoto, type AlignSkip, type SkipReason } from "./align/align-photo.js";
+export {
+  alignPhoto,
+  type AlignPhotoOptions,
+  type AlignedPhoto,
+  type AlignSkip,
+  type SkipReason,
+} from "./align/align-photo.js";
 export {
   alignFolder,
   alignReportPath,

@@ -43,4 +43,3 @@ async function listDir(dir: string): Promise<{ dirs: string[]; files: string[] }
   }
   return { dirs: dirs.sort(byName), files: files.sort(byName) };
 }
-
