@@ -44,13 +44,21 @@ try {
     [1, []],
     [2, []],
   ]);
+  // CPU seconds of the whole process (every thread): what a photo costs whatever else the machine runs
+  const cpu = new Map<number, number[]>([
+    [1, []],
+    [2, []],
+  ]);
   let faces = 0;
   for (let r = 0; r < REPEATS; r++) {
     for (const workers of r % 2 === 0 ? [1, 2] : [2, 1]) {
       const out = path.join(work, `crops-${workers}-${r}`);
       const start = performance.now();
+      const cpuStart = process.cpuUsage();
       const summary = await alignFolder(photos, out, { workers });
       times.get(workers)!.push((performance.now() - start) / 1000);
+      const used = process.cpuUsage(cpuStart);
+      cpu.get(workers)!.push((used.user + used.system) / 1e6);
       faces = summary.faces;
       rmSync(out, { recursive: true });
     }
@@ -58,7 +66,11 @@ try {
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const rate = (workers: number): number => count / median(times.get(workers)!);
   for (const workers of [1, 2]) {
-    console.log(`  ${workers} worker thread(s): ${rate(workers).toFixed(2)} photos/s (${faces} faces per run)`);
+    const cpuPerPhoto = median(cpu.get(workers)!) / count;
+    console.log(
+      `  ${workers} worker thread(s): ${rate(workers).toFixed(2)} photos/s, ${cpuPerPhoto.toFixed(2)} CPU s/photo ` +
+        `(${faces} faces per run, worker start included)`,
+    );
   }
   console.log(`  2 workers / 1 worker: ${(rate(2) / rate(1)).toFixed(2)}x; load now ${os.loadavg()[0]!.toFixed(1)}`);
 
