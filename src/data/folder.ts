@@ -7,11 +7,11 @@ import type { FaceSample, FaceSource, FilesSpec } from "./source.js";
 
 export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".webp"];
 
-function isImageFile(name: string): boolean {
+export function isImageFile(name: string): boolean {
   return IMAGE_EXTENSIONS.includes(extname(name).toLowerCase());
 }
 
-function byName(a: string, b: string): number {
+export function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

@@ -31,6 +31,22 @@ export {
   type IjbRelease,
   type IjbTarget,
 } from "./ijb.js";
+export { fivePointsFrom68, type FaceDetector, type DetectedFace } from "./align/detector.js";
+export { faceApiDetector, type FaceApiOptions } from "./align/face-api.js";
+export {
+  alignPhoto,
+  type AlignPhotoOptions,
+  type AlignedPhoto,
+  type AlignSkip,
+  type SkipReason,
+} from "./align/align-photo.js";
+export {
+  alignFolder,
+  alignReportPath,
+  type AlignFolderOptions,
+  type AlignRecord,
+  type AlignSummary,
+} from "./align/align-folder.js";
 export { imagesToTensor, decodeBatch, type BatchLayout } from "./transforms.js";
 export { FaceLoader, type LoaderOptions, type Batch } from "./loader/loader.js";
 export type { LoaderPosition } from "./loader/plan.js";

@@ -81,6 +81,36 @@ test("facekd data synth, info and pack work together", async () => {
   assert.match(missing.stderr, /nope/);
 });
 
+test("facekd data align: a summary naming every skipped photo, and a message for a bad --labels", async () => {
+  const { mkdirSync, readFileSync, writeFileSync } = await import("node:fs");
+  const sharp = (await import("sharp")).default;
+  const dir = mkdtempSync(path.join(tmpdir(), "facekd-cli-align-"));
+  const photos = path.join(dir, "photos");
+  mkdirSync(photos);
+  writeFileSync(path.join(photos, "broken.jpg"), "not a photo");
+  const wall = await sharp({ create: { width: 200, height: 150, channels: 3, background: "#808080" } })
+    .jpeg()
+    .toBuffer();
+  writeFileSync(path.join(photos, "wall.jpg"), wall);
+  const out = path.join(dir, "crops");
+  const r = run("data", "align", photos, out, "--workers", "0", "--json");
+  assert.equal(r.status, 0, r.stderr);
+  const summary = JSON.parse(r.stdout) as { photos: number; faces: number; skippedFiles: { file: string }[] };
+  assert.deepEqual([summary.photos, summary.faces], [2, 0]);
+  assert.deepEqual(
+    summary.skippedFiles.map((f) => f.file),
+    ["broken.jpg", "wall.jpg"],
+  );
+  const report = readFileSync(path.join(out, "align-report.jsonl"), "utf8").trim().split("\n");
+  assert.deepEqual(
+    report.map((line) => (JSON.parse(line) as { skipped: { reason: string }[] }).skipped[0]!.reason),
+    ["unreadable", "no-face"],
+  );
+  const bad = run("data", "align", photos, out, "--labels", "folders");
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--labels must be none or subfolder/);
+});
+
 test("facekd id estimates the intrinsic dimension of an embedding file", async () => {
   const { mkdtempSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");

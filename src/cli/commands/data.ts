@@ -1,5 +1,5 @@
-// `facekd data`: pack folders into insightface RecordIO, describe and verify datasets, generate the synthetic
-// dataset.
+// `facekd data`: pack folders into insightface RecordIO, align raw photos, describe and verify datasets,
+// generate the synthetic dataset.
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import {
@@ -12,6 +12,7 @@ import {
 } from "../../data/index.js";
 import { integerOption } from "../parse.js";
 import { progress } from "../progress.js";
+import { registerDataAlign } from "./data-align.js";
 
 export function registerData(program: Command): void {
   const data = program.command("data").description("pack, inspect, verify and generate face datasets");
@@ -43,6 +44,8 @@ export function registerData(program: Command): void {
         console.log(JSON.stringify(summary, null, 2));
       },
     );
+
+  registerDataAlign(data);
 
   data
     .command("info <path>")

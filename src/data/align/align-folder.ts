@@ -1,0 +1,224 @@
+// A folder of raw photos to aligned face crops: a folder of JPEGs (mirroring the input tree) or a RecordIO pack,
+// plus a JSON-lines report with one record per photo. Photos stream from the listing through a bounded queue
+// (at most two per worker in flight), so memory stays flat for folders of any size, and results are written in
+// listing order whatever the number of workers.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { open, rename, type FileHandle } from "node:fs/promises";
+import { basename, dirname, extname, join } from "node:path";
+import { Worker } from "node:worker_threads";
+import { DataError } from "../errors.js";
+import { RecWriter } from "../recordio/rec-writer.js";
+import { alignFile, type AlignedFile } from "./align-file.js";
+import type { AlignPhotoOptions, AlignSkip, SkipReason } from "./align-photo.js";
+import type { AlignWorkerReply, AlignWorkerSetup } from "./align-worker.js";
+import type { FaceDetector } from "./detector.js";
+import { faceApiDetector, type FaceApiOptions } from "./face-api.js";
+import { listPhotos, type PhotoEntry } from "./list-photos.js";
+
+export interface AlignFolderOptions extends AlignPhotoOptions {
+  /** One subfolder per identity (labels by subfolder), or unlabeled (default). */
+  labeled?: boolean;
+  /** Worker threads (default 1); 0 aligns in the calling thread. */
+  workers?: number;
+  /** The detector for workers: 0 (default: face-api's); worker threads always load face-api's. */
+  detector?: FaceDetector;
+  detectorOptions?: FaceApiOptions;
+  /** Called after each photo is written, with the photos listed so far (the total grows while listing). */
+  onProgress?: (done: number, listed: number) => void;
+}
+
+/** One line of the report: a photo, the crops written from it and every face or photo left out. */
+export interface AlignRecord {
+  file: string;
+  /** Faces the detector found. */
+  detected: number;
+  /** Crops written. */
+  faces: number;
+  skipped: AlignSkip[];
+}
+
+export interface AlignSummary {
+  photos: number;
+  /** Photos with at least one crop written. */
+  photosWithFaces: number;
+  faces: number;
+  /** Faces or photos left out, by reason. */
+  skipped: Partial<Record<SkipReason, number>>;
+  /** Identities with at least one crop (labeled), else null. */
+  identities: number | null;
+  output: string;
+  report: string;
+}
+
+/** The report's path: beside a .rec pack, inside a crop folder. */
+export function alignReportPath(out: string): string {
+  return out.endsWith(".rec") ? out.slice(0, -4) + ".align.jsonl" : join(out, "align-report.jsonl");
+}
+
+/** Aligns every photo under `input` into `out` (a folder, or a pack when it ends in .rec). */
+export async function alignFolder(input: string, out: string, options: AlignFolderOptions = {}): Promise<AlignSummary> {
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`alignFolder: workers ${workers} is not >= 0`);
+  const photo: AlignPhotoOptions = {
+    ...(options.size !== undefined ? { size: options.size } : {}),
+    ...(options.minFace !== undefined ? { minFace: options.minFace } : {}),
+    ...(options.maxFaces !== undefined ? { maxFaces: options.maxFaces } : {}),
+    ...(options.maxPixels !== undefined ? { maxPixels: options.maxPixels } : {}),
+  };
+  const runner =
+    workers === 0
+      ? mainThreadRunner(options.detector ?? (await faceApiDetector(options.detectorOptions)), photo)
+      : workerRunner(workers, { photo, detector: options.detectorOptions ?? {} });
+  const sink = new CropSink(out, options.size ?? 112, options.labeled ?? false);
+  const reportPath = alignReportPath(out);
+  mkdirSync(dirname(reportPath), { recursive: true });
+  const report = await open(reportPath + ".partial", "w");
+  const summary: AlignSummary = {
+    ...{ photos: 0, photosWithFaces: 0, faces: 0, skipped: {}, identities: null },
+    ...{ output: out, report: reportPath },
+  };
+  // a failure of the machinery (not of a photo) is kept and rethrown in order, never left unhandled
+  const pending: Promise<[PhotoEntry, AlignedFile | Error]>[] = [];
+  let listed = 0;
+  const writeNext = async (): Promise<void> => {
+    const [entry, result] = await pending.shift()!;
+    if (result instanceof Error) throw result;
+    await record(entry, result, sink, report, summary);
+    options.onProgress?.(summary.photos, listed);
+  };
+  try {
+    for await (const entry of listPhotos(input, options.labeled ?? false)) {
+      listed++;
+      const job = runner.run(entry.path).then(
+        (result): [PhotoEntry, AlignedFile] => [entry, result],
+        (error: unknown): [PhotoEntry, Error] => [entry, error instanceof Error ? error : new Error(String(error))],
+      );
+      pending.push(job);
+      if (pending.length >= 2 * Math.max(1, workers)) await writeNext();
+    }
+    while (pending.length > 0) await writeNext();
+    summary.identities = sink.close();
+    await report.close();
+    await rename(reportPath + ".partial", reportPath);
+    return summary;
+  } catch (error) {
+    await Promise.allSettled(pending);
+    sink.abort();
+    await report.close();
+    throw error;
+  } finally {
+    await runner.close();
+  }
+}
+
+async function record(
+  entry: PhotoEntry,
+  result: AlignedFile,
+  sink: CropSink,
+  report: FileHandle,
+  summary: AlignSummary,
+): Promise<void> {
+  result.crops.forEach((crop, k) => sink.add(entry, k, crop));
+  summary.photos++;
+  summary.faces += result.crops.length;
+  if (result.crops.length > 0) summary.photosWithFaces++;
+  for (const skip of result.skipped) summary.skipped[skip.reason] = (summary.skipped[skip.reason] ?? 0) + 1;
+  const line: AlignRecord = {
+    file: entry.relative,
+    detected: result.detected,
+    faces: result.crops.length,
+    skipped: result.skipped,
+  };
+  await report.write(JSON.stringify(line) + "\n");
+}
+
+/** Writes crops as `<relative dir>/<photo name>_<k>.jpg` under a folder, or into a pack. */
+class CropSink {
+  readonly #out: string;
+  readonly #size: number;
+  readonly #labeled: boolean;
+  #writer: RecWriter | null = null;
+  // identities get dense labels in listing order as their first crop arrives, as the header layout wants
+  readonly #labels = new Map<string, number>();
+
+  constructor(out: string, size: number, labeled: boolean) {
+    this.#out = out;
+    this.#size = size;
+    this.#labeled = labeled;
+  }
+
+  add(entry: PhotoEntry, k: number, crop: Uint8Array): void {
+    let label = -1;
+    if (this.#labeled) {
+      const identity = entry.identity!;
+      if (!this.#labels.has(identity)) this.#labels.set(identity, this.#labels.size);
+      label = this.#labels.get(identity)!;
+    }
+    if (this.#out.endsWith(".rec")) {
+      this.#writer ??= new RecWriter(this.#out, {
+        layout: this.#labeled ? "header" : "idx-only",
+        imageSize: [this.#size, this.#size],
+      });
+      this.#writer.add(crop, label);
+      return;
+    }
+    const stem = basename(entry.relative, extname(entry.relative));
+    const path = join(this.#out, dirname(entry.relative), `${stem}_${k}.jpg`);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, crop);
+  }
+
+  /** Finishes a pack; returns the number of identities with crops (labeled) or null. */
+  close(): number | null {
+    if (this.#out.endsWith(".rec")) {
+      if (this.#writer === null) throw new DataError(`${this.#out}: no face was aligned, so no pack was written`);
+      this.#writer.close();
+    }
+    return this.#labeled ? this.#labels.size : null;
+  }
+
+  abort(): void {
+    this.#writer?.abort();
+  }
+}
+
+interface Runner {
+  run(path: string): Promise<AlignedFile>;
+  close(): Promise<void>;
+}
+
+function mainThreadRunner(detector: FaceDetector, photo: AlignPhotoOptions): Runner {
+  return { run: (path) => alignFile(path, detector, photo), close: async () => undefined };
+}
+
+/** Worker threads, each with its own detector; a job goes to the least busy one. */
+function workerRunner(count: number, setup: AlignWorkerSetup): Runner {
+  const pool = Array.from({ length: count }, () => ({
+    worker: new Worker(new URL("./align-worker.js", import.meta.url), { workerData: setup }),
+    waiting: new Map<number, { resolve: (r: AlignedFile) => void; reject: (e: Error) => void }>(),
+  }));
+  for (const slot of pool) {
+    slot.worker.on("message", (reply: AlignWorkerReply) => {
+      const waiter = slot.waiting.get(reply.id)!;
+      slot.waiting.delete(reply.id);
+      if ("error" in reply) waiter.reject(new Error(`an alignment worker failed: ${reply.error}`));
+      else waiter.resolve({ crops: reply.crops, detected: reply.detected, skipped: reply.skipped });
+    });
+    slot.worker.on("error", (error) => {
+      for (const waiter of slot.waiting.values()) waiter.reject(error);
+      slot.waiting.clear();
+    });
+  }
+  let nextId = 0;
+  return {
+    run(path) {
+      const slot = pool.reduce((a, b) => (b.waiting.size < a.waiting.size ? b : a));
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        slot.waiting.set(id, { resolve, reject });
+        slot.worker.postMessage({ id, path });
+      });
+    },
+    close: async () => void (await Promise.all(pool.map((slot) => slot.worker.terminate()))),
+  };
+}
