@@ -134,7 +134,14 @@ export async function runEvaluateStage(
         flops: size.flops,
         imagesPerSecond: await inferenceSpeed(model, batchSize, { backend }),
         threads: torch.getNumThreads(),
-        intrinsicDimension: { mean: id.mean, std: id.std },
+        intrinsicDimension: {
+          mean: id.mean,
+          std: id.std,
+          interval: id.interval,
+          sampleSize: id.sampleSize,
+          smallSample: id.smallSample,
+          halfSampleEstimates: id.halfSampleEstimates,
+        },
         verification,
         distillationError: spec.teacher
           ? await distillationErrorOnD1(ctx, spec.teacher, embeddings, images, classes)
