@@ -45,7 +45,7 @@ export interface IntrinsicDimensionResult {
   sampleEstimate: number;
   sampleSize: number;
   subsetSize: number;
-  /** Subset points (over all repetitions) with fewer than two members among their k neighbours, searched again. */
+  /** Subset and half-sample points with fewer than two members among their k neighbours, searched again. */
   researched: number;
   /** 95% interval around the mean for the sampling of the points (from the half-samples). */
   interval: IdInterval;
