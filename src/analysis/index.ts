@@ -9,6 +9,14 @@ export {
   type IntrinsicDimensionResult,
 } from "./intrinsic-dimension.js";
 export {
+  pairedGap,
+  normalInterval,
+  MIN_SAMPLE_SIZE,
+  type IdInterval,
+  type IdGap,
+  type PairableId,
+} from "./id-interval.js";
+export {
   blockAnalysis,
   formatBlockAnalysisTable,
   type BlockAnalysisOptions,
@@ -17,6 +25,7 @@ export {
 export {
   intrinsicGap,
   withGaps,
+  withInterval,
   formatIntrinsicGapTable,
   intrinsicGapChartSpec,
   writeIntrinsicGapChart,

@@ -1,6 +1,6 @@
 // The intrinsic-dimension protocol of ReFO (supplementary sec. 2) as one call: L2-normalize, sample 1% of the
 // embeddings (or a given count) with a fixed seed, estimate TwoNN on 20 random 90% subsets of the sample, report
-// the mean and standard deviation.
+// the mean and standard deviation; and a 95% interval for the sampling of the points (id-interval.ts says how).
 //
 // Neighbour work is shared exactly across the repetitions: every sample point's k nearest neighbours are found
 // once on the whole sample; within a subset, a member's two nearest surviving members are the first two members
@@ -9,7 +9,8 @@
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import { nearestNeighbours, nearestNeighboursAmong, type Neighbours } from "./neighbours.js";
-import { Rng } from "../data/index.js";
+import { Rng, deriveSeed } from "../data/index.js";
+import { HALF_SAMPLE_STREAM, MIN_SAMPLE_SIZE, normalInterval, type IdInterval } from "./id-interval.js";
 import { sampleIndices } from "./sampling.js";
 import { twoNN, type TwoNNOptions, type TwoNNVariant } from "./twonn.js";
 
@@ -30,6 +31,8 @@ export interface IntrinsicDimensionOptions extends TwoNNOptions {
   neighbours?: number;
   /** Tile size of the neighbour search (default 4096). */
   blockSize?: number;
+  /** Random half-samples behind the interval (default 100). */
+  halfSamples?: number;
 }
 
 export interface IntrinsicDimensionResult {
@@ -42,8 +45,15 @@ export interface IntrinsicDimensionResult {
   sampleEstimate: number;
   sampleSize: number;
   subsetSize: number;
-  /** Subset points (over all repetitions) with fewer than two members among their k neighbours, searched again. */
+  /** Subset and half-sample points with fewer than two members among their k neighbours, searched again. */
   researched: number;
+  /** 95% interval around the mean for the sampling of the points (from the half-samples). */
+  interval: IdInterval;
+  /** The estimates on random halves of the sample: the same halves for every model measured with the same seed and
+   *  sample size, so that two models' gap has a paired interval (pairedGap). */
+  halfSampleEstimates: number[];
+  /** The sample is below MIN_SAMPLE_SIZE points: the estimate's downward bias may exceed the interval. */
+  smallSample: boolean;
 }
 
 export function intrinsicDimension(
@@ -54,13 +64,20 @@ export function intrinsicDimension(
   const sampleSize = options.sampleSize ?? Math.max(3, Math.round(n * (options.sampleFraction ?? 0.01)));
   const subsetSize = Math.floor(sampleSize * (options.subsetFraction ?? 0.9));
   const repetitions = options.repetitions ?? 20;
+  const halfSamples = options.halfSamples ?? 100;
   const k = Math.min(options.neighbours ?? 8, sampleSize - 1);
   if (embeddings.ndim !== 2 || sampleSize > n || subsetSize < 3 || !(repetitions >= 1))
     throw new Error(
       `intrinsicDimension: cannot take ${repetitions} subsets of ${subsetSize} from a sample of ${sampleSize} of ` +
         `[${embeddings.shape}] embeddings; check sampleSize, sampleFraction, subsetFraction and repetitions`,
     );
-  const random = new Rng(options.seed ?? 0);
+  if (!Number.isInteger(halfSamples) || halfSamples < 2 || sampleSize < 6)
+    throw new Error(
+      `intrinsicDimension: the interval needs halfSamples >= 2 (got ${halfSamples}) and a sample of at least 6 ` +
+        `points (got ${sampleSize})`,
+    );
+  const seed = options.seed ?? 0;
+  const random = new Rng(seed);
   const normalize = options.normalize ?? true;
   return torch.noGrad(() =>
     torch.tidy(() => {
@@ -82,6 +99,15 @@ export function intrinsicDimension(
       }
       const mean = estimates.reduce((a, b) => a + b, 0) / repetitions;
       const std = Math.sqrt(estimates.reduce((a, b) => a + (b - mean) ** 2, 0) / repetitions);
+      // a stream of its own, so that the halves depend on the seed and the sample size only
+      const halving = new Rng(deriveSeed(seed, HALF_SAMPLE_STREAM));
+      const halfSampleEstimates: number[] = [];
+      for (let h = 0; h < halfSamples; h++) {
+        const members = torch.tensor(sampleIndices(sampleSize, Math.floor(sampleSize / 2), halving)).to("int64");
+        const { r1, r2, again } = torch.tidy(() => twoNearestMembers(x, neighbours, members, search));
+        researched += again;
+        halfSampleEstimates.push(twoNN(r1, r2, options));
+      }
       return {
         variant: options.variant ?? "skdim",
         mean,
@@ -91,6 +117,9 @@ export function intrinsicDimension(
         sampleSize,
         subsetSize,
         researched,
+        interval: normalInterval(mean, halfSampleEstimates),
+        halfSampleEstimates,
+        smallSample: sampleSize < MIN_SAMPLE_SIZE,
       };
     }),
   );

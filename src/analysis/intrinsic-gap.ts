@@ -1,7 +1,8 @@
 // The intrinsic gap: several models' embeddings of the same samples, each through the intrinsic-dimension
 // protocol with the same seed (so the same rows are sampled and the same subsets drawn), side by side, with each
-// model's difference from a reference (the teacher, by default the first model).
+// model's difference from a reference (the teacher, by default the first model) and its paired 95% interval.
 import type { Tensor } from "../torch/index.js";
+import { pairedGap, type IdInterval, type PairableId } from "./id-interval.js";
 import { VEGA_SCHEMA, writeChart, type ChartFiles, type ChartSpec } from "./chart.js";
 import {
   intrinsicDimension,
@@ -15,6 +16,8 @@ export interface IntrinsicGapRow {
   result: IntrinsicDimensionResult;
   /** This model's mean ID minus the reference's. */
   gap: number;
+  /** The gap's paired 95% interval (see pairedGap); null for the reference itself. */
+  gapInterval: IdInterval | null;
 }
 
 export interface IntrinsicGapReport {
@@ -22,14 +25,28 @@ export interface IntrinsicGapReport {
   rows: IntrinsicGapRow[];
 }
 
-/** Each row with its gap: its mean ID minus that of the row named `reference` (an error when there is none). */
-export function withGaps<R extends { name: string; mean: number }>(
+type GapRow = { name: string; mean: number; sampleSize?: number; halfSampleEstimates?: readonly number[] };
+
+const pairable = (r: GapRow): PairableId | null =>
+  r.sampleSize === undefined || r.halfSampleEstimates === undefined
+    ? null
+    : { mean: r.mean, sampleSize: r.sampleSize, halfSampleEstimates: r.halfSampleEstimates };
+
+/**
+ * Each row with its gap: its mean ID minus that of the row named `reference` (an error when there is none), and
+ * the gap's paired interval where both rows have half-sample estimates (results of older runs have none).
+ */
+export function withGaps<R extends GapRow>(
   rows: readonly R[],
   reference: string,
-): (R & { gap: number })[] {
+): (R & { gap: number; gapInterval: IdInterval | null })[] {
   const base = rows.find((r) => r.name === reference);
   if (base === undefined) throw new Error(`intrinsicGap: the reference '${reference}' is not among the models`);
-  return rows.map((r) => ({ ...r, gap: r.mean - base.mean }));
+  return rows.map((r) => {
+    const [a, b] = [pairable(r), pairable(base)];
+    const gapInterval = r !== base && a && b ? pairedGap(a, b, [r.name, reference]).interval : null;
+    return { ...r, gap: r.mean - base.mean, gapInterval };
+  });
 }
 
 export function intrinsicGap(
@@ -45,18 +62,31 @@ export function intrinsicGap(
   const reference = options.reference ?? models[0]!.name;
   const results = models.map((m) => {
     const result = intrinsicDimension(m.embeddings, options);
-    return { name: m.name, result, mean: result.mean };
+    return { name: m.name, result, ...result };
   });
-  return { reference, rows: withGaps(results, reference).map(({ mean: _mean, ...row }) => row) };
+  return {
+    reference,
+    rows: withGaps(results, reference).map(({ name, result, gap, gapInterval }) => ({
+      name,
+      result,
+      gap,
+      gapInterval,
+    })),
+  };
 }
+
+/** `7.85 [7.41, 8.29]` */
+export const withInterval = (value: number, interval: { low: number; high: number } | null | undefined): string =>
+  `${value.toFixed(2)}${interval ? ` [${interval.low.toFixed(2)}, ${interval.high.toFixed(2)}]` : ""}`;
 
 export function formatIntrinsicGapTable(report: IntrinsicGapReport): string {
   return formatTable(
-    ["model", "ID (mean ± std)", `gap to ${report.reference}`, "estimator", "sample", "subsets"],
-    report.rows.map(({ name, result: r, gap }) => [
-      name,
-      `${r.mean.toFixed(2)} ± ${r.std.toFixed(2)}`,
-      gap === 0 && name === report.reference ? "-" : gap.toFixed(2),
+    ["model", "ID [95%]", "± std (subsets)", `gap to ${report.reference} [95%]`, "estimator", "sample", "subsets"],
+    report.rows.map(({ name, result: r, gap, gapInterval }) => [
+      name + (r.smallSample ? " (small sample)" : ""),
+      withInterval(r.mean, r.interval),
+      r.std.toFixed(2),
+      name === report.reference ? "-" : withInterval(gap, gapInterval),
       r.variant,
       String(r.sampleSize),
       `${r.estimates.length} x ${r.subsetSize}`,
@@ -69,6 +99,8 @@ export interface IdBar {
   model: string;
   mean: number;
   std: number;
+  /** The 95% interval, drawn as the whisker instead of +-1 std when given. */
+  interval?: { low: number; high: number } | null;
   /** Bars of one group share a colour (such as the model's role). */
   group?: string;
   /** Text inside the bar's foot (such as its gap to the reference). */
@@ -82,17 +114,18 @@ const PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#b279a2"];
 /** `gap +1.23` */
 export const gapNote = (gap: number): string => `gap ${gap >= 0 ? "+" : ""}${gap.toFixed(2)}`;
 
-/** Bars of each model's mean ID with a +-1 std whisker, the mean above and the note inside each bar. */
+/** Bars of each model's mean ID with its 95% interval (else +-1 std) as the whisker, the mean above and the note
+ *  inside each bar. */
 export function idBarChartSpec(
   bars: readonly IdBar[],
-  title = "Intrinsic dimension (TwoNN), mean ± std",
+  title = "Intrinsic dimension (TwoNN), mean and 95% interval",
   colours: Readonly<Record<string, string>> = {},
 ): ChartSpec {
-  const values = bars.map(({ model, mean, std, group = "", note = "", outlined = false }) => ({
+  const values = bars.map(({ model, mean, std, interval, group = "", note = "", outlined = false }) => ({
     model,
     mean,
-    low: mean - std,
-    high: mean + std,
+    low: interval?.low ?? mean - std,
+    high: interval?.high ?? mean + std,
     group,
     note,
     outlined,
@@ -179,6 +212,7 @@ export function intrinsicGapChartSpec(report: IntrinsicGapReport, title?: string
       model: name,
       mean: result.mean,
       std: result.std,
+      interval: result.interval,
       note: name === report.reference ? "reference" : gapNote(gap),
       outlined: name === report.reference,
     })),

@@ -27,6 +27,13 @@ const trainable = (defaults: { model: string; steps: number; lr: number }) =>
       .describe("as in `facekd train` configs"),
     schedule: scheduleSchema.default({ type: "polynomial" }).describe("learning-rate schedule"),
     clipGradNorm: z.number().positive().default(5).describe("gradient clipping at this norm"),
+    idEvery: positiveInt
+      .optional()
+      .describe(
+        "track the intrinsic dimension while training: every this many steps (and at the end) TwoNN on " +
+          "`evaluation.idSample` fixed rows of the stage's training data, written to its metrics.jsonl and charted " +
+          "in the report (unset: off)",
+      ),
   });
 
 const syntheticData = strict({

@@ -1,9 +1,9 @@
-// The report's charts as vega specs: training loss per stage and intrinsic dimension per model (the ROC charts
-// are eval's rocChartSpec), rendered to SVG text for inlining.
+// The report's charts as vega specs: training loss and the intrinsic dimension during training per stage, and the
+// intrinsic dimension per model (the ROC charts are eval's rocChartSpec), rendered to SVG text for inlining.
 import { renderChart, seriesLines, VEGA_SCHEMA, type ChartSpec } from "../analysis/chart.js";
 import { gapNote, idBarChartSpec, type IdBar } from "../analysis/intrinsic-gap.js";
 import { rocChartSpec } from "../eval/roc-plot.js";
-import type { StageCurves } from "./metrics.js";
+import type { IdPoint, StageCurves } from "./metrics.js";
 import type { ModelResult, RunResults } from "./results.js";
 
 // legends under the plot keep the charts narrow enough for two side by side; labels are model names, so long
@@ -118,7 +118,7 @@ export function rocSpecForIjb(models: readonly ModelResult[], target: string): C
   return rocSpec(models, `ROC: ${target} templates`, (m) => m.ijb?.roc);
 }
 
-/** One bar per model (mean ID, +-1 std whisker), coloured by role; the gap reference outlined. */
+/** One bar per model (mean ID, its 95% interval as the whisker), coloured by role; the gap reference outlined. */
 export function intrinsicDimensionChartSpec(results: RunResults): ChartSpec | null {
   const gaps = new Map(results.intrinsicGap?.rows.map((r) => [r.id, r.gap]));
   const reference = results.intrinsicGap?.reference;
@@ -126,7 +126,63 @@ export function intrinsicDimensionChartSpec(results: RunResults): ChartSpec | nu
     if (m.intrinsicDimension === null) return [];
     const gap = gaps.get(m.id);
     const note = m.id === reference ? "reference" : gap === undefined ? "" : gapNote(gap);
-    return [{ model: m.label, ...m.intrinsicDimension, group: m.role, note, outlined: m.id === reference }];
+    const { mean, std, interval } = m.intrinsicDimension;
+    return [{ model: m.label, mean, std, interval, group: m.role, note, outlined: m.id === reference }];
   });
   return bars.length === 0 ? null : idBarChartSpec(bars, undefined, ROLE_COLOURS);
+}
+
+/** The ID of a stage's fixed sample against step: the estimate as a line over its 95% interval as a band. */
+export function idTrainingChartSpec(points: readonly IdPoint[], title: string): ChartSpec {
+  const x = { scale: "x", field: "step" };
+  return {
+    $schema: VEGA_SCHEMA,
+    width: 460,
+    height: 240,
+    padding: 8,
+    title: { text: title },
+    data: [{ name: "id", values: [...points] }],
+    scales: [
+      { name: "x", type: "linear", domain: { data: "id", fields: ["step"] }, range: "width", nice: true, zero: false },
+      { name: "y", type: "linear", domain: { data: "id", fields: ["low", "high"] }, range: "height", nice: true },
+    ],
+    axes: [
+      { orient: "bottom", scale: "x", title: "step", grid: true },
+      { orient: "left", scale: "y", title: "intrinsic dimension (TwoNN)", grid: true },
+    ],
+    marks: [
+      {
+        type: "area",
+        from: { data: "id" },
+        encode: {
+          enter: {
+            x,
+            y: { scale: "y", field: "low" },
+            y2: { scale: "y", field: "high" },
+            fill: { value: ROLE_COLOURS.teacher },
+            fillOpacity: { value: 0.2 },
+          },
+        },
+      },
+      {
+        type: "line",
+        from: { data: "id" },
+        encode: {
+          enter: {
+            x,
+            y: { scale: "y", field: "mean" },
+            stroke: { value: ROLE_COLOURS.teacher },
+            strokeWidth: { value: 2 },
+          },
+        },
+      },
+      {
+        type: "symbol",
+        from: { data: "id" },
+        encode: {
+          enter: { x, y: { scale: "y", field: "mean" }, fill: { value: ROLE_COLOURS.teacher }, size: { value: 25 } },
+        },
+      },
+    ],
+  };
 }

@@ -2,7 +2,14 @@
 // written to `<runDir>/report.html`.
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { chartSvg, intrinsicDimensionChartSpec, lossChartSpec, rocSpecForIjb, rocSpecForSet } from "./charts.js";
+import {
+  chartSvg,
+  idTrainingChartSpec,
+  intrinsicDimensionChartSpec,
+  lossChartSpec,
+  rocSpecForIjb,
+  rocSpecForSet,
+} from "./charts.js";
 import { readStageCurves } from "./metrics.js";
 import { renderPage, type ChartOrNote, type ReportCharts } from "./page.js";
 import { readResults } from "./read-results.js";
@@ -26,6 +33,7 @@ export { writeSweepReport, writeSweepCharts } from "./sweep-page.js";
 
 async function buildCharts(runDir: string, results: RunResults): Promise<ReportCharts> {
   const loss: ChartOrNote[] = [];
+  const idTraining: ChartOrNote[] = [];
   for (const curves of readStageCurves(runDir, results.models)) {
     const stage = results.stages.find((s) => s.id === curves.stage)?.title ?? curves.stage;
     const trained = curves.models.map((m) => m.label).join(", ");
@@ -40,6 +48,12 @@ async function buildCharts(runDir: string, results: RunResults): Promise<ReportC
         ? { caption, svg: await chartSvg(lossChartSpec(curves, trained)), note: skipped }
         : { caption, svg: null, note: `${trained}: no loss curve, ${curves.problem}` },
     );
+    if (curves.intrinsicDimension.length > 0)
+      idTraining.push({
+        caption: `${stage}: TwoNN on a fixed sample of its training data, 95% interval shaded (${curves.file})`,
+        svg: await chartSvg(idTrainingChartSpec(curves.intrinsicDimension, `${trained}: ID during training`)),
+        note: null,
+      });
   }
   const roc: ChartOrNote[] = [];
   for (const set of verificationSets(results.models)) {
@@ -69,11 +83,11 @@ async function buildCharts(runDir: string, results: RunResults): Promise<ReportC
     idSpec === null
       ? null
       : {
-          caption: `TwoNN on the shared sample; whiskers ± 1 std${reference ? `; outlined: ${reference}, the reference of the gaps` : ""}`,
+          caption: `TwoNN on the shared sample; whiskers: 95% interval (± 1 std in results without one)${reference ? `; outlined: ${reference}, the reference of the gaps` : ""}`,
           svg: await chartSvg(idSpec),
           note: null,
         };
-  return { loss, roc, intrinsicDimension };
+  return { loss, roc, intrinsicDimension, idTraining };
 }
 
 /** Writes `<runDir>/report.html` from the run's results.json and metrics files; returns its path. */

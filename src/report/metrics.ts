@@ -1,5 +1,6 @@
-// The training curves of a run's stages, from the metrics.jsonl files its results point to. A file that is
-// missing or unreadable becomes a note in the report rather than an error.
+// The training curves of a run's stages (the loss, and the intrinsic dimension where it was tracked), from the
+// metrics.jsonl files its results point to. A file that is missing or unreadable becomes a note in the report
+// rather than an error.
 import path from "node:path";
 import { readMetrics } from "../train/metrics.js";
 import type { ModelResult } from "./results.js";
@@ -10,6 +11,14 @@ export interface CurvePoint {
   value: number;
 }
 
+/** The ID of a fixed sample at a step of training (metrics.idEvery of the train config), with its 95% interval. */
+export interface IdPoint {
+  step: number;
+  mean: number;
+  low: number;
+  high: number;
+}
+
 export interface StageCurves {
   /** The metrics file, relative to the run folder. */
   file: string;
@@ -18,6 +27,8 @@ export interface StageCurves {
   points: CurvePoint[];
   /** Steps skipped by the trainer (a non-finite loss), with the reason. */
   skipped: { step: number; reason: string }[];
+  /** The intrinsic dimension during training, when the stage tracked it. */
+  intrinsicDimension: IdPoint[];
   /** Why there is no curve (file missing or unreadable, no loss records). */
   problem: string | null;
 }
@@ -33,6 +44,7 @@ export function readStageCurves(runDir: string, models: readonly ModelResult[]):
       models: owners,
       points: [],
       skipped: [],
+      intrinsicDimension: [],
       problem: null,
     };
     let records;
@@ -44,6 +56,9 @@ export function readStageCurves(runDir: string, models: readonly ModelResult[]):
       return curves;
     }
     for (const r of records) {
+      const id = r.id as Partial<IdPoint> | undefined;
+      if (id !== undefined && [id.mean, id.low, id.high].every(Number.isFinite))
+        curves.intrinsicDimension.push({ step: r.step, mean: id.mean!, low: id.low!, high: id.high! });
       if (typeof r.skipped === "string") curves.skipped.push({ step: r.step, reason: r.skipped });
       else if (typeof r.loss === "number" && Number.isFinite(r.loss)) {
         curves.points.push({ step: r.step, series: "loss", value: r.loss });

@@ -16,6 +16,8 @@ export interface ReportCharts {
   loss: ChartOrNote[];
   roc: ChartOrNote[];
   intrinsicDimension: ChartOrNote | null;
+  /** The ID against step of the stages that tracked it. */
+  idTraining: ChartOrNote[];
 }
 
 function figure(c: ChartOrNote): string {
@@ -67,6 +69,7 @@ ${ijb === "" ? "" : `<section><h2>IJB-B/C</h2>${ijb}</section>`}
 ${chartsSection("Training loss", charts.loss, "No model was trained in this run.")}
 ${chartsSection("Verification (ROC)", charts.roc, "No model was evaluated on a verification set.")}
 <section><h2>Intrinsic dimension</h2><div class="side">${idBody}${intrinsicGapTable(results)}</div></section>
+${charts.idTraining.length === 0 ? "" : chartsSection("Intrinsic dimension during training", charts.idTraining, "")}
 <section><h2>Stages</h2>${stagesTable(results)}</section>
 <section><h2>Configuration</h2><details><summary>resolved configuration (JSON)</summary><pre>${e(config)}</pre></details></section>
 </main>

@@ -30,6 +30,9 @@ const ijbSchema = verificationSchema.omit({ accuracy: true, accuracyStd: true })
   templates: num,
 });
 
+/** A 95% interval (absent in results of older runs). */
+const intervalSchema = z.object({ low: num, high: num, level: num });
+
 const modelSchema = z.object({
   /** The model's stage: "teacher-refo", "student-fo-refo", ... */
   id: z.string().min(1),
@@ -47,8 +50,19 @@ const modelSchema = z.object({
   imagesPerSecond: num.nullable(),
   /** libtorch threads the evaluation (and the throughput) ran with; absent in results of older runs. */
   threads: z.number().int().positive().optional(),
-  /** TwoNN on the shared D1 sample. */
-  intrinsicDimension: z.object({ mean: num, std: num }).nullable(),
+  /** TwoNN on the shared D1 sample: the protocol's mean and std over 90% subsets, the 95% interval for the sampling
+   *  of the points, the sample size (flagged when too small) and the half-sample estimates that pair two models' gap;
+   *  results of older runs have the mean and std only. */
+  intrinsicDimension: z
+    .object({
+      mean: num,
+      std: num,
+      interval: intervalSchema.optional(),
+      sampleSize: z.number().int().positive().optional(),
+      smallSample: z.boolean().optional(),
+      halfSampleEstimates: z.array(num).optional(),
+    })
+    .nullable(),
   /** By set name ("synthetic-pairs", "lfw", ...). */
   verification: z.record(z.string(), verificationSchema),
   /** The IJB-B/C release of the refo config's `evaluation.ijb`; absent or null where none was given. */
@@ -76,11 +90,21 @@ export const runResultsSchema = z.object({
   machine: z.string(),
   /** The engine settings every stage of this invocation ran with; absent in results of older runs. */
   engine: z.object({ libtorch: z.string(), threads: z.number(), workers: z.number() }).optional(),
-  /** Each model's ID and its gap to the reference (S'). */
+  /** Each model's ID and its gap to the reference (S'), with the ID's interval and the gap's paired one (null for
+   *  the reference itself; absent in results of older runs). */
   intrinsicGap: z
     .object({
       reference: z.string(),
-      rows: z.array(z.object({ id: z.string(), mean: num, std: num, gap: num })),
+      rows: z.array(
+        z.object({
+          id: z.string(),
+          mean: num,
+          std: num,
+          interval: intervalSchema.optional(),
+          gap: num,
+          gapInterval: intervalSchema.nullable().optional(),
+        }),
+      ),
     })
     .nullable(),
   models: z.array(modelSchema),

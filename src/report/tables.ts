@@ -1,5 +1,6 @@
 // The report's HTML tables: models (size, speed, intrinsic dimension, verification), IJB-B/C, intrinsic gap, stages.
 import { escapeHtml as e, formatCount, formatFar, formatPercent, formatSeconds, formatShort } from "./format.js";
+import { withInterval } from "../analysis/intrinsic-gap.js";
 import type { ModelResult, RunResults, VerificationSummary } from "./results.js";
 
 const PREFERRED_FARS = [1e-3, 1e-2];
@@ -48,6 +49,15 @@ export function bestStudent(models: readonly ModelResult[]): { model: ModelResul
   return { model, set };
 }
 
+/** `7.85 [7.41, 8.29]`, or `7.85 ± 0.05` (the subsets' std) from results of older runs without an interval. */
+function idCell(id: NonNullable<ModelResult["intrinsicDimension"]>): string {
+  const spread = id.interval
+    ? `[${id.interval.low.toFixed(2)}, ${id.interval.high.toFixed(2)}]`
+    : `± ${id.std.toFixed(2)}`;
+  const small = id.smallSample ? ` <span class="badge">small sample</span>` : "";
+  return `${id.mean.toFixed(2)} <span class="sub">${spread}</span>${small}`;
+}
+
 export function modelsTable(models: readonly ModelResult[]): string {
   const sets = verificationSets(models);
   const fars = new Map(sets.map((s) => [s, tableFars(models, s)]));
@@ -89,7 +99,7 @@ export function modelsTable(models: readonly ModelResult[]): string {
       `<td class="num">${formatCount(m.parameters)}</td>`,
       `<td class="num">${m.flops === null ? "–" : formatShort(m.flops / 1e6)}</td>`,
       `<td class="num">${m.imagesPerSecond === null ? "–" : formatShort(m.imagesPerSecond)}</td>`,
-      `<td class="num">${id === null ? "–" : `${id.mean.toFixed(2)} <span class="sub">± ${id.std.toFixed(2)}</span>`}</td>`,
+      `<td class="num">${id === null ? "–" : idCell(id)}</td>`,
       ...gammas.map((g) => {
         const phi = distillationErrorAt(m, g);
         return `<td class="num">${phi === undefined ? "–" : phi.toFixed(4)}</td>`;
@@ -165,14 +175,19 @@ export function intrinsicGapTable(results: RunResults): string {
   const gap = results.intrinsicGap;
   if (gap === null || gap.rows.length === 0) return "";
   const label = (id: string) => results.models.find((m) => m.id === id)?.label ?? id;
+  const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(2)}`;
+  const range = (i: { low: number; high: number } | null | undefined) =>
+    i ? ` <span class="sub">[${signed(i.low)}, ${signed(i.high)}]</span>` : "";
   const rows = gap.rows.map(
     (r) =>
       `<tr${r.id === gap.reference ? ' class="reference"' : ""}><td>${e(label(r.id))}</td>` +
-      `<td class="num">${r.mean.toFixed(2)} ± ${r.std.toFixed(2)}</td>` +
-      `<td class="num">${r.id === gap.reference ? "reference" : `${r.gap >= 0 ? "+" : ""}${r.gap.toFixed(2)}`}</td></tr>`,
+      `<td class="num">${withInterval(r.mean, r.interval)}</td><td class="num">${r.std.toFixed(2)}</td>` +
+      `<td class="num">${r.id === gap.reference ? "reference" : signed(r.gap) + range(r.gapInterval)}</td></tr>`,
   );
   return (
-    `<table class="gap"><thead><tr><th>model</th><th>ID (mean ± std)</th><th>gap to ${e(label(gap.reference))}</th>` +
+    `<table class="gap"><caption>95% intervals for the sampling of the points; the gaps' are paired (the same ` +
+    `points for both models). ± std: the paper's spread over 90% subsets, which leaves that sampling out.</caption>` +
+    `<thead><tr><th>model</th><th>ID [95%]</th><th>± std</th><th>gap to ${e(label(gap.reference))} [95%]</th>` +
     `</tr></thead><tbody>${rows.join("")}</tbody></table>`
   );
 }

@@ -1,6 +1,6 @@
 // The run's results as a text table for the terminal: one row per model, the first verification set's accuracy
 // and the TARs at the FARs the HTML table shows, and the IJB-B/C TAR at its headline FAR.
-import { formatTable, percent } from "../analysis/index.js";
+import { formatTable, percent, withInterval } from "../analysis/index.js";
 import type { RunResults } from "./results.js";
 import {
   distillationErrorAt,
@@ -22,7 +22,7 @@ export function formatResultsTable(results: RunResults): string {
     "params",
     "MFLOPs",
     "img/s",
-    "ID (TwoNN)",
+    "ID (TwoNN) [95%]",
     ...gammas.map((g) => `Φ γ=${g}`),
   ];
   if (set !== undefined) headers.push(`${set} accuracy`, ...fars.map((f) => `TAR@FAR=${f}`));
@@ -37,7 +37,11 @@ export function formatResultsTable(results: RunResults): string {
       `${(m.parameters / 1e6).toFixed(2)}M`,
       m.flops === null ? "n/a" : (m.flops / 1e6).toFixed(1),
       m.imagesPerSecond === null ? "n/a" : m.imagesPerSecond.toFixed(0),
-      id === null ? "n/a" : `${id.mean.toFixed(2)} ± ${id.std.toFixed(2)}`,
+      id === null
+        ? "n/a"
+        : id.interval
+          ? withInterval(id.mean, id.interval)
+          : `${id.mean.toFixed(2)} ± ${id.std.toFixed(2)}`,
       ...gammas.map((g) => distillationErrorAt(m, g)?.toFixed(4) ?? "n/a"),
       ...(v === undefined
         ? set === undefined

@@ -134,6 +134,14 @@ export const trainConfigSchema = strict({
   logEvery: positiveInt.default(10),
   /** Stop after this many consecutive steps with a non-finite loss or gradient. */
   maxBadSteps: positiveInt.default(5),
+  /** Extra records in metrics.jsonl. */
+  metrics: strict({
+    /** The intrinsic dimension (TwoNN) of a fixed sample of the training data every this many steps (and at the
+     *  end), embedded in eval mode: `{ step, id: { mean, std, low, high, ... } }` records. Unset: never. */
+    idEvery: positiveInt.optional(),
+    /** The rows of that sample, drawn with the run's seed (default 1000; all rows when the data has fewer). */
+    idSample: z.number().int().min(20).default(1000),
+  }).optional(),
 }).superRefine((config, ctx) => {
   if (config.steps === undefined && config.epochs === undefined) {
     ctx.addIssue({ code: "custom", path: ["steps"], message: "is required (or epochs instead): the run's length" });

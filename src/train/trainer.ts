@@ -36,6 +36,7 @@ import type { TrainListener } from "./events.js";
 import { checkpointListener } from "./listeners/checkpoints.js";
 import { evaluationListener, type EvaluationHook } from "./listeners/evaluation.js";
 import { metricsListener } from "./listeners/metrics.js";
+import { intrinsicDimensionListener, trainingSampleTracking } from "./listeners/intrinsic-dimension.js";
 import { nanGuard } from "./listeners/nan-guard.js";
 import { progressLines } from "./listeners/progress.js";
 import { runLoop } from "./loop.js";
@@ -213,10 +214,20 @@ async function run(
     ...(own ? { classify: (embedding: torch.Tensor) => classify(embedding, own, logits) } : {}),
     ...(teacher ? { teacher: teacherOutputs } : {}),
   };
+  const metrics = new MetricsLog(join(config.runDir, "metrics.jsonl"));
+  const idEvery = config.metrics?.idEvery;
   const listeners: TrainListener[] = [];
   listeners.push(
     nanGuard(checkpoints, () => readSidecar(checkpoints, "last")?.step ?? null),
-    metricsListener(new MetricsLog(join(config.runDir, "metrics.jsonl"))),
+    metricsListener(metrics),
+    ...(idEvery === undefined
+      ? []
+      : [
+          intrinsicDimensionListener(
+            trainingSampleTracking(source, { every: idEvery, sample: config.metrics!.idSample, seed, batchSize }),
+            metrics,
+          ),
+        ]),
     ...(options.evaluate ? [evaluationListener(options.evaluate, listeners)] : []),
     checkpointListener(options.stopAt),
     options.progress ?? progressLines(log),

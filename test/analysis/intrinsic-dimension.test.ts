@@ -7,6 +7,7 @@ import { sampleIndices } from "../../src/analysis/sampling.js";
 import { Rng } from "../../src/data/index.js";
 import { twoNN } from "../../src/analysis/twonn.js";
 import { knownDimensionSet } from "../../src/analysis/synthetic.js";
+import { MIN_SAMPLE_SIZE } from "../../src/analysis/id-interval.js";
 
 describe("the intrinsic-dimension protocol", () => {
   test("shared neighbour lists give exactly the estimates of a fresh search on every subset", () => {
@@ -63,4 +64,43 @@ describe("TwoNN on data of known dimension, N = 20,000 embedded linearly in 512-
       assert.ok(Math.abs(estimate / d - 1) < 0.05, `estimate ${estimate} for d = ${d}`);
     });
   }
+});
+
+describe("the 95% interval covers the sampling of the points", () => {
+  // Samples of MIN_SAMPLE_SIZE points from 4,000 (no normalization: the sets are not on a sphere): the interval
+  // should hold the estimate on all 4,000 points for most seeds; the protocol's ± std over 90% subsets of one
+  // sample (what the paper reports) leaves that sampling out and misses it for most.
+  const cases = [
+    ["uniform 4-cube", 4],
+    ["uniform 5-cube", 5],
+    ["uniform 6-cube", 6],
+    ["2-d plane in 10-d", 2],
+  ] as const;
+  for (const [name, d] of cases) {
+    test(name, () => {
+      const points = knownDimensionSet("cube", 4000, d, { seed: d, ambient: 10 });
+      const all = intrinsicDimension(points, { sampleSize: 4000, repetitions: 1, halfSamples: 2, normalize: false });
+      let covered = 0;
+      let oldCovered = 0;
+      for (let seed = 0; seed < 20; seed++) {
+        const r = intrinsicDimension(points, { sampleSize: MIN_SAMPLE_SIZE, normalize: false, seed });
+        assert.equal(r.smallSample, false);
+        assert.equal(r.halfSampleEstimates.length, 100);
+        if (r.interval.low <= all.sampleEstimate && all.sampleEstimate <= r.interval.high) covered++;
+        if (Math.abs(r.mean - all.sampleEstimate) <= r.std) oldCovered++;
+      }
+      assert.ok(covered >= 17, `the interval held ${all.sampleEstimate.toFixed(2)} in ${covered} of 20 seeds`);
+      assert.ok(oldCovered <= 10, `mean ± std held ${all.sampleEstimate.toFixed(2)} in ${oldCovered} of 20 seeds`);
+    });
+  }
+
+  test("a 200-point sample of a 6-cube of 20,000 is flagged: its interval misses the estimate on all points", () => {
+    const points = knownDimensionSet("cube", 20000, 6, { seed: 6, ambient: 12 });
+    const all = intrinsicDimension(points, { sampleSize: 20000, repetitions: 1, halfSamples: 2, normalize: false });
+    const r = intrinsicDimension(points, { normalize: false }); // the paper's 1%
+    assert.equal(r.sampleSize, 200);
+    assert.ok(r.smallSample);
+    assert.ok(r.mean + r.std < all.sampleEstimate, `${r.mean} ± ${r.std} against ${all.sampleEstimate}`);
+    assert.ok(r.interval.high - r.interval.low > 6 * r.std, "the interval is wider than the subsets' spread");
+  });
 });

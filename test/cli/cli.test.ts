@@ -121,12 +121,38 @@ test("facekd id estimates the intrinsic dimension of an embedding file", async (
   writeNpy(file, knownDimensionSet("sphere", 3000, 3, { ambient: 32, seed: 1 }));
   const r = run("id", file, "--fraction", "1", "--repetitions", "5", "--json");
   assert.equal(r.status, 0, r.stderr);
-  const result = JSON.parse(r.stdout) as { mean: number; estimates: number[] };
+  const result = JSON.parse(r.stdout) as { mean: number; estimates: number[]; interval: { low: number; high: number } };
   assert.equal(result.estimates.length, 5);
   assert.ok(Math.abs(result.mean - 3) < 0.15, `estimated ${result.mean} for a 3-sphere`);
+  assert.ok(result.interval.low < result.mean && result.mean < result.interval.high);
+  assert.equal(r.stderr, "");
   const bad = run("id", file, "--variant", "nope");
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--variant: expected one of skdim, ansuini, mle/);
+  // a small sample: the interval, and a warning naming the options that fix it
+  const small = run("id", file, "--sample", "200", "--half-samples", "20");
+  assert.equal(small.status, 0, small.stderr);
+  assert.match(small.stdout, /intrinsic dimension \d+\.\d\d \[\d+\.\d\d, \d+\.\d\d\] \(95%/);
+  assert.match(small.stderr, /a sample of 200 points is below 1000.*--sample 1000 or more \(or --fraction 0\.34\)/);
+  // two files of the same samples: both IDs and the paired gap; different row counts are refused
+  const other = path.join(path.dirname(file), "plane.npy");
+  writeNpy(other, knownDimensionSet("cube", 3000, 2, { ambient: 32, seed: 2 }));
+  const pair = run("id", file, other, "--fraction", "0.5", "--repetitions", "3", "--half-samples", "20", "--json");
+  assert.equal(pair.status, 0, pair.stderr);
+  const both = JSON.parse(pair.stdout) as { models: { file: string; mean: number }[]; gap: { gap: number } };
+  assert.deepEqual(
+    both.models.map((m) => m.file),
+    [file, other],
+  );
+  assert.ok(Math.abs(both.gap.gap - (both.models[0]!.mean - both.models[1]!.mean)) < 1e-12);
+  assert.ok(both.gap.gap > 0.5, `a 3-sphere against a plane: gap ${both.gap.gap}`);
+  const text = run("id", file, other, "--fraction", "0.5", "--repetitions", "3", "--half-samples", "20");
+  assert.match(text.stdout, /gap .*sphere\.npy - .*plane\.npy: \d+\.\d\d \[\d+\.\d\d, \d+\.\d\d\] \(95%, paired/);
+  const short = path.join(path.dirname(file), "short.npy");
+  writeNpy(short, knownDimensionSet("cube", 2999, 2, { ambient: 32, seed: 2 }));
+  const mismatch = run("id", file, short);
+  assert.equal(mismatch.status, 1);
+  assert.match(mismatch.stderr, /sphere\.npy has 3000 rows but .*short\.npy has 2999: the gap needs/);
 });
 
 test("facekd export writes an ONNX file of a checkpoint; a bad --batch is an error naming it", async () => {

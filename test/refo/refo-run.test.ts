@@ -145,6 +145,13 @@ test("facekd refo runs every stage and writes well-formed artifacts and the repo
     assert.ok(m.intrinsicDimension!.mean > 0 && m.parameters > 0 && m.flops! > 0, m.id);
   }
   assert.equal(results.intrinsicGap?.reference, "student-labels");
+  // each ID has its 95% interval (a 40-row sample is flagged small) and each gap to S' its paired one
+  for (const m of results.models) {
+    const id = m.intrinsicDimension!;
+    assert.ok(id.interval!.low < id.mean && id.mean < id.interval!.high && id.smallSample, m.id);
+  }
+  for (const row of results.intrinsicGap!.rows)
+    assert.equal(row.gapInterval === null, row.id === "student-labels", `${row.id}: ${JSON.stringify(row)}`);
   // the finding states the comparison the accuracies make
   const accuracy = (id: string) => results.models.find((m) => m.id === id)!.verification["synthetic-pairs"]!.accuracy;
   const [refo, standard] = [accuracy("student-fo-refo"), accuracy("student-fo-standard")];

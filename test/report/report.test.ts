@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Command } from "commander";
@@ -124,6 +124,36 @@ describe("facekd report", () => {
       code: "commander.helpDisplayed",
     });
     assert.match(help.join(""), /--json[\s\S]*Examples:\n {2}facekd report runs\/demo/);
+  });
+
+  test("intervals in the tables, and a chart of the ID during training where metrics.jsonl tracked it", async () => {
+    const withIntervals = fixtureResults();
+    const interval = (mean: number) => ({ low: mean - 0.5, high: mean + 0.5, level: 0.95 });
+    for (const m of withIntervals.models) {
+      const id = m.intrinsicDimension!;
+      m.intrinsicDimension = { ...id, interval: interval(id.mean), sampleSize: 2000, smallSample: false };
+    }
+    for (const r of withIntervals.intrinsicGap!.rows) {
+      r.interval = interval(r.mean);
+      r.gapInterval = r.gap === 0 ? null : { low: r.gap - 0.3, high: r.gap + 0.3, level: 0.95 };
+    }
+    const run = writeFixtureRun(path.join(dir, "intervals"), withIntervals);
+    const tracked = [100, 200, 300].map((step, i) => ({
+      step,
+      id: { mean: 14 - 2 * i, std: 0.1, low: 13.5 - 2 * i, high: 14.5 - 2 * i, sampleSize: 2000, smallSample: false },
+    }));
+    appendFileSync(path.join(run, "teacher/metrics.jsonl"), tracked.map((r) => JSON.stringify(r) + "\n").join(""));
+    const html = readFileSync(await writeReport(run), "utf8");
+    assert.match(html, /<td class="num">14\.10 <span class="sub">\[13\.60, 14\.60\]<\/span><\/td>/);
+    assert.match(html, /<td class="num">\+6\.00 <span class="sub">\[\+5\.70, \+6\.30\]<\/span><\/td>/);
+    assert.match(html, /<h2>Intrinsic dimension during training<\/h2>/);
+    assert.match(html, /Standard teacher: ID during training/);
+    // the loss charts, the ROC charts, the ID bars and now one ID curve
+    const sets = new Set(withIntervals.models.flatMap((m) => Object.keys(m.verification)));
+    assert.equal(html.match(/<svg/g)?.length, Object.keys(FIXTURE_METRICS).length + sets.size + 2);
+    // the fixture without intervals (results of older runs) has no such section
+    const old = readFileSync(path.join(dir, "run", "report.html"), "utf8");
+    assert.doesNotMatch(old, /during training/);
   });
 
   test("a missing or malformed results.json is an error naming the file and the key", async () => {

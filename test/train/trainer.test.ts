@@ -7,9 +7,21 @@ import { join } from "node:path";
 import * as torch from "../../src/torch/index.js";
 import { loadSafetensors } from "../../src/io/index.js";
 import { defineLoss, type LossSpec } from "../../src/distill/index.js";
-import { loadBackbone } from "../../src/models/index.js";
+import { createModel, loadBackbone } from "../../src/models/index.js";
 import type { MemorySource } from "../../src/data/index.js";
-import { readMetrics, readSidecar, train, TrainingDivergedError, type TrainConfig } from "../../src/train/index.js";
+import {
+  intrinsicDimensionListener,
+  readMetrics,
+  readSidecar,
+  train,
+  TrainingDivergedError,
+  type IdRecord,
+  type MetricsRecord,
+  type StepEvent,
+  type TrainConfig,
+  type TrainLoop,
+} from "../../src/train/index.js";
+import type { MetricsLog } from "../../src/train/metrics.js";
 import { syntheticSource } from "./synthetic.js";
 
 torch.setNumThreads(1); // a second thread only contends on a busy 2-core machine
@@ -184,6 +196,55 @@ describe("train", () => {
         .sort(),
       ["step-00000004.safetensors", "step-00000006.safetensors"],
     );
+  });
+
+  test("metrics.idEvery: the ID of a fixed sample every K steps and at the end, without disturbing training", async () => {
+    const runDir = join(root, "id");
+    const result = await train(config("id", { metrics: { idEvery: 4, idSample: 24 } }), { source, ...quiet });
+    assert.ok(result.finished);
+    const records = readMetrics(join(runDir, "metrics.jsonl")).filter((r) => r.id !== undefined);
+    assert.deepEqual(
+      records.map((r) => r.step),
+      [4, 6],
+    );
+    for (const { id } of records) {
+      const { mean, low, high, sampleSize } = id as IdRecord;
+      assert.ok(low < mean && mean < high && mean > 0, JSON.stringify(id));
+      assert.equal(sampleSize, 24);
+    }
+    // eval mode draws nothing from the generator: the losses are the untracked run's
+    assert.deepEqual(lossesOf(runDir), lossesOf(join(root, "whole")));
+  });
+
+  test("the ID listener embeds in eval mode and puts the model back in training mode", async () => {
+    const model = createModel(MODEL.name, MODEL.options);
+    model.train();
+    const lines: MetricsRecord[] = [];
+    const modes: boolean[] = [];
+    const listener = intrinsicDimensionListener(
+      {
+        every: 3,
+        seed: 0,
+        embed: async (m) => {
+          modes.push(m.training);
+          return torch.randn([50, 6]);
+        },
+      },
+      { append: (r: MetricsRecord) => void lines.push(r) } as MetricsLog,
+    );
+    const loop = { model, step: 0, consecutiveBadSteps: 0 } as unknown as TrainLoop;
+    for (let step = 1; step <= 7; step++) {
+      (loop as { step: number }).step = step;
+      await listener.step!({ step } as StepEvent, loop);
+    }
+    await listener.end!({ step: 7, finished: true }, loop);
+    assert.deepEqual(modes, [false, false, false]);
+    assert.equal(model.training, true);
+    assert.deepEqual(
+      lines.map((r) => r.step),
+      [3, 6, 7],
+    );
+    model.dispose();
   });
 
   test("a live frozen teacher feeds the losses, and epochs set the length", async () => {

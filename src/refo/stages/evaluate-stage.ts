@@ -161,7 +161,14 @@ async function measure(
     return {
       imagesPerSecond: await inferenceSpeed(model, batchSize, { backend }),
       threads: torch.getNumThreads(),
-      intrinsicDimension: { mean: id.mean, std: id.std },
+      intrinsicDimension: {
+        mean: id.mean,
+        std: id.std,
+        interval: id.interval,
+        sampleSize: id.sampleSize,
+        smallSample: id.smallSample,
+        halfSampleEstimates: id.halfSampleEstimates,
+      },
       verification,
       ...(ijb === null ? {} : { ijb }),
       distillationError: spec.teacher

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import * as torch from "../../torch/index.js";
-import { withGaps } from "../../analysis/index.js";
+import { withGaps, withInterval } from "../../analysis/index.js";
 import {
   ijbHeadlineFar,
   ijbTarAt,
@@ -90,10 +90,12 @@ function intrinsicFindings(gap: RunResults["intrinsicGap"], models: ModelResult[
   const reference = row(gap.reference)!;
   const standard = row(TEACHER_STANDARD);
   if (standard === undefined) return [];
-  const describe = (id: string) => `${label(id)} ${row(id)!.mean.toFixed(2)} (gap ${row(id)!.gap.toFixed(2)})`;
+  const describe = (id: string) =>
+    `${label(id)} ${withInterval(row(id)!.mean, row(id)!.interval)} (gap ${withInterval(row(id)!.gap, row(id)!.gapInterval)})`;
   const tailored = ["teacher-refo", "teacher-refo-plus", "teacher-sh-kd"].filter((id) => row(id) !== undefined);
   return [
-    `intrinsic dimension (TwoNN): ${label(gap.reference)} ${reference.mean.toFixed(2)}, ${describe(TEACHER_STANDARD)}` +
+    `intrinsic dimension (TwoNN, 95% intervals): ${label(gap.reference)} ` +
+      `${withInterval(reference.mean, reference.interval)}, ${describe(TEACHER_STANDARD)}` +
       (tailored.length ? `; after tailoring: ${tailored.map(describe).join(", ")}` : ""),
   ];
 }
@@ -101,7 +103,14 @@ function intrinsicFindings(gap: RunResults["intrinsicGap"], models: ModelResult[
 function intrinsicGap(models: ModelResult[]): RunResults["intrinsicGap"] {
   const measured = models.flatMap((m) => (m.intrinsicDimension ? [{ name: m.id, ...m.intrinsicDimension }] : []));
   if (!measured.some((m) => m.name === STUDENT_LABELS)) return null;
-  const rows = withGaps(measured, STUDENT_LABELS).map(({ name, ...row }) => ({ id: name, ...row }));
+  const rows = withGaps(measured, STUDENT_LABELS).map(({ name, mean, std, interval, gap, gapInterval }) => ({
+    id: name,
+    mean,
+    std,
+    ...(interval && { interval }),
+    gap,
+    gapInterval,
+  }));
   return { reference: STUDENT_LABELS, rows };
 }
 

@@ -16,6 +16,7 @@ import type { StageSpec, TrainSpec } from "../plan.js";
 function trainConfig(ctx: StageContext, stageId: string, spec: TrainSpec): TrainConfig {
   const { config } = ctx;
   const teacherStage = spec.liveTeacher;
+  const idEvery = config[spec.model.role].idEvery;
   return {
     runDir: ctx.folders.dir(stageId),
     model: { ...runModel(ctx, spec.model.architecture), ...(spec.init ? { init: spec.init } : {}) },
@@ -47,6 +48,8 @@ function trainConfig(ctx: StageContext, stageId: string, spec: TrainSpec): Train
     ...(config.threads !== undefined ? { threads: config.threads } : {}),
     checkpointEvery: config.checkpointEvery,
     logEvery: Math.max(1, Math.min(50, Math.floor(spec.steps / 10))),
+    // only when set, so that the stages of runs without it keep their fingerprints
+    ...(idEvery !== undefined && { metrics: { idEvery, idSample: config.evaluation.idSample } }),
   };
 }
 
