@@ -21,12 +21,15 @@ export async function inferenceSpeed(
   const size = backbone?.spec.inputSize ?? (model as OnnxTeacher).inputSize;
   const wasTraining = backbone?.training ?? false;
   backbone?.eval();
-  const input = torch.keep(torch.tidy(() => torch.randn([batchSize, 3, size, size]).contiguous("channels_last")));
+  const device = backbone?.device ?? "cpu";
+  const input = torch.keep(
+    torch.tidy(() => torch.randn([batchSize, 3, size, size], { device }).contiguous("channels_last")),
+  );
   try {
     return await withInferenceModel(model, backend, async (m) => {
       const step =
         m instanceof Backbone
-          ? () => Promise.resolve(torch.noGrad(() => torch.tidy(() => void m.forward(input))))
+          ? () => Promise.resolve(torch.noGrad(() => torch.tidy(() => forwardAndWait(m, input))))
           : async () => (await m.embed(input)).dispose();
       await step(); // warm-up
       let images = 0;
@@ -41,4 +44,10 @@ export async function inferenceSpeed(
     input.dispose();
     backbone?.train(wasTraining);
   }
+}
+
+// Reading one value waits for a GPU's queued kernels: without it only their launch would be timed.
+function forwardAndWait(model: Backbone, input: torch.Tensor): void {
+  const out = model.forward(input);
+  if (out.device !== "cpu") out.sum().item();
 }

@@ -13,6 +13,7 @@ import { loadCheckpoint, readSidecar, saveCheckpoint } from "../../src/train/che
 import { lossScaleGuard } from "../../src/train/listeners/loss-scale.js";
 import { trainStep, type StepInputs } from "../../src/train/step.js";
 import type { TrainLoop } from "../../src/train/events.js";
+import { resolveRefoConfig } from "../../src/refo/index.js";
 import { syntheticSource } from "./synthetic.js";
 
 torch.setNumThreads(1);
@@ -75,6 +76,8 @@ describe("mixed precision in the trainer", () => {
       /precision float16 needs a CUDA device \(device: cuda\); on cpu use precision: bfloat16/,
     );
     assert.throws(() => resolveConfig(config("gpu", { device: "gpu0" })), /device must be 'cpu', 'cuda' or 'cuda:N'/);
+    assert.throws(() => resolveRefoConfig({ precision: "float16" }), /precision float16 needs a CUDA device/);
+    assert.equal(resolveRefoConfig({ precision: "bfloat16" }).device, "cpu");
     if (torch.cudaIsAvailable()) return;
     await assert.rejects(
       train(config("cuda", { device: "cuda:0" }), { source, ...quiet }),
