@@ -18,7 +18,7 @@ export interface StepInputs {
   classify?: (embedding: torch.Tensor) => ModelOutputs;
   /** The frozen teacher's outputs for these images, when there is a live teacher. */
   teacher?: (images: torch.Tensor) => ModelOutputs;
-  /** Between backward and clipping (gradient synchronisation, unscaling); a returned reason skips the step. */
+  /** Between backward and unscaling (gradient synchronisation); a returned reason skips the step. */
   afterBackward?: (params: readonly torch.nn.Parameter[]) => string | null;
   /** The device of the model: batches are copied there (unset: they stay where the loader made them, the CPU). */
   device?: string;
