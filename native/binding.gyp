@@ -4,6 +4,7 @@
       "target_name": "facekd_native",
       "sources": [
         "src/addon.cc",
+        "src/autocast.cc",
         "src/convert.cc",
         "src/dispatch.cc",
         "src/distributed.cc",

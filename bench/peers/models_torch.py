@@ -4,7 +4,8 @@
 bench/models.ts starts it with --serve and sends one JSON request per line on stdin; each reply is one JSON line on
 stdout. Requests:
     {"op": "case", "model": "mbf", "mode": "train" | "infer", "batch": 64, "format": "channels_last",
-     "steps": 3, "warmup": 1[, "seconds": 2]}        -> {"value": img/s, "steps": n, "parameters": count}
+     "steps": 3, "warmup": 1[, "seconds": 2][, "precision": "float32" | "bfloat16"]}
+                                                     -> {"value": img/s, "steps": n, "parameters": count}
     {"op": "onnx", "model": "mbf", "path": "/tmp/mbf.onnx"} -> {"path": ...}  (eval mode, dynamic batch)
     {"op": "quit"}
 The first line it prints is {"ready": true, "torch_version": ..., "threads": n} or {"error": ..., "message": ...}.
@@ -194,11 +195,18 @@ class Bench:
     def case(self, req):
         torch = self.torch
         model, head, opt, x, labels = self.setup(req["model"], req["batch"], req["format"])
+        # "precision": "bfloat16" runs the forward pass (and the loss) under CPU autocast, as bench/amp.ts asks
+        bf16 = req.get("precision", "float32") == "bfloat16"
+
+        def autocast():
+            return torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
+
         if req["mode"] == "train":
             model.train()
 
             def step():
-                loss = head.loss(model(x), labels)
+                with autocast():
+                    loss = head.loss(model(x), labels)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -206,7 +214,7 @@ class Bench:
             model.eval()
 
             def step():
-                with torch.no_grad():
+                with torch.no_grad(), autocast():
                     model(x)
 
         for _ in range(req["warmup"]):

@@ -21,6 +21,7 @@ static Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   facekd::registerDispatch(env, exports);
   facekd::registerTensor(env, exports);
   facekd::registerDistributed(env, exports);
+  facekd::registerAutocast(env, exports);
   return exports;
 }
 

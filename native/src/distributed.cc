@@ -2,6 +2,7 @@
 // process group with all_reduce / broadcast / barrier on tensors. Calls block until the collective ends.
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
 
 #include "errors.h"
 #include "exports.h"
@@ -9,6 +10,14 @@
 
 namespace facekd {
 namespace {
+
+// libtorch 2.0 split process groups into a front (c10d::ProcessGroup) and backends: ProcessGroupGloo became a
+// c10d::Backend, with the same collectives. Before, it was itself a ProcessGroup.
+#if TORCH_VERSION_MAJOR >= 2
+using GlooGroup = c10d::Backend;
+#else
+using GlooGroup = c10d::ProcessGroup;
+#endif
 
 const napi_type_tag kStoreTag = {0x6661636b64737472ULL, 0x73746f7265000001ULL};
 const napi_type_tag kGroupTag = {0x6661636b64677270ULL, 0x67726f7570000001ULL};
@@ -76,7 +85,7 @@ Napi::Value processGroupGloo(const Napi::CallbackInfo& info) {
     options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(info[3].As<Napi::String>()));
     auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, info[1].As<Napi::Number>().Int32Value(),
                                                              info[2].As<Napi::Number>().Int32Value(), options);
-    return wrapPtr<c10d::ProcessGroup>(env, group, &kGroupTag);
+    return wrapPtr<GlooGroup>(env, group, &kGroupTag);
   });
 }
 
@@ -91,7 +100,7 @@ Napi::Value allReduce(const Napi::CallbackInfo& info) {
     std::vector<at::Tensor> tensors{unwrapTensor(info[1], "tensor")};
     c10d::AllreduceOptions opts;
     opts.reduceOp = c10d::ReduceOp(found->second);
-    unwrapPtr<c10d::ProcessGroup>(info[0], &kGroupTag, "process group")->allreduce(tensors, opts)->wait();
+    unwrapPtr<GlooGroup>(info[0], &kGroupTag, "process group")->allreduce(tensors, opts)->wait();
     return info.Env().Undefined();
   });
 }
@@ -102,14 +111,14 @@ Napi::Value broadcast(const Napi::CallbackInfo& info) {
     std::vector<at::Tensor> tensors{unwrapTensor(info[1], "tensor")};
     c10d::BroadcastOptions opts;
     opts.rootRank = info[2].As<Napi::Number>().Int64Value();
-    unwrapPtr<c10d::ProcessGroup>(info[0], &kGroupTag, "process group")->broadcast(tensors, opts)->wait();
+    unwrapPtr<GlooGroup>(info[0], &kGroupTag, "process group")->broadcast(tensors, opts)->wait();
     return info.Env().Undefined();
   });
 }
 
 Napi::Value barrier(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "barrier", [&]() -> Napi::Value {
-    unwrapPtr<c10d::ProcessGroup>(info[0], &kGroupTag, "process group")->barrier()->wait();
+    unwrapPtr<GlooGroup>(info[0], &kGroupTag, "process group")->barrier()->wait();
     return info.Env().Undefined();
   });
 }
@@ -118,7 +127,7 @@ Napi::Value barrier(const Napi::CallbackInfo& info) {
 Napi::Value close(const Napi::CallbackInfo& info) {
   if (info[0].IsExternal()) {
     auto ext = info[0].As<Napi::External<void>>();
-    if (ext.CheckTypeTag(&kGroupTag)) info[0].As<Napi::External<c10::intrusive_ptr<c10d::ProcessGroup>>>().Data()->reset();
+    if (ext.CheckTypeTag(&kGroupTag)) info[0].As<Napi::External<c10::intrusive_ptr<GlooGroup>>>().Data()->reset();
     if (ext.CheckTypeTag(&kStoreTag)) info[0].As<Napi::External<c10::intrusive_ptr<c10d::Store>>>().Data()->reset();
   }
   return info.Env().Undefined();

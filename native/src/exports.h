@@ -6,4 +6,5 @@ namespace facekd {
 void registerDispatch(Napi::Env env, Napi::Object exports);
 void registerTensor(Napi::Env env, Napi::Object exports);
 void registerDistributed(Napi::Env env, Napi::Object exports);
+void registerAutocast(Napi::Env env, Napi::Object exports);
 }  // namespace facekd

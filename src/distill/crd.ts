@@ -136,9 +136,12 @@ export class ContrastMemory extends torch.nn.Module<[Tensor, Tensor, Tensor, Ten
    * The CRD loss of embeddings [B, D_s] and [B, D_t] of the samples at `indices` [B]; `negatives` [B, K] are drawn
    * uniformly when not given. Updates the banks (and fixes Z at the first call).
    */
-  forward(student: Tensor, teacher: Tensor, indices: Tensor, negatives?: Tensor): Tensor {
-    this.checkIndices(indices);
+  forward(student: Tensor, teacher: Tensor, sampleIndices: Tensor, negatives?: Tensor): Tensor {
+    this.checkIndices(sampleIndices);
     return torch.tidy(() => {
+      // the loader's indices are on the CPU; the banks are where the model is
+      const device = this.studentBank.device;
+      const indices = sampleIndices.device === device ? sampleIndices : sampleIndices.to({ device });
       const b = indices.size(0);
       const drawn = negatives ?? torch.randint(0, this.datasetSize, [b, this.negatives], { device: indices.device });
       const contrast = torch.cat([indices.unsqueeze(1), drawn], 1);

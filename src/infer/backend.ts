@@ -22,6 +22,8 @@ export async function withInferenceModel<T>(
   use: (model: EmbeddingModel) => Promise<T>,
 ): Promise<T> {
   if (!(model instanceof Backbone) || backend === "libtorch") return use(model);
+  // onnxruntime runs here on the CPU: a model placed on a GPU stays in libtorch unless onnxruntime is asked for
+  if (backend === "auto" && model.device !== "cpu") return use(model);
   let bytes: Uint8Array;
   try {
     bytes = encodeOnnx(model).bytes;

@@ -40,14 +40,21 @@ export function inferenceLoader(
   });
 }
 
-/** The embedding of a batch, or with `flipSum` the sum of the embeddings of it and of its mirror image. */
-export function embedBatch(model: Backbone, images: torch.Tensor, flipSum: boolean): torch.Tensor {
+/**
+ * The embedding of a batch, or with `flipSum` the sum of the embeddings of it and of its mirror image. The batch
+ * goes to the model's device and the embeddings come back to the CPU, where files and metrics read them.
+ */
+export function embedBatch(model: Backbone, batch: torch.Tensor, flipSum: boolean): torch.Tensor {
   return torch.noGrad(() =>
     torch.tidy(() => {
-      const e = model.forward(images);
-      if (!flipSum) return e;
-      const layout = images.isContiguous("channels_last") ? "channels_last" : "contiguous";
-      return e.add(model.forward(images.flip(3).contiguous(layout)));
+      const device = model.device;
+      const images = batch.device === device ? batch : batch.to({ device });
+      let e = model.forward(images);
+      if (flipSum) {
+        const layout = images.isContiguous("channels_last") ? "channels_last" : "contiguous";
+        e = e.add(model.forward(images.flip(3).contiguous(layout)));
+      }
+      return e.device === "cpu" ? e : e.to({ device: "cpu" });
     }),
   );
 }

@@ -25,11 +25,14 @@ export async function inferenceSpeed(
     return await withInferenceModel(model, backend, async (m) => {
       // random images as the engine takes them (an ONNX model's layout), as the loaders can deliver them
       const format = m instanceof Backbone ? "channels_last" : m.memoryFormat;
-      const input = torch.keep(torch.tidy(() => torch.randn([batchSize, 3, size, size]).contiguous(format)));
+      const device = backbone?.device ?? "cpu";
+      const input = torch.keep(
+        torch.tidy(() => torch.randn([batchSize, 3, size, size], { device }).contiguous(format)),
+      );
       try {
         const step =
           m instanceof Backbone
-            ? () => Promise.resolve(torch.noGrad(() => torch.tidy(() => void m.forward(input))))
+            ? () => Promise.resolve(torch.noGrad(() => torch.tidy(() => forwardAndWait(m, input))))
             : async () => (await m.embed(input)).dispose();
         return await besideOnnx(m, async () => {
           await step(); // warm-up
@@ -48,4 +51,10 @@ export async function inferenceSpeed(
   } finally {
     backbone?.train(wasTraining);
   }
+}
+
+// Reading one value waits for a GPU's queued kernels: without it only their launch would be timed.
+function forwardAndWait(model: Backbone, input: torch.Tensor): void {
+  const out = model.forward(input);
+  if (out.device !== "cpu") out.sum().item();
 }

@@ -1,7 +1,14 @@
 // The configuration of a ReFO run (one YAML file), validated with zod so that a wrong value is an error naming its
 // key. Every key has a default: an empty config is the built-in demo on synthetic data, sized for a 2-core CPU.
 import { z } from "zod";
-import { modelNameSchema, optimizerSchema, scheduleSchema } from "../train/config-schema.js";
+import {
+  deviceSchema,
+  modelNameSchema,
+  optimizerSchema,
+  precisionSchema,
+  precisionProblem,
+  scheduleSchema,
+} from "../train/config-schema.js";
 import { parseConfig, strict } from "../config/index.js";
 import { MARGIN_NAMES } from "../models/heads/index.js";
 import { INFERENCE_BACKENDS } from "../infer/backend.js";
@@ -68,6 +75,11 @@ export const refoConfigSchema = strict({
   seed: z.number().int().nonnegative().default(0).describe("the seed of every stage"),
   threads: positiveInt.optional().describe("libtorch threads for training and inference (default: all cores)"),
   workers: z.number().int().nonnegative().default(1).describe("decoding threads of the data loader"),
+  device: deviceSchema.describe("where every stage's models run: cpu, cuda or cuda:N (a CUDA build of libtorch)"),
+  precision: precisionSchema.describe(
+    "the training stages' mixed precision (weights stay float32): float32, bfloat16 (cpu or cuda), float16 (cuda, " +
+      "with dynamic loss scaling)",
+  ),
   checkpointEvery: positiveInt.default(50).describe("training steps between checkpoints"),
   fingerprint: z
     .enum(["sampled", "full"])
@@ -196,6 +208,9 @@ export const refoConfigSchema = strict({
       "files each final student is also written as, into its stage folder and linked from the report: `onnx` " +
         "(`student.onnx`, BatchNorm folded, for onnxruntime, TensorRT, OpenVINO)",
     ),
+}).superRefine((config, ctx) => {
+  const problem = precisionProblem(config);
+  if (problem !== null) ctx.addIssue({ code: "custom", path: ["precision"], message: problem });
 });
 
 export type RefoConfigInput = z.input<typeof refoConfigSchema>;

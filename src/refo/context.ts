@@ -62,9 +62,11 @@ export const runModel = (ctx: StageContext, name: string) => ({
   options: { embeddingSize: ctx.config.embeddingSize },
 });
 
-/** A model of the run loaded from a checkpoint. */
-export const loadRunModel = (ctx: StageContext, name: string, file: string): Backbone =>
-  loadBackbone(name, file, runModel(ctx, name).options);
+/** A model of the run loaded from a checkpoint, on the run's device. */
+export function loadRunModel(ctx: StageContext, name: string, file: string): Backbone {
+  const model = loadBackbone(name, file, runModel(ctx, name).options);
+  return ctx.config.device === "cpu" ? model : model.to({ device: ctx.config.device });
+}
 
 /** The model `stage` made: its checkpoint in libtorch, or an ONNX teacher as it is. Free it with releaseModel. */
 export async function openStageModel(ctx: StageContext, stage: Stage): Promise<EmbeddingModel> {

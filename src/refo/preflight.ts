@@ -8,6 +8,7 @@
 import { ConfigProblems, inputPathProblem, outputFolderProblem } from "../config/index.js";
 import { openDataset, readIjbRelease, readVerificationPack } from "../data/index.js";
 import { checkBackboneFile, OnnxTeacher } from "../models/index.js";
+import { resolveDevice } from "../torch/index.js";
 import { sampledMaxLabel } from "../train/preflight.js";
 import type { RefoConfig } from "./config.js";
 import type { RunPaths } from "./context.js";
@@ -142,6 +143,7 @@ function checkBatches(problems: ConfigProblems, config: RefoConfig, d1Size: numb
 export async function preflight(config: RefoConfig, paths: RunPaths): Promise<RunFacts> {
   const problems = new ConfigProblems();
   problems.add(["runDir"], outputFolderProblem(paths.runDir));
+  problems.catch(["device"], () => resolveDevice(config.device));
   const { synthetic } = config.data;
   const generated = { d1: synthetic.identities * synthetic.imagesPerIdentity, classes: synthetic.identities };
   let numClasses: number | undefined = generated.classes;

@@ -56,6 +56,8 @@ export function fingerprints(
       spec: stage.spec,
       ...shared,
       ...(stage.spec.kind === "data" ? { synthetic: config.data.synthetic } : {}),
+      // float32 adds nothing, so that the runs from before the key keep their fingerprints
+      ...(stage.spec.kind === "train" && config.precision !== "float32" ? { precision: config.precision } : {}),
       ...(stage.spec.kind === "evaluate"
         ? { evaluation: config.evaluation, sets: paths.verification.map((v) => v.name) }
         : {}),

@@ -33,7 +33,16 @@ export function withOpObserver<T>(observe: OpObserver, fn: () => T): T {
 export function opId(slot: number, name: string, overload: string): number {
   let id = ids[slot];
   if (id === undefined) {
-    id = native.findOp(name, overload);
+    try {
+      id = native.findOp(name, overload);
+    } catch (error) {
+      // the op table is generated from one libtorch's schemas; another version may rename or drop an overload
+      throw new Error(
+        `${(error as Error).message}: facekd's op table (src/torch/generated/aten.ts) was generated from other ` +
+          "libtorch schemas; run `npm run gen:ops` against this libtorch (docs/libtorch-versions.md)",
+        { cause: error },
+      );
+    }
     ids[slot] = id;
   }
   return id;

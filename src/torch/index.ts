@@ -13,6 +13,8 @@ export * from "./creation.js";
 export * from "./ops.js";
 export { tidy, keep, trackedCount } from "./scope.js";
 export { noGrad, enableGrad, isGradEnabled } from "./autograd.js";
+export * from "./autocast.js";
+export * from "./grad-scaler.js";
 export * from "./runtime.js";
 export * as aten from "./generated/aten.js";
 export * as nn from "./nn/index.js";

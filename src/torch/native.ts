@@ -35,6 +35,11 @@ export interface NativeAddon {
   cudaDeviceCount(): number;
   buildInfo(): { torchVersion: string; config: string; parallelInfo: string };
 
+  autocastState(deviceType: string): { enabled: boolean; dtype: number };
+  setAutocast(deviceType: string, enabled: boolean, dtype: number): void;
+  enterAutocast(): number;
+  exitAutocast(): number;
+
   tcpStore(host: string, port: number, isServer: boolean, worldSize: number, timeoutMs: number): DistHandle;
   storeSet(store: DistHandle, key: string, value: string): void;
   storeGet(store: DistHandle, key: string): string;

@@ -27,6 +27,42 @@ export function cudaIsAvailable(): boolean {
   return cudaDeviceCount() > 0;
 }
 
+const DEVICE_PATTERN = /^(cpu|cuda(:\d+)?)$/;
+
+/**
+ * Checks a device name ('cpu', 'cuda' or 'cuda:N') against this libtorch build and returns it as tensors report
+ * theirs ('cuda' is 'cuda:0'). A CUDA device needs an addon built against a CUDA libtorch.
+ */
+export function resolveDevice(device: string): string {
+  if (!DEVICE_PATTERN.test(device)) {
+    throw new RangeError(`device '${device}': expected 'cpu', 'cuda' or 'cuda:N' (N the GPU's index)`);
+  }
+  if (device === "cpu") return device;
+  const count = cudaDeviceCount();
+  if (count === 0) {
+    throw new Error(
+      `device '${device}': this libtorch (${buildInfo().torchVersion}) has no CUDA: build the addon against a ` +
+        "CUDA libtorch with LIBTORCH=/path/to/libtorch ./scripts/install.sh (see README, Mixed precision and GPUs), " +
+        "or use device 'cpu'",
+    );
+  }
+  const index = device === "cuda" ? 0 : Number(device.slice(5));
+  if (index >= count)
+    throw new RangeError(`device '${device}': this machine has ${count} GPU(s), cuda:0 to cuda:${count - 1}`);
+  return `cuda:${index}`;
+}
+
+/**
+ * The device of one data-parallel rank (torchrun's convention): with 'cuda', rank r of a node uses cuda:LOCAL_RANK,
+ * one GPU per process; 'cpu' and an explicit 'cuda:N' stay as they are.
+ */
+export function deviceForLocalRank(device: string, localRank: number): string {
+  if (!Number.isInteger(localRank) || localRank < 0) {
+    throw new RangeError(`deviceForLocalRank: LOCAL_RANK must be a non-negative integer, got ${localRank}`);
+  }
+  return resolveDevice(device === "cuda" ? `cuda:${localRank}` : device);
+}
+
 export function buildInfo(): { torchVersion: string; config: string; parallelInfo: string } {
   return native.buildInfo();
 }

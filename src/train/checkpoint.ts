@@ -30,6 +30,8 @@ export interface CheckpointSidecar {
   consecutiveBadSteps: number;
   /** The best evaluation so far, when an evaluation hook runs. */
   best?: { metric: string; value: number; step: number };
+  /** float16's loss scaler (scale and good steps since its last change), so that a resumed run scales alike. */
+  gradScaler?: torch.GradScalerState;
 }
 
 export interface TrainState {
@@ -37,6 +39,7 @@ export interface TrainState {
   lossModule: torch.nn.Module<never[], unknown>;
   optimizer: torch.optim.Optimizer<torch.optim.BaseHyper>;
   scheduler: torch.optim.LRScheduler;
+  scaler?: torch.GradScaler;
 }
 
 export type SidecarName = "last" | "best";
@@ -47,7 +50,7 @@ const tensorFile = (step: number): string => `step-${String(step).padStart(8, "0
 export function saveCheckpoint(
   dir: string,
   state: TrainState,
-  info: Omit<CheckpointSidecar, "format" | "tensors" | "optimizer" | "scheduler">,
+  info: Omit<CheckpointSidecar, "format" | "tensors" | "optimizer" | "scheduler" | "gradScaler">,
   names: readonly SidecarName[],
 ): CheckpointSidecar {
   mkdirSync(dir, { recursive: true });
@@ -66,6 +69,7 @@ export function saveCheckpoint(
     tensors: file,
     optimizer: optimizer.meta,
     scheduler: state.scheduler.stateDict(),
+    ...(state.scaler && { gradScaler: state.scaler.stateDict() }),
   };
   for (const name of names) writeJson(join(dir, `${name}.json`), sidecar);
   removeUnreferenced(dir);
@@ -105,6 +109,7 @@ export function loadCheckpoint(dir: string, sidecar: CheckpointSidecar, state: T
     }
   });
   state.scheduler.loadStateDict(sidecar.scheduler);
+  if (state.scaler && sidecar.gradScaler) state.scaler.loadStateDict(sidecar.gradScaler);
 }
 
 function removeUnreferenced(dir: string): void {

@@ -24,6 +24,19 @@ export const modelNameSchema = z
 const MAX_LR = 10;
 const unitInterval = z.number().min(0).lt(1);
 
+export const deviceSchema = z
+  .string()
+  .regex(/^(cpu|cuda(:\d+)?)$/, "must be 'cpu', 'cuda' or 'cuda:N'")
+  .default("cpu");
+export const precisionSchema = z.enum(["float32", "bfloat16", "float16"]).default("float32");
+
+/** float16 autocast exists for CUDA only (libtorch's CPU autocast is bfloat16), or null. */
+export function precisionProblem(config: { precision: string; device: string }): string | null {
+  return config.precision === "float16" && config.device === "cpu"
+    ? "float16 needs a CUDA device (device: cuda); on cpu use precision: bfloat16"
+    : null;
+}
+
 export const optimizerSchema = strict({
   type: z.enum(["sgd", "adamw"]),
   lr: z
@@ -128,6 +141,11 @@ export const trainConfigSchema = strict({
   /** libtorch intra-op threads (unset: leave libtorch's setting). */
   threads: positiveInt.optional(),
   memoryFormat: z.enum(["channels_last", "contiguous"]).default("channels_last"),
+  device: deviceSchema.describe("Where the models, heads and batches live: cpu, cuda or cuda:N (a CUDA libtorch)."),
+  precision: precisionSchema.describe(
+    "Mixed precision: the forward pass and losses under autocast in this dtype, weights kept float32. " +
+      "bfloat16 on cpu or cuda; float16 on cuda only, with dynamic loss scaling.",
+  ),
   /** Write a checkpoint every this many steps (and always at the end). */
   checkpointEvery: positiveInt.default(1000),
   /** Log metrics every this many steps. */
@@ -149,6 +167,8 @@ export const trainConfigSchema = strict({
   if (config.steps !== undefined && config.epochs !== undefined) {
     ctx.addIssue({ code: "custom", path: ["epochs"], message: "cannot be set together with steps: keep one of them" });
   }
+  const precision = precisionProblem(config);
+  if (precision !== null) ctx.addIssue({ code: "custom", path: ["precision"], message: precision });
   if (config.teacher !== undefined && config.role !== "student") {
     ctx.addIssue({ code: "custom", path: ["teacher"], message: "is only for training a student (role is teacher)" });
   }

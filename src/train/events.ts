@@ -1,6 +1,6 @@
 // The training loop's events and what its listeners see. The loop (loop.ts) only runs steps and emits; the NaN
 // guard, metrics, checkpoints, evaluation and progress are listeners (listeners/), as are whatever a launcher adds
-// (gradient synchronisation and loss scaling through afterBackward, ID tracking through step).
+// (gradient synchronisation through afterBackward, ID tracking through step).
 import type * as torch from "../torch/index.js";
 import type { Backbone } from "../models/index.js";
 import type { LoaderPosition } from "../data/index.js";
@@ -47,8 +47,9 @@ export interface StepEvent {
 export interface TrainListener {
   /** Before the first step (after a resume, at the resumed step). */
   start?(loop: TrainLoop): void;
-  /** Between backward and the optimizer step, with the trained parameters: gradient synchronisation and loss
-   *  unscaling go here. Returning a reason skips the step as non-finite. */
+  /** Between backward and the optimizer step, with the trained parameters: gradient synchronisation goes here
+   *  (float16's gradients are still scaled: the trainer unscales them after these hooks). Returning a reason skips
+   *  the step as non-finite. */
   afterBackward?(params: readonly torch.nn.Parameter[], loop: TrainLoop): string | null | void;
   /** After each step, skipped or not, in listener order. */
   step?(event: StepEvent, loop: TrainLoop): void | Promise<void>;

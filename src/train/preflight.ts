@@ -6,6 +6,7 @@ import { ConfigProblems, checkConfig, inputPathProblem, outputFolderProblem } fr
 import { openDataset, type FaceSource } from "../data/index.js";
 import { lossDefinition } from "../distill/index.js";
 import { resolveSpec } from "../models/index.js";
+import { resolveDevice } from "../torch/index.js";
 import type { ResolvedTrainConfig } from "./config.js";
 
 /** Records whose labels are read, spread evenly over the dataset. */
@@ -107,6 +108,7 @@ function checkLosses(problems: ConfigProblems, config: ResolvedTrainConfig, iden
 export function checkTrainConfig(config: ResolvedTrainConfig): void {
   const problems = new ConfigProblems();
   problems.add(["runDir"], outputFolderProblem(config.runDir));
+  problems.catch(["device"], () => resolveDevice(config.device));
   checkDataset(problems, config);
   const checkpoint = "a checkpoint (.safetensors or .pth)";
   if (config.model.init !== undefined)

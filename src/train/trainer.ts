@@ -38,6 +38,7 @@ import { evaluationListener, type EvaluationHook } from "./listeners/evaluation.
 import { metricsListener } from "./listeners/metrics.js";
 import { intrinsicDimensionListener, trainingSampleTracking } from "./listeners/intrinsic-dimension.js";
 import { nanGuard } from "./listeners/nan-guard.js";
+import { lossScaleGuard } from "./listeners/loss-scale.js";
 import { progressLines } from "./listeners/progress.js";
 import { runLoop } from "./loop.js";
 import type { StepInputs } from "./step.js";
@@ -70,6 +71,9 @@ export interface TrainResult {
   headFile: string | null;
   best: CheckpointSidecar["best"] | null;
 }
+
+/** Below this loss scale, float16 training stops: its gradients overflow even scaled down 2^20 times from 2^16. */
+const MIN_LOSS_SCALE = 1e-4;
 
 const buildModel = ({ name, options, init }: ModelConfig): Backbone =>
   init === undefined ? createModel(name, options) : loadBackbone(name, init, options);
@@ -132,6 +136,7 @@ function loadClassifiers(
   config: ResolvedTrainConfig,
   model: Backbone,
   teacher: Backbone | undefined,
+  device: string,
 ): Partial<Record<Role, Classifier>> {
   const loaded: Partial<Record<Role, Classifier>> = {};
   try {
@@ -143,13 +148,21 @@ function loadClassifiers(
         );
       }
       // the teacher's classifier is applied to the live teacher's embedding; the others to the trained model's
-      loaded[owner] = loadClassifier(owner, entry, (owner === "teacher" && teacher ? teacher : model).embeddingSize);
+      const classifier = loadClassifier(owner, entry, (owner === "teacher" && teacher ? teacher : model).embeddingSize);
+      loaded[owner] = device === "cpu" ? classifier : { ...classifier, weight: moveKept(classifier.weight, device) };
     }
   } catch (error) {
     for (const classifier of Object.values(loaded)) classifier.weight.dispose();
     throw error;
   }
   return loaded;
+}
+
+/** `t` on `device`, outside every scope as `t` was; `t` is disposed. */
+function moveKept(t: torch.Tensor, device: string): torch.Tensor {
+  const moved = torch.keep(t.to({ device }));
+  t.dispose();
+  return moved;
 }
 
 async function run(
@@ -162,11 +175,14 @@ async function run(
 ): Promise<TrainResult> {
   const checkpoints = join(config.runDir, "checkpoints");
   const { seed, batchSize, role } = config;
+  const device = torch.resolveDevice(config.device);
   torch.manualSeed(seed);
-  const model = buildModel(config.model).to({ memoryFormat: config.memoryFormat });
+  const placement = { memoryFormat: config.memoryFormat, device } as const;
+  const model = buildModel(config.model).to(placement);
   const loss = combineLosses(config.losses);
-  const teacher = config.teacher && freeze(buildModel(config.teacher).to({ memoryFormat: config.memoryFormat }));
-  const frozen = loadClassifiers(config, model, teacher);
+  loss.module.to({ device });
+  const teacher = config.teacher && freeze(buildModel(config.teacher).to(placement));
+  const frozen = loadClassifiers(config, model, teacher, device);
   const params = [...model.parameters(), ...loss.module.parameters()];
   const optimizer = buildOptimizer(params, config.optimizer);
   const loader = new FaceLoader(source, {
@@ -184,7 +200,8 @@ async function run(
   });
   const totalSteps = config.steps ?? config.epochs! * loader.batchesPerEpoch;
   const scheduler = buildScheduler(optimizer, config.schedule, totalSteps);
-  const state: TrainState = { model, lossModule: loss.module, optimizer, scheduler };
+  const scaler = config.precision === "float16" ? new torch.GradScaler() : undefined;
+  const state: TrainState = { model, lossModule: loss.module, optimizer, scheduler, ...(scaler && { scaler }) };
   if (last !== null) {
     loadCheckpoint(checkpoints, last, state);
     log(`resuming ${config.runDir} at step ${last.step}/${totalSteps}`);
@@ -211,14 +228,21 @@ async function run(
     optimizer,
     params,
     clipGradNorm: config.clipGradNorm,
+    ...(device !== "cpu" && { device }),
+    ...(config.precision !== "float32" && {
+      autocast: { device: device === "cpu" ? "cpu" : "cuda", dtype: config.precision },
+    }),
+    ...(scaler && { scaler }),
     ...(own ? { classify: (embedding: torch.Tensor) => classify(embedding, own, logits) } : {}),
     ...(teacher ? { teacher: teacherOutputs } : {}),
   };
   const metrics = new MetricsLog(join(config.runDir, "metrics.jsonl"));
   const idEvery = config.metrics?.idEvery;
   const listeners: TrainListener[] = [];
+  const lastGood = () => readSidecar(checkpoints, "last")?.step ?? null;
   listeners.push(
-    nanGuard(checkpoints, () => readSidecar(checkpoints, "last")?.step ?? null),
+    nanGuard(checkpoints, lastGood),
+    ...(scaler ? [lossScaleGuard(scaler, MIN_LOSS_SCALE, lastGood)] : []),
     metricsListener(metrics),
     ...(idEvery === undefined
       ? []

@@ -21,6 +21,16 @@ interface RunFlags {
   only?: string;
   dryRun?: boolean;
   json?: boolean;
+  device?: string;
+  precision?: string;
+}
+
+/** The config keys set by --device and --precision. */
+function overridesOf(flags: RunFlags): Record<string, unknown> {
+  return {
+    ...(flags.device !== undefined && { device: flags.device }),
+    ...(flags.precision !== undefined && { precision: flags.precision }),
+  };
 }
 
 const STATUS_COLOUR: Record<PlannedStage["status"] | "shared", (s: string) => string> = {
@@ -110,6 +120,8 @@ function stageOptions(command: Command): Command {
     .option("--from-stage <id>", "run this stage and every stage after it again")
     .option("--only <id>", "run only this stage (the stages it needs must be finished)")
     .option("--dry-run", "print the stages and whether each is done, resumes or runs; run nothing")
+    .option("--device <device>", "cpu, cuda or cuda:N, over the config's device")
+    .option("--precision <dtype>", "the training stages' float32, bfloat16 or float16 (cuda), over the config's")
     .option("--json", "print the plan and the results as JSON");
 }
 
@@ -143,6 +155,7 @@ export function registerRefo(program: Command): void {
           "evaluation.ijb.path",
         ],
         outputs: ["runDir"],
+        overrides: overridesOf(o),
       });
       try {
         await (config.sweep === undefined ? execute(config, o) : executeSweep(config, o));
@@ -165,7 +178,7 @@ export function registerRefo(program: Command): void {
       "\nExamples:\n  facekd demo\n  facekd demo --quick --run-dir /tmp/quick-demo\n  facekd demo --dry-run",
     )
     .action(async (o: RunFlags & { quick?: boolean }) => {
-      await execute(o.quick ? QUICK_DEMO : {}, o);
+      await execute({ ...(o.quick ? QUICK_DEMO : {}), ...overridesOf(o) }, o);
     });
 }
 

@@ -24,6 +24,8 @@ export interface TrainFlags {
   batchSize?: number;
   threads?: number;
   seed?: number;
+  device?: string;
+  precision?: string;
   fresh?: boolean;
   json?: boolean;
 }
@@ -38,6 +40,8 @@ export function addTrainOptions(command: Command): Command {
     .option("--batch-size <n>", "over the config's batchSize", integerOption("batch-size", 1))
     .option("--threads <n>", "libtorch threads, over the config's threads", integerOption("threads", 1))
     .option("--seed <n>", "over the config's seed", integerOption("seed", 0))
+    .option("--device <device>", "cpu, cuda or cuda:N, over the config's device")
+    .option("--precision <dtype>", "float32, bfloat16 or float16 (cuda), over the config's precision")
     .option("--fresh", "refuse a run folder that already holds a checkpoint instead of resuming it")
     .option("--json", "print the result as JSON");
 }
@@ -51,6 +55,8 @@ function overridesOf(flags: TrainFlags): Record<string, unknown> {
   if (flags.batchSize !== undefined) o.batchSize = flags.batchSize;
   if (flags.threads !== undefined) o.threads = flags.threads;
   if (flags.seed !== undefined) o.seed = flags.seed;
+  if (flags.device !== undefined) o.device = flags.device;
+  if (flags.precision !== undefined) o.precision = flags.precision;
   return o;
 }
 

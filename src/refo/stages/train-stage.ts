@@ -45,6 +45,8 @@ function trainConfig(ctx: StageContext, stageId: string, spec: TrainSpec): Train
     batchSize: spec.batchSize,
     clipGradNorm: spec.clipGradNorm,
     seed: config.seed,
+    device: config.device,
+    precision: config.precision,
     ...(config.threads !== undefined ? { threads: config.threads } : {}),
     checkpointEvery: config.checkpointEvery,
     logEvery: Math.max(1, Math.min(50, Math.floor(spec.steps / 10))),

@@ -164,6 +164,11 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return { missingKeys, unexpectedKeys };
   }
 
+  /** The device of its first parameter (or buffer): where its inputs must be. "cpu" for a module without tensors. */
+  get device(): string {
+    return (this.parameters()[0] ?? this.namedBuffers()[0]?.[1])?.device ?? "cpu";
+  }
+
   /**
    * Converts parameters and buffers in place (references to them stay valid). A memory format applies to
    * 4-d tensors only; a dtype only to floating-point tensors, as in PyTorch.

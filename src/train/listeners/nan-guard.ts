@@ -1,5 +1,6 @@
 // The NaN guard: a skipped step (non-finite loss or gradient) is a warning; maxBadSteps of them in a row stop the
-// run with the last good checkpoint kept, and a run none of whose steps trained is a failure, not "done".
+// run with the last good checkpoint kept, and a run none of whose steps trained is a failure, not "done". A float16
+// overflow skip is the loss scaler doing its job (it backs off and retries); the loss-scale guard watches those.
 import type { TrainListener } from "../events.js";
 
 /** Thrown after `maxBadSteps` consecutive non-finite steps, or when no step of the run trained. */
@@ -18,6 +19,10 @@ export function nanGuard(checkpoints: string, lastGood: () => number | null): Tr
       if (outcome.problem === null) {
         trained += 1;
         loop.consecutiveBadSteps = 0;
+        return;
+      }
+      if (outcome.overflow) {
+        loop.log(`warning: step ${step} skipped: ${outcome.problem}`);
         return;
       }
       const bad = (loop.consecutiveBadSteps += 1);
