@@ -7,18 +7,11 @@
 import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import type { ProcessGroup } from "../../torch/distributed.js";
-import { deriveSeed } from "../../data/index.js";
-import { keyedNormal, keyedUniform } from "./keyed-random.js";
 import { cosineLogits, type CombinedMargin } from "./margins.js";
 import { checkPartialFCOptions, pickClasses, type PartialFCLogits, type PartialFCOptions } from "./partial-fc.js";
 
 const { nn } = torch;
 type Optimizer = torch.optim.Optimizer;
-
-export interface ShardedPartialFCOptions extends PartialFCOptions {
-  /** Fixes the initial centres and, with the step number, each step's negatives; the same on every rank. */
-  seed?: number;
-}
 
 /**
  * The classes [start, start + count) that rank `rank` of `worldSize` holds: floor(numClasses / worldSize) each,
@@ -30,14 +23,13 @@ export function classShard(numClasses: number, worldSize: number, rank: number):
   return { start: base * rank + Math.min(rank, extra), count: base + (rank < extra ? 1 : 0) };
 }
 
-// Centres are initialised this many rows at a time, to bound the temporary int64 indices.
-const INIT_ROWS = 4096;
+// Centres are drawn this many rows at a time, to bound the temporary memory.
+const INIT_ROWS = 8192;
 
 export class ShardedPartialFC extends nn.Module<[Tensor, Tensor], Tensor> {
   readonly margin: CombinedMargin;
   readonly numClasses: number;
   readonly sampleRate: number;
-  readonly seed: number;
   readonly rank: number;
   readonly worldSize: number;
   /** The first class this rank holds, and how many it holds. */
@@ -51,18 +43,18 @@ export class ShardedPartialFC extends nn.Module<[Tensor, Tensor], Tensor> {
    * data parallelism: its gradient is already this shard's whole gradient.
    */
   readonly weight: torch.nn.Parameter;
-  /** Sampled steps so far: with the seed it fixes the next step's negatives (restore it on resume). */
-  step = 0;
   readonly #group: ProcessGroup | null;
 
-  /** `group` is the process group whose ranks share the centres; null for one process (all centres here). */
-  constructor(options: ShardedPartialFCOptions, group: ProcessGroup | null) {
+  /**
+   * `group` is the process group whose ranks share the centres; null for one process (all centres here). Every
+   * rank draws the same random numbers (initial centres, sampling scores) for all classes and keeps its own: with
+   * the same torch.manualSeed on every rank, the centres and the sampled classes are those of any other world size.
+   */
+  constructor(options: PartialFCOptions, group: ProcessGroup | null) {
     super();
-    const { margin, embeddingSize, numClasses, sampleRate = 1, seed = 0 } = options;
+    const { margin, embeddingSize, numClasses, sampleRate = 1 } = options;
     const where = "ShardedPartialFC";
     checkPartialFCOptions(where, { margin, embeddingSize, numClasses, sampleRate });
-    if (!Number.isSafeInteger(seed) || seed < 0)
-      throw new RangeError(`${where}: seed must be an integer >= 0, got ${seed}`);
     this.#group = group;
     this.rank = group?.rank ?? 0;
     this.worldSize = group?.worldSize ?? 1;
@@ -74,19 +66,20 @@ export class ShardedPartialFC extends nn.Module<[Tensor, Tensor], Tensor> {
     this.margin = margin;
     this.numClasses = numClasses;
     this.sampleRate = sampleRate;
-    this.seed = seed;
     const { start, count } = classShard(numClasses, this.worldSize, this.rank);
     this.classStart = start;
     this.numLocal = count;
     this.numSample = Math.max(1, Math.floor(sampleRate * count));
-    // normal(0, 0.01) as arcface_torch, but drawn per class from the seed: the same centres for any world size
+    // normal(0, 0.01) as arcface_torch, drawn for all classes in fixed blocks, of which this rank keeps its rows
     const weight = torch.empty([count, embeddingSize]);
     torch.noGrad(() => {
-      for (let row = 0; row < count; row += INIT_ROWS) {
-        const rows = Math.min(INIT_ROWS, count - row);
-        torch.tidy(() =>
-          weight.narrow(0, row, rows).copy_(keyedNormal(seed, start + row, rows, embeddingSize).mul(0.01)),
-        );
+      for (let first = 0; first < numClasses; first += INIT_ROWS) {
+        torch.tidy(() => {
+          const block = torch.randn([Math.min(INIT_ROWS, numClasses - first), embeddingSize]);
+          const [from, to] = [Math.max(first, start), Math.min(first + block.size(0), start + count)];
+          if (from < to)
+            weight.narrow(0, from - start, to - from).copy_(block.narrow(0, from - first, to - from).mul(0.01));
+        });
       }
     });
     this.weight = this.registerParameter("weight", weight);
@@ -127,14 +120,13 @@ export class ShardedPartialFC extends nn.Module<[Tensor, Tensor], Tensor> {
 
   /**
    * This rank's columns of a sampled step, as ascending indices into its centres: every local class in
-   * `positives`, then others up to numSample, chosen by the seed and the step number.
+   * `positives`, then the others with the highest random scores up to numSample.
    */
   sampleClasses(positives: Tensor): Tensor {
-    const key = deriveSeed(this.seed, this.step++);
     return torch.noGrad(() =>
       torch.tidy(() => {
-        const classes = torch.arange(this.classStart, this.classStart + this.numLocal, 1, { dtype: "int64" });
-        return pickClasses(keyedUniform(key, classes), positives, this.numSample);
+        const score = torch.rand([this.numClasses]).narrow(0, this.classStart, this.numLocal);
+        return pickClasses(score, positives, this.numSample);
       }),
     );
   }
