@@ -256,20 +256,22 @@ export class ShardedPartialFC extends nn.Module<[Tensor, Tensor], Tensor> {
         const z = logits.detach();
         const rowMax = z.amax(1, true);
         group?.allReduce(rowMax, "max");
-        const exp = z.sub(rowMax).exp();
-        const sum = exp.sum(1, true);
+        // one [N, C] buffer becomes exp, then the softmax, then its gradient (in place: the logits are the big ones)
+        const g = torch.aten.exp_(z.sub(rowMax));
+        const sum = g.sum(1, true);
         group?.allReduce(sum, "sum");
         const mine = targets.ge(0).unsqueeze(1);
         const index = targets.clampMin(0).unsqueeze(1);
         const target = z.gather(1, index).mul(mine);
         group?.allReduce(target, "sum");
         const loss = sum.log().add(rowMax).sub(target).mean();
-        const n = z.size(0);
-        return [loss, exp.div(sum).scatter(1, index, exp.gather(1, index).div(sum).sub(mine.float())).div(n)] as const;
+        g.div_(sum);
+        torch.aten.scatter__src(g, 1, index, g.gather(1, index).sub(mine.float()));
+        return [loss, g.div_(z.size(0))] as const;
       }),
     );
-    // d(sum(logits * gradient))/d(logits) is the gradient; subtracting its own detached value leaves the loss
-    const surrogate = logits.mul(gradient).sum();
+    // d(logits . gradient)/d(logits) is the gradient; subtracting its own detached value leaves the loss
+    const surrogate = torch.aten.dot(logits.flatten(), gradient.flatten());
     return surrogate.sub(surrogate.detach()).add(value);
   }
 
