@@ -5,7 +5,7 @@
 // malloc is told to map every block of 1 MiB or more (MALLOC_MMAP_THRESHOLD_), so that freed tensors leave the RSS.
 // The peaks fit peak = 4 * centres + k * logits (the centres, their gradient, their momentum and the update's
 // temporary; k [N, columns] matrices alive at once), and the fitted k gives the figures for 4 to 64 ranks.
-// Run: `npx tsc -p tsconfig.json && node dist/bench/partial-fc.js [--cases 85742@1,1000000@0.1]`; bench/README.md.
+// Run: `npx tsc -p tsconfig.json && node dist/bench/partial-fc.js [--cases 20000@1]`; see bench/README.md.
 import { spawn } from "node:child_process";
 import net from "node:net";
 import os from "node:os";
