@@ -1,5 +1,8 @@
-// c10d primitives for data-parallel training across processes: a TCPStore for rendezvous and a Gloo
-// process group with all_reduce / broadcast / barrier on tensors. Calls block until the collective ends.
+// c10d primitives for data-parallel and sharded training across processes: a TCPStore for rendezvous and a Gloo
+// process group with all_reduce / broadcast / all_gather / gather / barrier on tensors, and an all_gather that
+// autograd differentiates. Calls block until the collective ends.
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/functions/utils.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/version.h>
@@ -116,6 +119,74 @@ Napi::Value broadcast(const Napi::CallbackInfo& info) {
   });
 }
 
+// The backward of a differentiable all_gather: the gathered tensor's gradients are summed over the ranks and each
+// rank keeps the rows of its own input (a reduce_scatter, done as all_reduce + slice: Gloo in libtorch 1.13 has
+// no reduce_scatter). Every rank must run backward through it, like any collective.
+struct AllGatherBackward : torch::autograd::Node {
+  c10::intrusive_ptr<GlooGroup> group;
+  std::vector<int64_t> gatheredSizes;
+  at::TensorOptions options;
+
+  torch::autograd::variable_list apply(torch::autograd::variable_list&& grads) override {
+    // an undefined gradient (nothing flowed here) still takes part, as zeros, so that no rank waits forever
+    at::Tensor sum = grads[0].defined() ? grads[0].clone(at::MemoryFormat::Contiguous)
+                                        : at::zeros(gatheredSizes, options);
+    std::vector<at::Tensor> tensors{sum};
+    group->allreduce(tensors)->wait();
+    int64_t rows = gatheredSizes[0] / group->getSize();
+    return {sum.narrow(0, group->getRank() * rows, rows)};
+  }
+};
+
+// The [world * N, ...] concatenation, in rank order, of every rank's [N, ...] tensor.
+at::Tensor gatherInto(const c10::intrusive_ptr<GlooGroup>& group, const at::Tensor& input, bool toAll,
+                      int64_t root) {
+  auto sizes = input.sizes().vec();
+  sizes[0] *= group->getSize();
+  bool receives = toAll || group->getRank() == root;
+  at::Tensor out = receives ? at::empty(sizes, input.options()) : at::Tensor();
+  // Gloo copies into each rank's rows, contiguous views of `out`
+  std::vector<std::vector<at::Tensor>> outputs;
+  if (receives) outputs.push_back(out.chunk(group->getSize()));
+  std::vector<at::Tensor> inputs{input.detach()};
+  if (toAll) {
+    group->allgather(outputs, inputs)->wait();
+  } else {
+    c10d::GatherOptions opts;
+    opts.rootRank = root;
+    group->gather(outputs, inputs, opts)->wait();
+  }
+  return out;
+}
+
+// allGather(group, tensor, withGrad): every rank's tensor concatenated along dim 0; with withGrad (and a tensor
+// that requires grad) the result's backward is AllGatherBackward
+Napi::Value allGather(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "allGather", [&]() -> Napi::Value {
+    auto& group = unwrapPtr<GlooGroup>(info[0], &kGroupTag, "process group");
+    at::Tensor input = unwrapTensor(info[1], "tensor");
+    at::Tensor out = gatherInto(group, input, true, 0);
+    if (info[2].ToBoolean().Value() && torch::autograd::compute_requires_grad(input)) {
+      auto node = std::shared_ptr<AllGatherBackward>(new AllGatherBackward(), torch::autograd::deleteNode);
+      node->group = group;
+      node->gatheredSizes = out.sizes().vec();
+      node->options = out.options();
+      node->set_next_edges(torch::autograd::collect_next_edges(input));
+      torch::autograd::set_history(out, node);
+    }
+    return wrapTensor(info.Env(), out);
+  });
+}
+
+// gather(group, tensor, rootRank): on the root, every rank's tensor concatenated along dim 0; null elsewhere
+Napi::Value gather(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "gather", [&]() -> Napi::Value {
+    auto& group = unwrapPtr<GlooGroup>(info[0], &kGroupTag, "process group");
+    at::Tensor out = gatherInto(group, unwrapTensor(info[1], "tensor"), false, info[2].As<Napi::Number>().Int64Value());
+    return out.defined() ? wrapTensor(info.Env(), out) : info.Env().Null();
+  });
+}
+
 Napi::Value barrier(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "barrier", [&]() -> Napi::Value {
     unwrapPtr<GlooGroup>(info[0], &kGroupTag, "process group")->barrier()->wait();
@@ -142,6 +213,8 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
   exports.Set("processGroupGloo", Napi::Function::New(env, processGroupGloo));
   exports.Set("allReduce", Napi::Function::New(env, allReduce));
   exports.Set("broadcast", Napi::Function::New(env, broadcast));
+  exports.Set("allGather", Napi::Function::New(env, allGather));
+  exports.Set("gather", Napi::Function::New(env, gather));
   exports.Set("barrier", Napi::Function::New(env, barrier));
   exports.Set("close", Napi::Function::New(env, close));
 }

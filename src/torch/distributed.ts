@@ -1,9 +1,12 @@
-// Data-parallel training across processes, like torch.distributed: a TCPStore for rendezvous and a Gloo
-// process group with in-place allReduce / broadcast / barrier on CPU tensors. Every call blocks until it ends.
+// Data-parallel and sharded training across processes, like torch.distributed: a TCPStore for rendezvous and a
+// Gloo process group with allReduce / broadcast / allGather / gather / barrier on CPU tensors, and an allGather
+// that autograd differentiates. Every call blocks until it ends.
 import os from "node:os";
+import { wrap } from "./dispatch.js";
 import { native, type DistHandle } from "./native.js";
 import { isFloatingDType } from "./dtype.js";
 import { noGrad } from "./autograd.js";
+import { tidy } from "./scope.js";
 import type { Tensor } from "./tensor.js";
 
 export type ReduceOp = "sum" | "product" | "min" | "max" | "avg";
@@ -57,6 +60,16 @@ function checkGlooTensor(where: string, tensor: Tensor): void {
     throw new TypeError(
       `${where}: the Gloo backend needs a contiguous tensor (this one is a strided view, shape ` +
         `[${tensor.shape.join(", ")}]); use const c = t.contiguous(), pass c, then copy it back with t.copy_(c)`,
+    );
+  }
+}
+
+// Gathering concatenates along dim 0: a scalar has none.
+function checkGatherable(where: string, tensor: Tensor): void {
+  checkGlooTensor(where, tensor);
+  if (tensor.ndim === 0) {
+    throw new TypeError(
+      `${where}: ranks' tensors are concatenated along dim 0, a 0-d tensor has none; pass t.reshape([1])`,
     );
   }
 }
@@ -215,6 +228,43 @@ export class ProcessGroup {
     checkGlooTensor(where, tensor);
     native.broadcast(this.handle, tensor.handle, root);
     return tensor;
+  }
+
+  /**
+   * Every rank's `tensor` [N, ...] concatenated in rank order: [worldSize * N, ...] on every rank (PyTorch's
+   * all_gather_into_tensor). All ranks must pass tensors of the same shape and dtype. Not differentiable (see
+   * allGatherWithGrad).
+   */
+  allGatherIntoTensor(tensor: Tensor): Tensor {
+    checkGatherable("allGather", tensor);
+    return wrap(native.allGather(this.handle, tensor.handle, false));
+  }
+
+  /** Every rank's `tensor`, in rank order (PyTorch's all_gather): views of one allGatherIntoTensor() result. */
+  allGather(tensor: Tensor): Tensor[] {
+    return tidy(() => this.allGatherIntoTensor(tensor).chunk(this.worldSize));
+  }
+
+  /**
+   * allGatherIntoTensor() that autograd differentiates (torch.distributed.nn's all_gather): in backward, the
+   * gradients of the gathered tensor are summed over the ranks and each rank's `tensor` receives the rows it
+   * contributed. Its backward is itself a collective: every rank must run backward through the result.
+   */
+  allGatherWithGrad(tensor: Tensor): Tensor {
+    checkGatherable("allGatherWithGrad", tensor);
+    return wrap(native.allGather(this.handle, tensor.handle, true));
+  }
+
+  /**
+   * Every rank's `tensor` [N, ...] concatenated in rank order, [worldSize * N, ...], on rank `root` only (null on
+   * the others, which need no memory for it). All ranks must pass tensors of the same shape and dtype.
+   */
+  gather(tensor: Tensor, root = 0): Tensor | null {
+    const where = "gather";
+    checkInteger(where, "root", root, 0, this.worldSize - 1, "it is the rank that receives the tensors");
+    checkGatherable(where, tensor);
+    const h = native.gather(this.handle, tensor.handle, root);
+    return h === null ? null : wrap(h);
   }
 
   /** Blocks until every rank has reached this barrier. */

@@ -46,6 +46,8 @@ export interface NativeAddon {
   processGroupGloo(store: DistHandle, rank: number, worldSize: number, host: string, timeoutMs: number): DistHandle;
   allReduce(group: DistHandle, tensor: Handle, op: string): void;
   broadcast(group: DistHandle, tensor: Handle, root: number): void;
+  allGather(group: DistHandle, tensor: Handle, withGrad: boolean): Handle;
+  gather(group: DistHandle, tensor: Handle, root: number): Handle | null;
   barrier(group: DistHandle): void;
   close(handle: DistHandle): void;
 }

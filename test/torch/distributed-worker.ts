@@ -55,6 +55,43 @@ async function collectives(): Promise<void> {
   });
 }
 
+async function gather(): Promise<void> {
+  const torch = await import("../../src/torch/index.js");
+  const dist = await import("../../src/torch/distributed.js");
+  using group = dist.initProcessGroup({ timeoutMs: TIMEOUT_MS });
+  const r = group.rank;
+
+  const list = group.allGather(torch.tensor([r, r + 10]));
+  const into = group.allGatherIntoTensor(torch.arange(100 * r, 100 * r + 6, 1, { dtype: "int64" }).reshape([2, 3]));
+  const gathered = group.gather(torch.tensor([r, r + 0.5]), 1);
+  const x = torch.tensor([r + 1, 2 * (r + 1)], { requiresGrad: true });
+  const all = group.allGatherWithGrad(x);
+  all
+    .mul(torch.tensor([1, 2, 3, 4]).mul(r + 1))
+    .mul(all)
+    .sum()
+    .backward();
+  const errors = {
+    scalar: errorMessage(() => group.allGatherIntoTensor(torch.tensor(1))),
+    badRoot: errorMessage(() => group.gather(torch.tensor([1]), 2)),
+    nonContiguous: errorMessage(() => group.allGatherWithGrad(torch.tensor([1, 2, 3, 4], { shape: [2, 2] }).t())),
+  };
+  group.barrier();
+  report({
+    rank: r,
+    list: list.map((t) => t.toNumbers()),
+    intoShape: into.shape,
+    into: into.toNumbers(),
+    intoDtype: into.dtype,
+    gathered: gathered?.toNumbers() ?? null,
+    withGrad: all.toNumbers(),
+    requiresGrad: all.requiresGrad,
+    grad: x.grad!.toNumbers(),
+    plainRequiresGrad: group.allGatherIntoTensor(x).requiresGrad,
+    errors,
+  });
+}
+
 async function store(): Promise<void> {
   const { TCPStore } = await import("../../src/torch/distributed.js");
   const rank = Number(process.env.RANK);
@@ -82,7 +119,7 @@ async function initOnly(): Promise<void> {
   report({ unexpected: "initProcessGroup succeeded" });
 }
 
-const scenarios: Record<string, () => Promise<void>> = { collectives, store, init: initOnly };
+const scenarios: Record<string, () => Promise<void>> = { collectives, gather, store, init: initOnly };
 
 const run = scenario === undefined ? undefined : scenarios[scenario];
 if (run === undefined) {

@@ -1,94 +1,19 @@
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { ProcessGroup, TCPStore, initProcessGroup } from "../../src/torch/distributed.js";
+import {
+  TEST_TIMEOUT_MS,
+  freePort,
+  killAllWorkers,
+  rankEnvs,
+  resultOf,
+  runWorkers as runRanks,
+} from "../helpers/ranks.js";
 
 const WORKER = fileURLToPath(new URL("./distributed-worker.js", import.meta.url));
-const KILL_AFTER_MS = 45_000; // a hung rank is killed well inside the test's own 55 s limit
-const TEST_TIMEOUT_MS = 55_000;
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/**
- * Runs the worker once per entry of `envs` (each merged over the parent's environment) and collects how each
- * exited. Kills all of them when one fails (the others would wait for it) or after KILL_AFTER_MS.
- */
-async function runWorkers(scenario: string, envs: Record<string, string>[]): Promise<Exit[]> {
-  const children: ChildProcess[] = [];
-  const killAll = () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  };
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killAll();
-  }, KILL_AFTER_MS);
-  try {
-    const exits = await Promise.all(
-      envs.map((extra) => {
-        const env: NodeJS.ProcessEnv = { ...process.env, ...extra, FACEKD_DIST_WORKER: scenario };
-        delete env.NODE_TEST_CONTEXT; // the worker is not a test file of this run
-        const child = spawn(process.execPath, [WORKER], { env, stdio: ["ignore", "pipe", "pipe"] });
-        children.push(child);
-        let stdout = "";
-        let stderr = "";
-        child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
-        child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-        return new Promise<Exit>((resolve, reject) => {
-          child.once("error", reject);
-          child.once("close", (code, signal) => {
-            if (code !== 0) killAll();
-            resolve({ code, signal, stdout, stderr });
-          });
-        });
-      }),
-    );
-    if (timedOut) {
-      const detail = exits.map((e, i) => `worker ${i} (${e.signal ?? e.code}):\n${e.stdout}${e.stderr}`).join("\n");
-      assert.fail(`'${scenario}' workers did not finish within ${KILL_AFTER_MS} ms and were killed\n${detail}`);
-    }
-    return exits;
-  } finally {
-    clearTimeout(timer);
-    killAll();
-  }
-}
-
-function rankEnvs(worldSize: number, port: number): Record<string, string>[] {
-  return Array.from({ length: worldSize }, (_, rank) => ({
-    RANK: String(rank),
-    WORLD_SIZE: String(worldSize),
-    MASTER_ADDR: "127.0.0.1",
-    MASTER_PORT: String(port),
-  }));
-}
-
-/** The worker's RESULT line, after checking that it exited cleanly. */
-function resultOf(exit: Exit, index: number): Record<string, unknown> {
-  assert.equal(exit.code, 0, `worker ${index} exited with ${exit.signal ?? exit.code}:\n${exit.stdout}${exit.stderr}`);
-  const line = exit.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-  assert.ok(line, `worker ${index} printed no RESULT line:\n${exit.stdout}${exit.stderr}`);
-  return JSON.parse(line.slice("RESULT ".length)) as Record<string, unknown>;
-}
+const runWorkers = (scenario: string, envs: Record<string, string>[]) => runRanks(WORKER, scenario, envs);
+after(killAllWorkers);
 
 test("two Gloo ranks allReduce, broadcast and barrier", { timeout: TEST_TIMEOUT_MS }, async () => {
   const exits = await runWorkers("collectives", rankEnvs(2, await freePort()));
@@ -112,6 +37,34 @@ test("two Gloo ranks allReduce, broadcast and barrier", { timeout: TEST_TIMEOUT_
     assert.match(errors.badRoot!, /root must be an integer in \[0, 1\], got 2/);
   }
 });
+
+test(
+  "two Gloo ranks allGather and gather, and allGatherWithGrad sums the gradients",
+  { timeout: TEST_TIMEOUT_MS },
+  async () => {
+    const exits = await runWorkers("gather", rankEnvs(2, await freePort()));
+    for (const [rank, r] of exits.map(resultOf).entries()) {
+      assert.deepEqual(r.list, [
+        [0, 10],
+        [1, 11],
+      ]); // rank r sent [r, r + 10]
+      assert.deepEqual(r.intoShape, [4, 3]); // two [2, 3] int64 tensors, stacked along dim 0
+      assert.deepEqual(r.into, [0, 1, 2, 3, 4, 5, 100, 101, 102, 103, 104, 105]);
+      assert.equal(r.intoDtype, "int64");
+      assert.deepEqual(r.gathered, rank === 1 ? [0, 0.5, 1, 1.5] : null); // to root 1 only
+      assert.deepEqual(r.withGrad, [1, 2, 2, 4]); // rank r sent (r + 1) * [1, 2]
+      assert.equal(r.requiresGrad, true);
+      // each rank's loss is sum(gathered * w_r * g), w_0 = [1, 2, 3, 4], w_1 = 2 w_0, g = gathered: d/dx_r sums
+      // 2 * (w_0 + w_1)[slice r] * gathered[slice r] over both ranks' losses
+      assert.deepEqual(r.grad, rank === 0 ? [6, 24] : [36, 96]);
+      assert.deepEqual(r.plainRequiresGrad, false); // allGatherIntoTensor is outside autograd
+      const errors = r.errors as Record<string, string>;
+      assert.match(errors.scalar!, /allGather: ranks' tensors are concatenated along dim 0, a 0-d tensor has none/);
+      assert.match(errors.badRoot!, /gather: root must be an integer in \[0, 1\], got 2/);
+      assert.match(errors.nonContiguous!, /allGatherWithGrad: the Gloo backend needs a contiguous tensor/);
+    }
+  },
+);
 
 test("a TCPStore set in one process is read in another", { timeout: TEST_TIMEOUT_MS }, async () => {
   const exits = await runWorkers("store", rankEnvs(2, await freePort()));

@@ -11,3 +11,4 @@ export {
   type MarginName,
 } from "./margins.js";
 export { PartialFC, type PartialFCOptions, type PartialFCLogits } from "./partial-fc.js";
+export { ShardedPartialFC, classShard } from "./sharded-partial-fc.js";

@@ -43,13 +43,15 @@ export class CombinedMargin {
 
   /**
    * The scaled logits [N, C] from cosines [N, C] (within [-1, 1]) and target classes [N] (int64): the margin goes
-   * on each row's target column only.
+   * on each row's target column only. A row labelled -1 gets none (its class is among another shard's columns).
    */
   apply(cosine: Tensor, labels: Tensor): Tensor {
     return torch.tidy(() => {
-      const index = labels.unsqueeze(1);
+      const index = labels.clampMin(0).unsqueeze(1);
       const target = this.targetLogit(cosine.gather(1, index));
-      const isTarget = F.oneHot(labels, cosine.size(1)).ne(0);
+      const isTarget = torch
+        .zeros(cosine.shape, { dtype: "bool", device: cosine.device })
+        .scatter(1, index, labels.ge(0).unsqueeze(1));
       return torch.where(isTarget, target, cosine).mul(this.s);
     });
   }

@@ -26,6 +26,33 @@ export interface PartialFCLogits {
   classes: Tensor;
 }
 
+/** Throws a RangeError, prefixed with `where`, for a class count, embedding size or sample rate out of range. */
+export function checkPartialFCOptions(
+  where: string,
+  { embeddingSize, numClasses, sampleRate }: PartialFCOptions,
+): void {
+  if (!Number.isInteger(numClasses) || numClasses < 1)
+    throw new RangeError(`${where}: numClasses must be a positive integer, got ${numClasses}`);
+  if (!Number.isInteger(embeddingSize) || embeddingSize < 1)
+    throw new RangeError(`${where}: embeddingSize must be a positive integer, got ${embeddingSize}`);
+  if (!(sampleRate !== undefined && sampleRate > 0 && sampleRate <= 1))
+    throw new RangeError(`${where}: sampleRate must be in (0, 1], got ${sampleRate}`);
+}
+
+/**
+ * The ascending indices of the classes a sampled step uses, from a random `score` in [0, 1) per class: every
+ * class in `positives`, then the highest-scored others up to numSample (all positives are kept even when they
+ * outnumber numSample).
+ */
+export function pickClasses(score: Tensor, positives: Tensor, numSample: number): Tensor {
+  return torch.tidy(() => {
+    const marked = score.scatter(0, positives, 2); // positives above every random score
+    const count = marked.ge(2).sum().item();
+    const [, picked] = marked.topk(Math.max(numSample, count));
+    return picked.sort()[0];
+  });
+}
+
 export class PartialFC extends nn.Module<[Tensor, Tensor], Tensor> {
   readonly margin: CombinedMargin;
   readonly numClasses: number;
@@ -40,12 +67,7 @@ export class PartialFC extends nn.Module<[Tensor, Tensor], Tensor> {
 
   constructor({ margin, embeddingSize, numClasses, sampleRate = 1 }: PartialFCOptions) {
     super();
-    if (!Number.isInteger(numClasses) || numClasses < 1)
-      throw new RangeError(`PartialFC: numClasses must be a positive integer, got ${numClasses}`);
-    if (!Number.isInteger(embeddingSize) || embeddingSize < 1)
-      throw new RangeError(`PartialFC: embeddingSize must be a positive integer, got ${embeddingSize}`);
-    if (!(sampleRate > 0 && sampleRate <= 1))
-      throw new RangeError(`PartialFC: sampleRate must be in (0, 1], got ${sampleRate}`);
+    checkPartialFCOptions("PartialFC", { margin, embeddingSize, numClasses, sampleRate });
     this.margin = margin;
     this.numClasses = numClasses;
     this.sampleRate = sampleRate;
@@ -80,14 +102,7 @@ export class PartialFC extends nn.Module<[Tensor, Tensor], Tensor> {
    * (all of the batch's classes are kept even when they outnumber numSample).
    */
   sampleClasses(labels: Tensor): Tensor {
-    return torch.noGrad(() =>
-      torch.tidy(() => {
-        const score = torch.rand([this.numClasses]).scatter(0, labels, 2); // positives above every random score
-        const positives = score.ge(2).sum().item();
-        const [, picked] = score.topk(Math.max(this.numSample, positives));
-        return picked.sort()[0];
-      }),
-    );
+    return torch.noGrad(() => torch.tidy(() => pickClasses(torch.rand([this.numClasses]), labels, this.numSample)));
   }
 
   private checkLabels(labels: Tensor, embeddings: Tensor): void {
