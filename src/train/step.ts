@@ -15,8 +15,9 @@ export interface StepInputs {
   classify?: (embedding: torch.Tensor) => ModelOutputs;
   /** The frozen teacher's outputs for these images, when there is a live teacher. */
   teacher?: (images: torch.Tensor) => ModelOutputs;
-  /** Between backward and clipping (gradient synchronisation, unscaling); a returned reason skips the step. */
-  afterBackward?: (params: readonly torch.nn.Parameter[]) => string | null;
+  /** Between backward and clipping (gradient synchronisation, unscaling), on every step: `problem` is why the step
+   *  is skipped so far (backward did not run); a returned reason skips the step. */
+  afterBackward?: (params: readonly torch.nn.Parameter[], problem: string | null) => string | null;
 }
 
 export interface StepOutcome {
@@ -39,9 +40,9 @@ export function trainStep(inputs: StepInputs, images: torch.Tensor, context: Los
     const { total, terms } = loss(ctx);
     const value = total.item();
     let problem = Number.isFinite(value) ? null : `the loss is ${value}`;
+    if (problem === null) total.backward();
+    if (inputs.afterBackward) problem = inputs.afterBackward(params, problem) ?? problem;
     if (problem === null) {
-      total.backward();
-      problem = inputs.afterBackward?.(params) ?? null;
       const norm = problem !== null || clipGradNorm === undefined ? 0 : torch.optim.clipGradNorm(params, clipGradNorm);
       if (problem === null && Number.isFinite(norm)) optimizer.step();
       else problem ??= `the gradient norm is ${norm}`;
