@@ -152,7 +152,10 @@ export class FaceLoader {
     const { epoch, index } = this.#position;
     const plan = planEpoch(this.source.length, this.#seed, epoch, this.#shuffle, this.#flip);
     const global = this.#batchSize * this.#worldSize;
-    const end = this.#dropLast ? this.batchesPerEpoch * global : this.source.length;
+    // whole global batches from the position on (a run resumed with another world size may start mid-batch)
+    const end = this.#dropLast
+      ? index + Math.floor((this.source.length - index) / global) * global
+      : this.source.length;
     const starts: number[] = [];
     for (let s = index; s < end; s += global) starts.push(s);
     const pending: Promise<LoadedSamples>[] = [];
