@@ -92,7 +92,12 @@ async function asWorker(flags: DistFlags, body: (group: ProcessGroup | null) => 
   try {
     await body(group);
   } catch (error) {
-    throw new Error(`rank ${rank}: ${messageOf(error)}`, { cause: error });
+    const message = messageOf(error);
+    // Gloo names a peer's address, not its rank: with --nproc the launcher names the rank that failed first
+    const hint = /^(allReduce|broadcast|barrier):/.test(message)
+      ? " (a collective failed: another rank probably died or stalled; its own log names its cause)"
+      : "";
+    throw new Error(`rank ${rank}: ${message}${hint}`, { cause: error });
   } finally {
     group.close();
   }

@@ -1,6 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import net from "node:net";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -105,4 +106,23 @@ checkpointEvery: 2
   assert.equal(rerun.status, 0, rerun.stderr);
   assert.match(rerun.stderr, new RegExp(`resuming .* at step ${saved}/${saved + 2}`));
   assert.equal((JSON.parse(rerun.stdout) as { step: number }).step, saved + 2);
+});
+
+test("the launcher's preflight: a rendezvous port in use, an unreachable master", async () => {
+  const server = net.createServer();
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, () => resolve((server.address() as net.AddressInfo).port)),
+  );
+  const embed = ["embed", ...MODEL, "--weights", "w.safetensors", "--data", "d.rec", "--out", "e.npy"];
+  try {
+    const busy = run(...embed, "--nproc", "2", "--master-port", String(port));
+    assert.equal(busy.status, 1);
+    assert.match(busy.stderr, new RegExp(`--master-port ${port} is in use on this machine`));
+  } finally {
+    server.close();
+  }
+  const node1 = ["--nnodes", "2", "--node-rank", "1", "--master-port", String(port), "--dist-timeout", "1"];
+  const alone = run(...embed, ...node1);
+  assert.equal(alone.status, 1);
+  assert.match(alone.stderr, new RegExp(`the master 127\\.0\\.0\\.1:${port} did not answer within 1 s`));
 });
