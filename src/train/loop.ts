@@ -59,7 +59,7 @@ class Loop implements TrainLoop {
   save(names: SidecarName[]): void {
     const { config, state, checkpoints, writesCheckpoints = true } = this.inputs;
     // the other ranks go on to the next step's gradient averaging, which waits for rank 0 to finish writing
-    if (writesCheckpoints)
+    if (writesCheckpoints) {
       saveCheckpoint(
         checkpoints,
         state,
@@ -73,6 +73,7 @@ class Loop implements TrainLoop {
         },
         names,
       );
+    }
     this.savedAt = this.step;
   }
 }
