@@ -19,7 +19,7 @@ import { trainStep } from "../src/train/step.js";
 import { benchArgs, numberArg, ROOT } from "./options.js";
 
 const USAGE = `usage: node dist/bench/distributed.js [options]
-  --models LIST   backbones (default mbf,iresnet18), at 112x112
+  --models LIST   backbones (default mbf,iresnet18; a name's @ part sets the input size, 112 by default)
   --batch B       global batch (default 64): B on one process, B / ranks on each rank
   --ranks R       processes of one thread each, against one process of R threads (default 2)
   --classes C     identities of the ArcFace head (default 1000)
@@ -72,7 +72,8 @@ function worker(model: string): void {
     clipGradNorm: undefined,
     ...(sync && { afterBackward: (p: readonly torch.nn.Parameter[], problem: string | null) => sync.sync(p, problem) }),
   };
-  const x = torch.randn([batch, 3, 112, 112]);
+  const size = backbone.spec.inputSize;
+  const x = torch.randn([batch, 3, size, size]);
   const labels = torch.randint(0, CLASSES, [batch], { dtype: "int64" });
   const step = (): void => {
     const { problem } = trainStep(inputs, x, { labels });
