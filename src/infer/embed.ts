@@ -1,15 +1,20 @@
 // Embedding extraction: a model run once over a dataset, in dataset order, into `<out>` (.npy float32 [N, D],
 // streamed batch by batch), `<stem>.labels.npy` (int64 [N], -1 for unlabeled data) and `<stem>.json` (what made
 // them). Row i is the dataset's sample at position i: the index the precomputed-embedding losses look it up by.
+// Sharded across the ranks of a process group, each rank embeds its part of every batch and writes its rows into
+// the one file at their offsets.
 import * as torch from "../torch/index.js";
 import { FaceLoader, MemorySource, type BatchLayout, type FaceSource } from "../data/index.js";
 import { Backbone, type OnnxTeacher } from "../models/index.js";
-import { NpyRowWriter, writeJson, writeNpy } from "../io/index.js";
+import { NpyRowsWriter, writeJson } from "../io/index.js";
+import type { ProcessGroup } from "../torch/distributed.js";
 import { besideOnnx, withInferenceModel, type InferenceBackend } from "./backend.js";
 
-export interface ExtractOptions extends EmbedOptions {
+export interface ExtractOptions extends Omit<EmbedOptions, "shard"> {
   /** The .npy file to write; its stem names the labels and info files beside it. */
   out: string;
+  /** Share the work with the ranks of this group: every rank calls extractEmbeddings alike. */
+  group?: ProcessGroup;
 }
 
 export interface ExtractResult {
@@ -27,9 +32,15 @@ export type EmbeddingModel = Backbone | OnnxTeacher;
 export function inferenceLoader(
   size: number,
   source: FaceSource,
-  { batchSize, workers, layout }: { batchSize: number; workers: number; layout: BatchLayout },
+  {
+    batchSize,
+    workers,
+    layout,
+    shard,
+  }: Pick<Required<EmbedOptions>, "batchSize" | "workers" | "layout"> & Pick<EmbedOptions, "shard">,
 ): FaceLoader {
   return new FaceLoader(source, {
+    ...(shard && { shard }),
     batchSize,
     imageSize: [size, size],
     shuffle: false,
@@ -68,8 +79,10 @@ export interface EmbedOptions {
   layout?: BatchLayout;
   /** Where a backbone runs ("auto": onnxruntime when it exports, else libtorch); see backend.ts. */
   backend?: InferenceBackend;
-  /** Called after each batch with the rows done so far. */
+  /** Called after each batch with the rows done so far (estimated over all ranks when sharded). */
   onBatch?: (done: number, total: number) => void;
+  /** Embed this rank's part of each batch only (the loader's shard). */
+  shard?: { rank: number; worldSize: number };
 }
 
 // onnxruntime runs outside libtorch, so the batch's embeddings come back after an await
@@ -87,16 +100,19 @@ async function embedOnnx(model: OnnxTeacher, images: torch.Tensor, flipSum: bool
   }
 }
 
+/** A batch's embeddings, labels and dataset positions; all are freed after the call (clone what you keep). */
+export type EmbeddingSink = (embeddings: torch.Tensor, labels: torch.Tensor, indices: torch.Tensor) => void;
+
 /**
- * Runs `model` (a backbone in eval mode) over every sample of `source`, in order, handing each batch's embeddings
- * and labels to `sink`; both are freed after the call (clone what you keep). A backbone's training mode is restored
- * afterwards. While onnxruntime runs the model, libtorch (and so `sink`) runs on one thread (see besideOnnx).
+ * Runs `model` (a backbone in eval mode) over every sample of `source` (or this rank's shard of it), in order,
+ * handing each batch to `sink`. A backbone's training mode is restored afterwards. While onnxruntime runs the model,
+ * libtorch (and so `sink`) runs on one thread (see besideOnnx).
  */
 export function forEachEmbedding(
   model: EmbeddingModel,
   source: FaceSource,
   options: EmbedOptions,
-  sink: (embeddings: torch.Tensor, labels: torch.Tensor) => void,
+  sink: EmbeddingSink,
 ): Promise<void> {
   return withInferenceModel(model, options.backend ?? "auto", (m) => embedAll(m, source, options, sink));
 }
@@ -116,11 +132,12 @@ export function embedBatchWith(model: EmbeddingModel, images: torch.Tensor, flip
 async function embedAll(
   model: EmbeddingModel,
   source: FaceSource,
-  { batchSize = 128, flipSum = false, workers = 2, layout = "channels_last", onBatch }: EmbedOptions,
-  sink: (embeddings: torch.Tensor, labels: torch.Tensor) => void,
+  { batchSize = 128, flipSum = false, workers = 2, layout = "channels_last", onBatch, shard }: EmbedOptions,
+  sink: EmbeddingSink,
 ): Promise<void> {
   const backbone = model instanceof Backbone ? model : null;
-  const loader = inferenceLoader(modelInputSize(model), source, { batchSize, workers, layout });
+  const loader = inferenceLoader(modelInputSize(model), source, { batchSize, workers, layout, shard });
+  const ranks = shard?.worldSize ?? 1;
   const wasTraining = backbone?.training ?? false;
   backbone?.eval();
   let done = 0;
@@ -130,7 +147,7 @@ async function embedAll(
         try {
           const rows = await embedBatchWith(model, batch.images, flipSum);
           try {
-            torch.tidy(() => sink(rows, batch.labels));
+            torch.tidy(() => sink(rows, batch.labels, batch.indices));
           } finally {
             rows.dispose();
           }
@@ -138,7 +155,7 @@ async function embedAll(
         } finally {
           batch[Symbol.dispose]();
         }
-        onBatch?.(done, source.length);
+        onBatch?.(Math.min(done * ranks, source.length), source.length);
       }
     });
   } finally {
@@ -147,13 +164,16 @@ async function embedAll(
   }
 }
 
-/** Runs `model` (in eval mode) over every sample of `source`, in order, into the files of `options.out`. */
+/**
+ * Runs `model` (in eval mode) over every sample of `source`, in order, into the files of `options.out`. With a
+ * group, rank 0 sizes the files, every rank writes its rows at their offsets, and rank 0 commits them.
+ */
 export async function extractEmbeddings(
   model: EmbeddingModel,
   source: FaceSource,
   options: ExtractOptions,
 ): Promise<ExtractResult> {
-  const { out, flipSum = false } = options;
+  const { out, flipSum = false, group } = options;
   const stem = out.replace(/\.npy$/, "");
   const result: ExtractResult = {
     embeddings: out,
@@ -162,28 +182,50 @@ export async function extractEmbeddings(
     count: source.length,
     dim: model.embeddingSize,
   };
-  const writer = new NpyRowWriter(out, source.length, model.embeddingSize);
-  const labels = new BigInt64Array(source.length);
-  try {
-    await forEachEmbedding(model, source, options, (embeddings, batchLabels) => {
-      writer.append(embeddings);
-      labels.set(Array.from(batchLabels.toNumbers(), BigInt), writer.written - batchLabels.size(0));
-    });
-    writer.close();
-  } catch (error) {
-    writer.abort();
-    throw error;
+  const files = [result.embeddings, result.labels];
+  const lead = (group?.rank ?? 0) === 0;
+  if (lead) {
+    NpyRowsWriter.create(result.embeddings, "float32", [source.length, model.embeddingSize]);
+    NpyRowsWriter.create(result.labels, "int64", [source.length]);
   }
-  torch.tidy(() => writeNpy(result.labels, torch.tensor(labels, { dtype: "int64" })));
-  const info = {
-    source: source.name,
-    model: model instanceof Backbone ? model.spec : { onnx: model.file, input: model.input },
-    count: result.count,
-    dim: result.dim,
-    flipSum,
-    rows: "dataset positions 0..N-1",
-  };
-  writeJson(result.info, info);
+  group?.barrier();
+  const [rows, labels] = files.map((f) => new NpyRowsWriter(f)) as [NpyRowsWriter, NpyRowsWriter];
+  try {
+    const shard = group && { rank: group.rank, worldSize: group.worldSize };
+    await forEachEmbedding(model, source, { ...options, ...(shard && { shard }) }, (embeddings, batchLabels, at) => {
+      // an unshuffled batch holds consecutive dataset positions
+      const row = at.narrow(0, 0, 1).item();
+      rows.write(row, embeddings);
+      labels.write(row, batchLabels);
+    });
+  } catch (error) {
+    if (lead) files.forEach((f) => NpyRowsWriter.discard(f));
+    throw error;
+  } finally {
+    rows.close();
+    labels.close();
+  }
+  const written = torch.tidy(() => {
+    const count = torch.tensor([rows.written], { dtype: "int64" });
+    return (group?.allReduce(count) ?? count).item();
+  });
+  if (lead) {
+    if (written !== source.length) {
+      files.forEach((f) => NpyRowsWriter.discard(f));
+      throw new Error(`${out}: ${written} rows written of the ${source.length} declared; nothing was kept`);
+    }
+    files.forEach((f) => NpyRowsWriter.commit(f));
+    const info = {
+      source: source.name,
+      model: model instanceof Backbone ? model.spec : { onnx: model.file, input: model.input },
+      count: result.count,
+      dim: result.dim,
+      flipSum,
+      rows: "dataset positions 0..N-1",
+    };
+    writeJson(result.info, info);
+  }
+  group?.barrier(); // the files are in place when any rank returns
   return result;
 }
 

@@ -1,71 +1,93 @@
-// Embedding tables larger than memory as .npy float32 [N, D] (numpy opens them, readNpy too): the writer puts the
-// header for the final N first and appends rows batch by batch; the reader reads row ranges or gathers rows by
-// index with positioned reads, never loading the whole file (Node cannot memory-map; the OS page cache serves
-// repeated reads).
-import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+// Embedding tables larger than memory as .npy float32 [N, D] (numpy opens them, readNpy too): the writer sizes the
+// file for the final N first and writes rows batch by batch at their offsets; the reader reads row ranges or
+// gathers rows by index with positioned reads, never loading the whole file (Node cannot memory-map; the OS page
+// cache serves repeated reads).
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import * as torch from "../torch/index.js";
+import { DTYPE_BYTES, type DType } from "../torch/index.js";
 import { encodeNpyHeader, parseNpyHeader, type NpyHeader } from "./npy.js";
 
 const ROW_BYTES = 4; // float32
 
 /**
- * Writes an [rows, dim] float32 .npy in batches of rows. The file appears under its name only when close() finds
- * every row written (until then it is `<file>.partial`).
+ * Writes the rows of a C-order .npy [rows, ...] at their offsets, from one process or several at once (sharded
+ * inference: no rank gathers the others' rows). One process creates `<file>.partial` at its final size, every
+ * writer then opens it and writes its row ranges, and once all are done one process commits it under its name, so
+ * that an interrupted run leaves no file that looks whole.
  */
-export class NpyRowWriter {
+export class NpyRowsWriter {
   readonly #fd: number;
-  readonly #partial: string;
-  #written = 0;
-  #open = true;
+  readonly #header: NpyHeader;
+  readonly #rowBytes: number;
+  /** Rows written by this writer. */
+  written = 0;
 
-  constructor(
-    readonly file: string,
-    readonly rows: number,
-    readonly dim: number,
-  ) {
-    this.#partial = `${file}.partial`;
-    this.#fd = openSync(this.#partial, "w");
-    writeSync(this.#fd, encodeNpyHeader("float32", [rows, dim]));
-  }
-
-  get written(): number {
-    return this.#written;
-  }
-
-  /** Appends a batch [B, dim] (converted to float32 on the CPU). */
-  append(batch: torch.Tensor): void {
-    if (batch.ndim !== 2 || batch.size(1) !== this.dim) {
-      throw new RangeError(`${this.file}: rows must be [B, ${this.dim}], got [${batch.shape.join(", ")}]`);
+  /** Creates `<file>.partial`: the header of a [shape] array of `dtype`, and room (zeros) for its data. */
+  static create(file: string, dtype: DType, shape: readonly number[]): void {
+    const header = encodeNpyHeader(dtype, shape);
+    const fd = openSync(`${file}.partial`, "w");
+    try {
+      writeSync(fd, header);
+      ftruncateSync(fd, header.length + shape.reduce((a, b) => a * b, DTYPE_BYTES[dtype]));
+    } finally {
+      closeSync(fd);
     }
-    if (this.#written + batch.size(0) > this.rows) {
-      throw new RangeError(`${this.file}: more than the ${this.rows} rows declared in the header`);
-    }
-    const data = torch.tidy(() => batch.to({ dtype: "float32", device: "cpu" }).contiguous().data()) as Float32Array;
-    writeSync(this.#fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    this.#written += batch.size(0);
   }
 
-  /** Renames the finished file into place; throws (and deletes it) when rows are missing. */
+  /** Renames the finished `<file>.partial` into place. */
+  static commit(file: string): void {
+    renameSync(`${file}.partial`, file);
+  }
+
+  /** Deletes `<file>.partial`. */
+  static discard(file: string): void {
+    rmSync(`${file}.partial`, { force: true });
+  }
+
+  /** Opens the `<file>.partial` that create() made. */
+  constructor(readonly file: string) {
+    this.#fd = openSync(`${file}.partial`, "r+");
+    try {
+      this.#header = readHeader(this.#fd, `${file}.partial`);
+    } catch (error) {
+      closeSync(this.#fd);
+      throw error;
+    }
+    this.#rowBytes = this.#header.shape.slice(1).reduce((a, b) => a * b, DTYPE_BYTES[this.#header.dtype]);
+  }
+
+  /** Writes `batch` [B, ...] (converted to the file's dtype, on the CPU) as rows row..row+B-1. */
+  write(row: number, batch: torch.Tensor): void {
+    const { shape, dtype, dataStart } = this.#header;
+    if (batch.ndim !== shape.length || batch.shape.slice(1).some((d, i) => d !== shape[i + 1])) {
+      throw new RangeError(
+        `${this.file}: rows must be [B, ${shape.slice(1).join(", ")}], got [${batch.shape.join(", ")}]`,
+      );
+    }
+    const count = batch.size(0);
+    if (!(Number.isInteger(row) && row >= 0 && row + count <= shape[0]!)) {
+      throw new RangeError(`${this.file}: rows [${row}, ${row + count}) are outside the ${shape[0]} declared`);
+    }
+    const data = torch.tidy(() => batch.to({ dtype, device: "cpu" }).contiguous().data());
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    for (let done = 0; done < bytes.length;) {
+      done += writeSync(this.#fd, bytes, done, bytes.length - done, dataStart + row * this.#rowBytes + done);
+    }
+    this.written += count;
+  }
+
   close(): void {
-    this.#finish();
-    if (this.#written !== this.rows) {
-      rmSync(this.#partial, { force: true });
-      throw new Error(`${this.file}: ${this.#written} rows written of the ${this.rows} declared; nothing was kept`);
-    }
-    renameSync(this.#partial, this.file);
-  }
-
-  /** Gives up: deletes the partial file (nothing to do once closed). */
-  abort(): void {
-    if (!this.#open) return;
-    this.#finish();
-    rmSync(this.#partial, { force: true });
-  }
-
-  #finish(): void {
-    this.#open = false;
     closeSync(this.#fd);
   }
+}
+
+// headers are at most 12 + 10,000 bytes (numpy's limit); parseNpyHeader says when a longer one is cut off
+function readHeader(fd: number, file: string): NpyHeader {
+  const size = fstatSync(fd).size;
+  const prefix = Buffer.alloc(Math.min(size, 12 + 10_000));
+  readSync(fd, prefix, 0, prefix.length, 0);
+  // the same checks as readNpy, the file's size against its header included
+  return parseNpyHeader(prefix, file, size);
 }
 
 /** Reads rows of a float32 [N, D] .npy without loading it; an EmbeddingLookup for the precomputed-loss context. */
@@ -77,14 +99,9 @@ export class NpyRows {
 
   constructor(readonly file: string) {
     this.#fd = openSync(file, "r");
-    // headers are at most 12 + 10,000 bytes (numpy's limit); parseNpyHeader says when a longer one is cut off
-    const size = fstatSync(this.#fd).size;
-    const prefix = Buffer.alloc(Math.min(size, 12 + 10_000));
-    readSync(this.#fd, prefix, 0, prefix.length, 0);
     let header: NpyHeader;
     try {
-      // the same checks as readNpy, the file's size against its header included
-      header = parseNpyHeader(prefix, file, size);
+      header = readHeader(this.#fd, file);
     } catch (error) {
       closeSync(this.#fd);
       throw error;

@@ -1,4 +1,5 @@
 // What every stage of a run reads: the resolved config, the run's datasets and where each stage keeps its outputs.
+import type { ProcessGroup } from "../torch/distributed.js";
 import { basename, join } from "node:path";
 import { Backbone, loadBackbone, OnnxTeacher } from "../models/index.js";
 import type { EmbeddingModel } from "../infer/index.js";
@@ -34,6 +35,8 @@ export interface StageContext {
   trainProgress?: () => { listener: TrainListener; log: (line: string) => void };
   /** A progress display for other long work (embedding a dataset). */
   progress: (label: string) => { update(done: number, total: number): void; stop(): void };
+  /** The ranks of a data-parallel run: training and embedding stages share their work, rank 0 runs the rest. */
+  group?: ProcessGroup;
 }
 
 /** The datasets of `config` in `runDir` (external paths as given, the synthetic ones inside the run folder). */

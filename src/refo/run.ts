@@ -13,6 +13,7 @@ import { acquireRunLock } from "./run-lock.js";
 import { fingerprints, StageFolders, type StageStatus } from "./stage-state.js";
 import { runStage } from "./stages/index.js";
 import { writeJson } from "../io/index.js";
+import type { ProcessGroup } from "../torch/distributed.js";
 
 export interface RefoOptions {
   /** The run folder (default: config.runDir, else runs/<name>). */
@@ -26,6 +27,9 @@ export interface RefoOptions {
   log?: (line: string) => void;
   trainProgress?: StageContext["trainProgress"];
   progress?: StageContext["progress"];
+  /** Run on the ranks of this group (each calls runRefo alike): rank 0 holds the lock, writes the markers and runs
+   *  the stages that do not share their work (data, evaluation, results); training and embedding run on all. */
+  group?: ProcessGroup;
 }
 
 export interface PlannedStage {
@@ -137,11 +141,18 @@ export async function runRefo(input: unknown, options: RefoOptions = {}): Promis
   }
 
   const log = options.log ?? ((line: string) => void process.stderr.write(line + "\n"));
-  const lock = acquireRunLock(runDir, log);
+  const { group } = options;
+  const lead = (group?.rank ?? 0) === 0;
+  const lock = lead ? acquireRunLock(runDir, log) : null;
   try {
-    // planned under the lock: another process may have changed the stages meanwhile
-    const { plan, unrestricted } = planStatuses(stages, prints, folders, options);
-    if (options.only !== undefined) checkOnly(stages, unrestricted, options.only);
+    // planned under the lock (another process may have changed the stages meanwhile), by rank 0 for all ranks
+    let plan: PlannedStage[];
+    if (lead) {
+      const planned = planStatuses(stages, prints, folders, options);
+      if (options.only !== undefined) checkOnly(stages, planned.unrestricted, options.only);
+      plan = planned.plan;
+      group?.store.set(PLAN_KEY, JSON.stringify(plan));
+    } else plan = JSON.parse(group!.store.get(PLAN_KEY)) as PlannedStage[];
     // every stage (evaluation and embedding too, also after a resume) runs with the run's thread count
     const threads = config.threads ?? torch.getNumThreads();
     const ctx: StageContext = {
@@ -152,30 +163,45 @@ export async function runRefo(input: unknown, options: RefoOptions = {}): Promis
       log,
       ...(options.trainProgress && { trainProgress: options.trainProgress }),
       progress: options.progress ?? (() => ({ update: () => undefined, stop: () => undefined })),
+      ...(group && { group }),
     };
     await torch.withNumThreads(threads, () => runStages(ctx, stages, plan));
     const results = plan.find((p) => p.id === RESULTS)!.status === "excluded" ? null : readResults(runDir);
     return { runDir, plan, results };
   } finally {
-    lock.release();
+    lock?.release();
   }
 }
 
+const PLAN_KEY = "facekd/refo/plan";
+/** The stage kinds whose work is shared among the ranks of a data-parallel run. */
+const SHARED_KINDS: ReadonlySet<string> = new Set(["train", "embed"]);
+
 async function runStages(ctx: StageContext, stages: readonly Stage[], plan: readonly PlannedStage[]): Promise<void> {
-  const { paths, folders, log } = ctx;
-  writeJson(join(paths.runDir, "refo-config.json"), ctx.config);
+  const { paths, folders, log, group } = ctx;
+  const lead = (group?.rank ?? 0) === 0;
+  if (lead) writeJson(join(paths.runDir, "refo-config.json"), ctx.config);
   for (const [i, stage] of stages.entries()) {
     const { status, fingerprint, changed } = plan[i]!;
     if (status === "excluded" || status === "done") continue;
     const extraDirs = stage.spec.kind === "data" ? [paths.dataDir] : [];
-    if (RESTARTS.has(status)) folders.clear(stage.id, extraDirs);
-    const why = status === "resume" ? " (resuming)" : changed ? ` (rerun: ${changed.join(", ")})` : "";
-    log(`[${i + 1}/${stages.length}] ${stage.id}: ${stage.title}${why}`);
-    const marker = folders.start(stage.id, fingerprint);
     const started = performance.now();
-    await runStage({ ctx, stage, stages, markDone: () => folders.finish(marker, 0) });
-    const seconds = (performance.now() - started) / 1000;
-    folders.finish(marker, seconds, extraDirs);
-    log(`    ${stage.id} done in ${seconds.toFixed(1)} s`);
+    let marker = null;
+    if (lead) {
+      if (RESTARTS.has(status)) folders.clear(stage.id, extraDirs);
+      const why = status === "resume" ? " (resuming)" : changed ? ` (rerun: ${changed.join(", ")})` : "";
+      log(`[${i + 1}/${stages.length}] ${stage.id}: ${stage.title}${why}`);
+      marker = folders.start(stage.id, fingerprint);
+    }
+    group?.barrier(); // the other ranks start once the stage folder is ready (and its inputs written)
+    if (lead || SHARED_KINDS.has(stage.spec.kind)) {
+      await runStage({ ctx, stage, stages, markDone: () => marker && folders.finish(marker, 0) });
+    }
+    group?.barrier();
+    if (marker) {
+      const seconds = (performance.now() - started) / 1000;
+      folders.finish(marker, seconds, extraDirs);
+      log(`    ${stage.id} done in ${seconds.toFixed(1)} s`);
+    }
   }
 }

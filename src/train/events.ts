@@ -34,7 +34,7 @@ export interface StepEvent {
   step: number;
   /** The epoch its batch came from. */
   epoch: number;
-  /** Images in its batch. */
+  /** Images in its batch (the global batch, over all data-parallel ranks). */
   images: number;
   /** The learning rate it used. */
   lr: number;
@@ -48,9 +48,10 @@ export interface TrainListener {
   /** Before the first step (after a resume, at the resumed step). */
   start?(loop: TrainLoop): void;
   /** Between backward and the optimizer step, with the trained parameters: gradient synchronisation goes here
-   *  (float16's gradients are still scaled: the trainer unscales them after these hooks). Returning a reason skips
-   *  the step as non-finite. */
-  afterBackward?(params: readonly torch.nn.Parameter[], loop: TrainLoop): string | null | void;
+   *  (float16's gradients are still scaled: the trainer unscales them after these hooks). Called on every step, a
+   *  skipped one too (`problem` says why so far; then backward did not run), so that collectives stay matched across
+   *  ranks. Returning a reason skips the step as non-finite. */
+  afterBackward?(params: readonly torch.nn.Parameter[], loop: TrainLoop, problem: string | null): string | null | void;
   /** After each step, skipped or not, in listener order. */
   step?(event: StepEvent, loop: TrainLoop): void | Promise<void>;
   /** After an evaluation (the model is back in training mode). */

@@ -23,6 +23,10 @@ export interface LoopInputs {
   checkpoints: string;
   /** Stop after this step, as an interrupted run. */
   stopAt?: number;
+  /** Data-parallel ranks: a batch is each rank's part of a global batch this many times as large (default 1). */
+  worldSize?: number;
+  /** Whether this process writes checkpoints (default true; in a data-parallel run, rank 0 alone). */
+  writesCheckpoints?: boolean;
   log(line: string): void;
 }
 
@@ -53,20 +57,23 @@ class Loop implements TrainLoop {
     return this.inputs.totalSteps;
   }
   save(names: SidecarName[]): void {
-    const { config, state, checkpoints } = this.inputs;
-    saveCheckpoint(
-      checkpoints,
-      state,
-      {
-        step: this.step,
-        modelSpec: this.model.spec,
-        loader: this.position,
-        rng: { seed: config.seed, rule: "torch.manualSeed(deriveSeed(seed, step)) at the start of each step" },
-        consecutiveBadSteps: this.consecutiveBadSteps,
-        ...(this.best ? { best: this.best } : {}),
-      },
-      names,
-    );
+    const { config, state, checkpoints, writesCheckpoints = true } = this.inputs;
+    // the other ranks go on to the next step's gradient averaging, which waits for rank 0 to finish writing
+    if (writesCheckpoints) {
+      saveCheckpoint(
+        checkpoints,
+        state,
+        {
+          step: this.step,
+          modelSpec: this.model.spec,
+          loader: this.position,
+          rng: { seed: config.seed, rule: "torch.manualSeed(deriveSeed(seed, step)) at the start of each step" },
+          consecutiveBadSteps: this.consecutiveBadSteps,
+          ...(this.best ? { best: this.best } : {}),
+        },
+        names,
+      );
+    }
     this.savedAt = this.step;
   }
 }
@@ -83,12 +90,9 @@ export async function runLoop(
   const stepInputs: StepInputs = {
     ...inputs.step,
     ...(afterBackward.length > 0 && {
-      afterBackward: (params) => {
-        for (const l of afterBackward) {
-          const problem = l.afterBackward!(params, loop);
-          if (problem) return problem;
-        }
-        return null;
+      afterBackward: (params, problem) => {
+        for (const l of afterBackward) problem = l.afterBackward!(params, loop, problem) || problem;
+        return problem;
       },
     }),
   };
@@ -100,7 +104,7 @@ export async function runLoop(
       for await (const batch of loader.epoch()) {
         const epoch = loop.position.epoch;
         loop.position = batch.position;
-        const count = batch.labels.size(0);
+        const count = batch.labels.size(0) * (inputs.worldSize ?? 1);
         torch.manualSeed(deriveSeed(config.seed, loop.step));
         let outcome;
         try {

@@ -18,8 +18,9 @@ export interface StepInputs {
   classify?: (embedding: torch.Tensor) => ModelOutputs;
   /** The frozen teacher's outputs for these images, when there is a live teacher. */
   teacher?: (images: torch.Tensor) => ModelOutputs;
-  /** Between backward and unscaling (gradient synchronisation); a returned reason skips the step. */
-  afterBackward?: (params: readonly torch.nn.Parameter[]) => string | null;
+  /** Between backward and unscaling (gradient synchronisation), on every step: `problem` is why the step is skipped
+   *  so far (backward did not run); a returned reason skips the step. */
+  afterBackward?: (params: readonly torch.nn.Parameter[], problem: string | null) => string | null;
   /** The device of the model: batches are copied there (unset: they stay where the loader made them, the CPU). */
   device?: string;
   /** Runs the forward pass and the losses in a lower precision. */
@@ -63,13 +64,14 @@ export function trainStep(inputs: StepInputs, batch: torch.Tensor, batchContext:
     const lossScale = scaler?.scale;
     let problem = Number.isFinite(value) ? null : `the loss is ${value}`;
     let overflow = false;
+    // the hooks run on skipped steps too, so that every rank makes the same collectives
+    if (problem === null) (scaler ? scaler.scaleLoss(total) : total).backward();
+    if (inputs.afterBackward) problem = inputs.afterBackward(params, problem) ?? problem;
+    if (problem === null && scaler?.unscaleAndUpdate(params)) {
+      overflow = true;
+      problem = `the float16 gradients overflowed at loss scale ${lossScale}; the scale is now ${scaler.scale}`;
+    }
     if (problem === null) {
-      (scaler ? scaler.scaleLoss(total) : total).backward();
-      problem = inputs.afterBackward?.(params) ?? null;
-      if (problem === null && scaler?.unscaleAndUpdate(params)) {
-        overflow = true;
-        problem = `the float16 gradients overflowed at loss scale ${lossScale}; the scale is now ${scaler.scale}`;
-      }
       const norm = problem !== null || clipGradNorm === undefined ? 0 : torch.optim.clipGradNorm(params, clipGradNorm);
       if (problem === null && Number.isFinite(norm)) optimizer.step();
       else problem ??= `the gradient norm is ${norm}`;

@@ -41,6 +41,8 @@ import { nanGuard } from "./listeners/nan-guard.js";
 import { lossScaleGuard } from "./listeners/loss-scale.js";
 import { progressLines } from "./listeners/progress.js";
 import { runLoop } from "./loop.js";
+import { dataParallel, GradientSync } from "./data-parallel.js";
+import type { ProcessGroup } from "../torch/distributed.js";
 import type { StepInputs } from "./step.js";
 
 export interface TrainOptions {
@@ -55,8 +57,14 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Shows progress (default: a line per log interval through `log`); a terminal front end passes its bar. */
   progress?: TrainListener;
-  /** More listeners, called after the built-in ones (gradient synchronisation, ID tracking, ...). */
+  /** More listeners, called after the built-in ones (loss scaling, ID tracking, ...). */
   listeners?: readonly TrainListener[];
+  /**
+   * Train data-parallel with the ranks of this group (data-parallel.ts): config.batchSize is per rank (the global
+   * batch is batchSize x worldSize) and the learning rate applies to the global batch as configured. Rank 0 alone
+   * writes the run folder and runs the evaluation, metrics and progress listeners.
+   */
+  group?: ProcessGroup;
 }
 
 export interface TrainResult {
@@ -90,7 +98,7 @@ export async function train(input: TrainConfig, options: TrainOptions = {}): Pro
     );
   }
   mkdirSync(config.runDir, { recursive: true });
-  writeJson(join(config.runDir, "config.json"), config);
+  if ((options.group?.rank ?? 0) === 0) writeJson(join(config.runDir, "config.json"), config);
   if (config.threads !== undefined) torch.setNumThreads(config.threads);
 
   const source = options.source ?? openDataset(config.data.path);
@@ -176,6 +184,8 @@ async function run(
   const checkpoints = join(config.runDir, "checkpoints");
   const { seed, batchSize, role } = config;
   const device = torch.resolveDevice(config.device);
+  const { group } = options;
+  const lead = (group?.rank ?? 0) === 0; // the rank that writes, evaluates and reports
   torch.manualSeed(seed);
   const placement = { memoryFormat: config.memoryFormat, device } as const;
   const model = buildModel(config.model).to(placement);
@@ -197,6 +207,7 @@ async function run(
     onSkip: (error) => log(`skipping a corrupt record: ${error.message}`),
     layout: config.memoryFormat === "channels_last" ? "channels_last" : "nchw",
     position: last?.loader ?? { epoch: 0, index: 0 },
+    ...(group && { shard: { rank: group.rank, worldSize: group.worldSize } }),
   });
   const totalSteps = config.steps ?? config.epochs! * loader.batchesPerEpoch;
   const scheduler = buildScheduler(optimizer, config.schedule, totalSteps);
@@ -241,33 +252,35 @@ async function run(
   const listeners: TrainListener[] = [];
   const lastGood = () => readSidecar(checkpoints, "last")?.step ?? null;
   listeners.push(
+    ...(group ? [dataParallel(new GradientSync(group), [model, loss.module])] : []),
     nanGuard(checkpoints, lastGood),
     ...(scaler ? [lossScaleGuard(scaler, MIN_LOSS_SCALE, lastGood)] : []),
-    metricsListener(metrics),
-    ...(idEvery === undefined
-      ? []
-      : [
+    ...(lead ? [metricsListener(metrics)] : []),
+    ...(lead && idEvery !== undefined
+      ? [
           intrinsicDimensionListener(
             trainingSampleTracking(source, { every: idEvery, sample: config.metrics!.idSample, seed, batchSize }),
             metrics,
           ),
-        ]),
-    ...(options.evaluate ? [evaluationListener(options.evaluate, listeners)] : []),
+        ]
+      : []),
+    ...(lead && options.evaluate ? [evaluationListener(options.evaluate, listeners)] : []),
     checkpointListener(options.stopAt),
-    options.progress ?? progressLines(log),
+    ...(lead ? [options.progress ?? progressLines(log)] : []),
     ...(options.listeners ?? []),
   );
   model.train();
   loss.module.train();
   try {
     const inputs = { config, state, step, loader, totalSteps, resumed: last, fixedContext, checkpoints, log };
+    const parallel = { worldSize: group?.worldSize ?? 1, writesCheckpoints: lead };
     const end = await runLoop(
-      { ...inputs, ...(options.stopAt !== undefined && { stopAt: options.stopAt }) },
+      { ...inputs, ...parallel, ...(options.stopAt !== undefined && { stopAt: options.stopAt }) },
       listeners,
     );
     let modelFile: string | null = null;
     let headFile: string | null = null;
-    if (end.finished) {
+    if (end.finished && lead) {
       modelFile = join(config.runDir, "model.safetensors");
       saveBackbone(modelFile, model);
       const head = loss.module.stateDict();
@@ -276,6 +289,7 @@ async function run(
         saveSafetensors(headFile, head);
       }
     }
+    group?.barrier(); // the files exist when any rank returns
     return { step: end.step, totalSteps, finished: end.finished, modelFile, headFile, best: end.best };
   } finally {
     await loader.close();

@@ -8,7 +8,7 @@ import { decodeBatch, type MemorySource } from "../../src/data/index.js";
 import { createModel, type Backbone } from "../../src/models/index.js";
 
 import { syntheticSource } from "../train/synthetic.js";
-import { readNpy, NpyRows, NpyRowWriter } from "../../src/io/index.js";
+import { readNpy, NpyRows, NpyRowsWriter } from "../../src/io/index.js";
 import { extractEmbeddings } from "../../src/infer/index.js";
 
 torch.setNumThreads(1);
@@ -75,10 +75,15 @@ describe("NpyRows", () => {
         .arange(0, 7 * 3)
         .float()
         .view([7, 3]);
-      const writer = new NpyRowWriter(file, 7, 3);
-      writer.append(table.narrow(0, 0, 4));
-      writer.append(table.narrow(0, 4, 3));
-      writer.close();
+      // two writers (as two ranks would) fill their row ranges out of order
+      NpyRowsWriter.create(file, "float32", [7, 3]);
+      const [a, b] = [new NpyRowsWriter(file), new NpyRowsWriter(file)];
+      b.write(4, table.narrow(0, 4, 3));
+      a.write(0, table.narrow(0, 0, 4));
+      a.close();
+      b.close();
+      assert.ok(!existsSync(file), "no file under its name before commit");
+      NpyRowsWriter.commit(file);
       const rows = new NpyRows(file);
       try {
         assert.equal(rows.count, 7);
@@ -96,11 +101,16 @@ describe("NpyRows", () => {
     });
   });
 
-  test("a writer that did not get every declared row leaves no file", () => {
+  test("a writer refuses rows outside the declared ones or of another width; discard leaves no file", () => {
     const file = join(root, "short.npy");
-    const writer = new NpyRowWriter(file, 5, 2);
-    torch.tidy(() => writer.append(torch.zeros([3, 2])));
-    assert.throws(() => writer.close(), /3 rows written of the 5 declared/);
+    NpyRowsWriter.create(file, "float32", [5, 2]);
+    const writer = new NpyRowsWriter(file);
+    torch.tidy(() => {
+      assert.throws(() => writer.write(3, torch.zeros([3, 2])), /rows \[3, 6\) are outside the 5 declared/);
+      assert.throws(() => writer.write(0, torch.zeros([1, 3])), /rows must be \[B, 2\]/);
+    });
+    writer.close();
+    NpyRowsWriter.discard(file);
     assert.ok(!existsSync(file) && !existsSync(`${file}.partial`));
     assert.throws(() => new NpyRows(join(root, "emb-false.labels.npy")), /expected C-order float32/);
   });

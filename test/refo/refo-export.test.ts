@@ -24,16 +24,18 @@ const TINY = {
   export: ["onnx"],
 };
 
-test("export: [onnx] writes each final student as student.onnx and the report links it", async () => {
+// on 2 processes (--nproc 2): the data-parallel refo run (training and embedding stages shared, the rest on rank 0)
+// is checked here too, to keep the suite short
+test("export: [onnx] writes each final student as student.onnx and the report links it (refo --nproc 2)", async () => {
   const root = mkdtempSync(join(tmpdir(), "facekd-refo-export-"));
   try {
     await writeIjbRelease(join(root, "ijb"));
     const runDir = join(root, "run");
     writeFileSync(join(root, "config.yaml"), stringify({ ...TINY, runDir }));
-    const run = spawnSync(process.execPath, [MAIN, "refo", "--config", join(root, "config.yaml")], {
-      encoding: "utf8",
-    });
+    const args = [MAIN, "refo", "--config", join(root, "config.yaml"), "--nproc", "2", "--dist-timeout", "300"];
+    const run = spawnSync(process.execPath, args, { encoding: "utf8" });
     assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /launched ranks 0\.\.1 of 2/);
     const results = readResults(runDir);
     const students = results.models.filter((m) => m.role === "student").map((m) => m.id);
     assert.deepEqual(students.sort(), ["student-fo-refo", "student-fo-standard", "student-labels"]);

@@ -5,12 +5,14 @@ import path from "node:path";
 import type { Command } from "commander";
 import { openDataset } from "../../data/index.js";
 import { OnnxTeacher } from "../../models/index.js";
+import type { ProcessGroup } from "../../torch/distributed.js";
 import { extractEmbeddings, type EmbeddingModel } from "../../infer/index.js";
 import { addModelOptions, loadModel, type ModelFlags } from "../model-options.js";
 import { choice, integerOption } from "../parse.js";
 import { progress } from "../progress.js";
+import { addDistOptions, runDistributed, type DistFlags } from "../launch.js";
 
-interface EmbedFlags extends ModelFlags {
+interface EmbedFlags extends ModelFlags, DistFlags {
   data: string;
   out: string;
   flipSum?: boolean;
@@ -44,10 +46,12 @@ async function openModel(flags: EmbedFlags): Promise<EmbeddingModel> {
 }
 
 export function registerEmbed(program: Command): void {
-  addModelOptions(
-    program
-      .command("embed")
-      .description("embeddings of every sample of a dataset (.npy float32 [N, D]), with their labels and provenance"),
+  addDistOptions(
+    addModelOptions(
+      program
+        .command("embed")
+        .description("embeddings of every sample of a dataset (.npy float32 [N, D]), with their labels and provenance"),
+    ),
   )
     .requiredOption("--data <dataset>", "a .rec pack, .bin pack, list file or image folder")
     .requiredOption("--out <file.npy>", "embeddings file; <stem>.labels.npy and <stem>.json are written beside it")
@@ -67,32 +71,37 @@ export function registerEmbed(program: Command): void {
         "--out runs/teacher/emb.npy\n" +
         "  facekd embed --model mbf-w0.25@32 --embedding-size 16 --weights runs/s/model.safetensors --data train.rec " +
         "--out emb.npy --flip-sum --json\n" +
-        "  facekd embed --onnx w600k_r50.onnx --data d2.rec --out teacher.npy   # any ONNX teacher",
+        "  facekd embed --onnx w600k_r50.onnx --data d2.rec --out teacher.npy   # any ONNX teacher\n" +
+        "  facekd embed --model iresnet50 --weights w.pth --data d.rec --out e.npy --nproc 2   # each process a share",
     )
-    .action(async (flags: EmbedFlags) => {
-      const model = await openModel(flags);
-      const source = openDataset(flags.data);
-      const bar = progress("embedding");
-      let result;
-      try {
-        mkdirSync(path.dirname(path.resolve(flags.out)), { recursive: true });
-        result = await extractEmbeddings(model, source, {
-          out: flags.out,
-          batchSize: flags.batchSize,
-          flipSum: flags.flipSum ?? false,
-          workers: flags.workers,
-          onBatch: (done, total) => bar.update(done, total),
-        });
-      } finally {
-        bar.stop();
-        source.close();
-        await (model instanceof OnnxTeacher ? model.close() : model.dispose());
-      }
-      if (flags.json) console.log(JSON.stringify(result, null, 2));
-      else
-        console.log(
-          `N ${result.count}, D ${result.dim}\n  embeddings: ${result.embeddings}\n  labels: ${result.labels}\n` +
-            `  info: ${result.info}`,
-        );
+    .action((flags: EmbedFlags) => runDistributed(flags, (group) => embed(flags, group)));
+}
+
+async function embed(flags: EmbedFlags, group: ProcessGroup | null): Promise<void> {
+  const model = await openModel(flags);
+  const source = openDataset(flags.data);
+  const bar = progress("embedding");
+  let result;
+  try {
+    mkdirSync(path.dirname(path.resolve(flags.out)), { recursive: true });
+    result = await extractEmbeddings(model, source, {
+      out: flags.out,
+      batchSize: flags.batchSize,
+      flipSum: flags.flipSum ?? false,
+      workers: flags.workers,
+      onBatch: (done, total) => bar.update(done, total),
+      ...(group && { group }),
     });
+  } finally {
+    bar.stop();
+    source.close();
+    await (model instanceof OnnxTeacher ? model.close() : model.dispose());
+  }
+  if ((group?.rank ?? 0) !== 0) return;
+  if (flags.json) console.log(JSON.stringify(result, null, 2));
+  else
+    console.log(
+      `N ${result.count}, D ${result.dim}\n  embeddings: ${result.embeddings}\n  labels: ${result.labels}\n` +
+        `  info: ${result.info}`,
+    );
 }

@@ -1,5 +1,6 @@
 // `facekd refo --config run.yaml` and `facekd demo`: the ReFO / ReFO+ comparison as resumable stages in a run folder.
 import type { Command } from "commander";
+import type { ProcessGroup } from "../../torch/distributed.js";
 import { colors as pc } from "../colors.js";
 import {
   refoConfigSchema,
@@ -14,8 +15,9 @@ import { formatResultsTable, formatSweepSummary } from "../../report/index.js";
 import { locateConfigError, readConfigFile } from "../../config/index.js";
 import { progress, trainingProgress } from "../progress.js";
 import { toJson } from "../../io/index.js";
+import { addDistOptions, runDistributed, type DistFlags } from "../launch.js";
 
-interface RunFlags {
+interface RunFlags extends DistFlags {
   runDir?: string;
   fromStage?: string;
   only?: string;
@@ -60,6 +62,9 @@ async function executeSweep(config: RefoConfig, flags: RunFlags): Promise<void> 
   if (flags.only !== undefined) {
     throw new Error("--only runs one stage of one run: give it with --run-dir <sweep folder>/points/<point>");
   }
+  if (Number(flags.nproc ?? 1) > 1 || process.env.WORLD_SIZE !== undefined) {
+    throw new Error("a sweep runs in one process: leave out --nproc, or run its points one by one with --run-dir");
+  }
   const result = await runSweep(config, {
     ...(flags.runDir !== undefined ? { runDir: flags.runDir } : {}),
     ...(flags.fromStage !== undefined ? { fromStage: flags.fromStage } : {}),
@@ -89,7 +94,12 @@ async function executeSweep(config: RefoConfig, flags: RunFlags): Promise<void> 
   console.log(`\nreport: ${result.sweepDir}/sweep.html`);
 }
 
-async function execute(config: unknown, flags: RunFlags): Promise<void> {
+function execute(config: unknown, flags: RunFlags): Promise<void> {
+  if (flags.dryRun) return executeOn(null, config, flags); // plans only: one process
+  return runDistributed(flags, (group) => executeOn(group, config, flags));
+}
+
+async function executeOn(group: ProcessGroup | null, config: unknown, flags: RunFlags): Promise<void> {
   const result: RefoResult = await runRefo(config, {
     ...(flags.runDir !== undefined ? { runDir: flags.runDir } : {}),
     ...(flags.fromStage !== undefined ? { fromStage: flags.fromStage } : {}),
@@ -97,7 +107,9 @@ async function execute(config: unknown, flags: RunFlags): Promise<void> {
     dryRun: flags.dryRun ?? false,
     progress,
     trainProgress: trainingProgress,
+    ...(group && { group }),
   });
+  if ((group?.rank ?? 0) !== 0) return;
   if (flags.json) {
     console.log(toJson({ runDir: result.runDir, plan: result.plan, results: result.results }));
     return;
@@ -115,7 +127,7 @@ async function execute(config: unknown, flags: RunFlags): Promise<void> {
 }
 
 function stageOptions(command: Command): Command {
-  return command
+  return addDistOptions(command)
     .option("--run-dir <dir>", "the run folder (default: runDir of the config, else runs/<name>)")
     .option("--from-stage <id>", "run this stage and every stage after it again")
     .option("--only <id>", "run only this stage (the stages it needs must be finished)")
@@ -142,7 +154,8 @@ export function registerRefo(program: Command): void {
         "\n\nExamples:\n  facekd refo --config examples/configs/refo-insightface.yaml\n" +
         "  facekd refo --config run.yaml --dry-run\n  facekd refo --config run.yaml --from-stage teacher-refo\n" +
         "  facekd refo --config run.yaml --only eval.student-fo-refo\n" +
-        "  facekd refo --config examples/configs/study-seeds.yaml   (a `sweep:` grid: mean and 95% CI over seeds)",
+        "  facekd refo --config examples/configs/study-seeds.yaml   (a `sweep:` grid: mean and 95% CI over seeds)\n" +
+        "  facekd refo --config run.yaml --nproc 2   # training and embedding stages data-parallel on 2 processes",
     )
     .action(async (o: RunFlags & { config: string }) => {
       const config = readConfigFile(o.config, refoConfigSchema, {

@@ -9,6 +9,7 @@ import { locateConfigError, readConfigFile } from "../../config/index.js";
 import { checkTrainConfig } from "../../train/preflight.js";
 import { integerOption } from "../parse.js";
 import { trainingProgress } from "../progress.js";
+import { addDistOptions, runDistributed, type DistFlags } from "../launch.js";
 
 /** The config keys that name files to read, and the one that names the folder to write. */
 const PATH_KEYS = {
@@ -16,7 +17,7 @@ const PATH_KEYS = {
   outputs: ["runDir"],
 };
 
-export interface TrainFlags {
+export interface TrainFlags extends DistFlags {
   config: string;
   runDir?: string;
   steps?: number;
@@ -32,7 +33,7 @@ export interface TrainFlags {
 
 /** The options `train` and `distill` share. */
 export function addTrainOptions(command: Command): Command {
-  return command
+  return addDistOptions(command)
     .requiredOption("--config <file.yaml>", "the run's config (paths in it are relative to its folder)")
     .option("--run-dir <dir>", "run folder, over the config's runDir")
     .option("--steps <n>", "run length in steps, over the config's steps or epochs", integerOption("steps", 1))
@@ -73,11 +74,19 @@ export async function runConfigFile(
   } catch (error) {
     throw locateConfigError(flags.config, "train config", error, Object.keys(fromFlags));
   }
-  const display = trainingProgress();
-  const result = await train(config, { resume: !flags.fresh, log: display.log, progress: display.listener });
-  if (flags.json) console.log(JSON.stringify({ runDir: config.runDir, ...result }, null, 2));
-  else if (result.modelFile) console.log(`trained ${result.step} steps; model: ${result.modelFile}`);
-  else console.log(`stopped at step ${result.step}/${result.totalSteps}; resume with the same command`);
+  await runDistributed(flags, async (group) => {
+    const display = trainingProgress();
+    const result = await train(config, {
+      resume: !flags.fresh,
+      log: display.log,
+      progress: display.listener,
+      ...(group && { group }),
+    });
+    if ((group?.rank ?? 0) !== 0) return;
+    if (flags.json) console.log(JSON.stringify({ runDir: config.runDir, ...result }, null, 2));
+    else if (result.modelFile) console.log(`trained ${result.step} steps; model: ${result.modelFile}`);
+    else console.log(`stopped at step ${result.step}/${result.totalSteps}; resume with the same command`);
+  });
 }
 
 export function registerTrain(program: Command): void {
@@ -89,8 +98,10 @@ export function registerTrain(program: Command): void {
     .addHelpText(
       "after",
       "\nExamples:\n  facekd train --config examples/configs/train-teacher.yaml\n" +
-        "  facekd train --config train.yaml --run-dir runs/try2 --steps 500 --threads 4 --fresh\n\n" +
-        "A run folder that holds a checkpoint is resumed where it stopped (unless --fresh).",
+        "  facekd train --config train.yaml --run-dir runs/try2 --steps 500 --threads 4 --fresh\n" +
+        "  facekd train --config train.yaml --nproc 2   # data-parallel on 2 processes; batchSize is per process\n\n" +
+        "A run folder that holds a checkpoint is resumed where it stopped (unless --fresh), with any number of " +
+        "processes.",
     )
     .action((flags: TrainFlags) => runConfigFile(flags));
 }

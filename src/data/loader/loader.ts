@@ -38,6 +38,13 @@ export interface LoaderOptions extends CorruptPolicy {
   labeled?: boolean;
   /** Resume here (default: epoch 0, index 0). */
   position?: LoaderPosition;
+  /**
+   * This process's part of each batch in data-parallel runs: the epoch's order is cut into global batches of
+   * batchSize x worldSize samples and rank r takes the r-th run of batchSize in each, so N ranks of batch B see
+   * together what one process of batch N x B sees. Positions count global samples, whatever the world size. With
+   * dropLast: false a rank's part of the last global batch may be short or empty (inference only).
+   */
+  shard?: { rank: number; worldSize: number };
 }
 
 export interface Batch extends Disposable {
@@ -75,6 +82,8 @@ export class FaceLoader {
   readonly #skips: SkipCounter;
   readonly #decode: DecodeSettings;
   readonly #workers: LoaderWorker[] = [];
+  readonly #rank: number;
+  readonly #worldSize: number;
   #position: LoaderPosition;
   #nextId = 0;
 
@@ -89,8 +98,14 @@ export class FaceLoader {
           "loader needs them: add a `property` file (num_classes,112,112) or use a labeled dataset",
       );
     }
+    const { rank = 0, worldSize = 1 } = options.shard ?? {};
+    if (!Number.isInteger(worldSize) || worldSize < 1 || !Number.isInteger(rank) || rank < 0 || rank >= worldSize) {
+      throw new RangeError(`FaceLoader: shard must be a rank in [0, worldSize), got rank ${rank} of ${worldSize}`);
+    }
     this.source = source;
     this.#batchSize = batchSize;
+    this.#rank = rank;
+    this.#worldSize = worldSize;
     this.#shuffle = options.shuffle ?? true;
     this.#seed = options.seed ?? 0;
     this.#dropLast = options.dropLast ?? true;
@@ -106,8 +121,9 @@ export class FaceLoader {
     this.#prefetch = options.prefetch ?? Math.max(2, 2 * workers);
     if (this.batchesPerEpoch === 0) {
       throw new DataError(
-        `${source.name}: ${source.length} images make no batch of ${batchSize} with dropLast; ` +
-          "use a smaller batch or dropLast: false",
+        `${source.name}: ${source.length} images make no batch of ${batchSize * worldSize} with dropLast` +
+          (worldSize > 1 ? ` (${batchSize} per rank x ${worldSize} ranks)` : "") +
+          "; use a smaller batch or dropLast: false",
       );
     }
     this.#position = this.#checkedPosition(options.position ?? { epoch: 0, index: 0 });
@@ -125,8 +141,9 @@ export class FaceLoader {
     return this.#skips.skipped;
   }
 
+  /** Global batches (batchSize x worldSize samples) per epoch. */
   get batchesPerEpoch(): number {
-    const n = this.source.length / this.#batchSize;
+    const n = this.source.length / (this.#batchSize * this.#worldSize);
     return this.#dropLast ? Math.floor(n) : Math.ceil(n);
   }
 
@@ -134,14 +151,18 @@ export class FaceLoader {
   async *epoch(): AsyncGenerator<Batch, void, undefined> {
     const { epoch, index } = this.#position;
     const plan = planEpoch(this.source.length, this.#seed, epoch, this.#shuffle, this.#flip);
-    const end = this.#dropLast ? this.batchesPerEpoch * this.#batchSize : this.source.length;
+    const global = this.#batchSize * this.#worldSize;
+    // whole global batches from the position on (a run resumed with another world size may start mid-batch)
+    const end = this.#dropLast
+      ? index + Math.floor((this.source.length - index) / global) * global
+      : this.source.length;
     const starts: number[] = [];
-    for (let s = index; s < end; s += this.#batchSize) starts.push(s);
+    for (let s = index; s < end; s += global) starts.push(s);
     const pending: Promise<LoadedSamples>[] = [];
     let requested = 0;
     const fill = (): void => {
       while (pending.length < this.#prefetch && requested < starts.length) {
-        const start = starts[requested++]!;
+        const start = Math.min(starts[requested++]! + this.#rank * this.#batchSize, end);
         const request = this.#request(plan, start, Math.min(this.#batchSize, end - start));
         request.catch(() => {}); // awaited in turn below; a batch abandoned by an early exit fails quietly
         pending.push(request);
@@ -151,7 +172,7 @@ export class FaceLoader {
     for (let b = 0; b < starts.length; b++) {
       const loaded = await pending.shift()!;
       fill();
-      const next = starts[b]! + this.#batchSize;
+      const next = starts[b]! + global;
       this.#position = next >= end ? { epoch: epoch + 1, index: 0 } : { epoch, index: next };
       for (const message of loaded.skipped) this.#skips.skip(new CorruptRecordError(message));
       if (loaded.count > 0) yield this.#batch(loaded);

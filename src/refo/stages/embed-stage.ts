@@ -22,6 +22,7 @@ export async function runEmbedStage(
       backend: ctx.config.evaluation.backend,
       workers: ctx.config.workers,
       onBatch: (done, total) => progress.update(done, total),
+      ...(ctx.group && { group: ctx.group }),
     });
   } finally {
     progress.stop();

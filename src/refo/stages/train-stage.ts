@@ -60,6 +60,7 @@ export async function runTrainStage(ctx: StageContext, stageId: string, spec: Tr
   const result = await train(trainConfig(ctx, stageId, spec), {
     log: display?.log ?? ctx.log,
     ...(display && { progress: display.listener }),
+    ...(ctx.group && { group: ctx.group }),
   });
   if (!result.finished)
     throw new Error(`stage ${stageId}: training stopped at step ${result.step}/${result.totalSteps}`);

@@ -1,0 +1,128 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import net from "node:net";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { createModel, saveBackbone } from "../../src/models/index.js";
+import { readSidecar } from "../../src/train/index.js";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+const ENV = { ...process.env, FACEKD_THREADS: "1" };
+const run = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", env: ENV });
+const MODEL = ["--model", "mbf-w0.25@32", "--embedding-size", "16"];
+/** Every process the tests started (launchers and the workers they name), killed in `after`. */
+const pids = new Set<number>();
+let root: string;
+
+before(() => {
+  root = mkdtempSync(path.join(tmpdir(), "facekd-cli-dist-"));
+  const synth = run(
+    ...["data", "synth", path.join(root, "synth"), "--identities", "4", "--images", "5"],
+    ...["--unlabeled-identities", "2", "--unlabeled-images", "2", "--pairs", "10", "--size", "32"],
+  );
+  assert.equal(synth.status, 0, synth.stderr);
+});
+
+after(() => {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** The worker pids a launcher names on stderr ("... (pids 12, 13) ..."). */
+const workerPids = (stderr: string): number[] => (/\(pids ([\d, ]+)\)/.exec(stderr)?.[1] ?? "").split(", ").map(Number);
+
+test("embed --nproc 2 writes the same files, bitwise, as one process", () => {
+  const weights = path.join(root, "model.safetensors");
+  const model = createModel("mbf-w0.25@32", { embeddingSize: 16 });
+  saveBackbone(weights, model);
+  model.dispose();
+  const data = path.join(root, "synth", "train", "train.rec");
+  // batches of 3 over 20 samples: rank 1's part of the last global batch is empty
+  const common = [...MODEL, "--weights", weights, "--data", data, "--batch-size", "3", "--workers", "0"];
+  const one = run("embed", ...common, "--out", path.join(root, "one.npy"));
+  assert.equal(one.status, 0, one.stderr);
+  const two = run("embed", ...common, "--out", path.join(root, "two.npy"), "--nproc", "2", "--dist-timeout", "60");
+  assert.equal(two.status, 0, two.stderr);
+  workerPids(two.stderr).forEach((p) => pids.add(p));
+  assert.match(two.stdout, /N 20, D 16/);
+  assert.equal((two.stdout.match(/N 20/g) ?? []).length, 1, "rank 0 alone prints");
+  for (const suffix of [".npy", ".labels.npy"]) {
+    const [a, b] = ["one", "two"].map((n) => readFileSync(path.join(root, `${n}${suffix}`)));
+    assert.ok(a!.equals(b!), `${suffix} differs`);
+  }
+  assert.ok(!existsSync(path.join(root, "two.npy.partial")));
+});
+
+test("train --nproc 2: a rank killed mid-run ends the job, named; the rerun resumes from the last checkpoint", async () => {
+  mkdirSync(path.join(root, "configs"), { recursive: true });
+  const config = path.join(root, "configs", "train.yaml");
+  writeFileSync(
+    config,
+    `runDir: ../run
+model: { name: mbf-w0.25@32, options: { embeddingSize: 16 } }
+data: { path: ../synth/train/train.rec, workers: 0 }
+losses: [{ name: arcface, options: { numClasses: 4, embeddingSize: 16, s: 16 } }]
+optimizer: { type: sgd, lr: 0.05 }
+steps: 100000
+batchSize: 4
+logEvery: 1
+checkpointEvery: 2
+`,
+  );
+  const args = [MAIN, "train", "--config", config, "--nproc", "2", "--dist-timeout", "20"];
+  const launcher = spawn(process.execPath, args, { env: ENV, stdio: ["ignore", "pipe", "pipe"] });
+  pids.add(launcher.pid!);
+  let stderr = "";
+  launcher.stderr.setEncoding("utf8").on("data", (t: string) => (stderr += t));
+  const exited = new Promise<number | null>((resolve) => launcher.on("exit", (code) => resolve(code)));
+  const checkpoints = path.join(root, "run", "checkpoints");
+  const deadline = Date.now() + 60_000;
+  while (readSidecar(checkpoints, "last") === null) {
+    assert.ok(Date.now() < deadline && launcher.exitCode === null, `no checkpoint came:\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const [, rank1] = workerPids(stderr);
+  pids.add(rank1!);
+  process.kill(rank1!, "SIGKILL");
+  const killedAt = Date.now();
+  const code = await exited;
+  assert.notEqual(code, 0);
+  assert.ok(Date.now() - killedAt < 20_000, "the job ended within the timeout");
+  assert.match(stderr, new RegExp(`rank 1 \\(pid ${rank1}\\) was killed by SIGKILL`));
+
+  const saved = readSidecar(checkpoints, "last")!.step;
+  const rerun = run("train", "--config", config, "--nproc", "2", "--steps", String(saved + 2), "--json");
+  workerPids(rerun.stderr).forEach((p) => pids.add(p));
+  assert.equal(rerun.status, 0, rerun.stderr);
+  assert.match(rerun.stderr, new RegExp(`resuming .* at step ${saved}/${saved + 2}`));
+  assert.equal((JSON.parse(rerun.stdout) as { step: number }).step, saved + 2);
+});
+
+test("the launcher's preflight: a rendezvous port in use, an unreachable master", async () => {
+  const server = net.createServer();
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, () => resolve((server.address() as net.AddressInfo).port)),
+  );
+  const embed = ["embed", ...MODEL, "--weights", "w.safetensors", "--data", "d.rec", "--out", "e.npy"];
+  try {
+    const busy = run(...embed, "--nproc", "2", "--master-port", String(port));
+    assert.equal(busy.status, 1);
+    assert.match(busy.stderr, new RegExp(`--master-port ${port} is in use on this machine`));
+  } finally {
+    server.close();
+  }
+  const node1 = ["--nnodes", "2", "--node-rank", "1", "--master-port", String(port), "--dist-timeout", "1"];
+  const alone = run(...embed, ...node1);
+  assert.equal(alone.status, 1);
+  assert.match(alone.stderr, new RegExp(`the master 127\\.0\\.0\\.1:${port} did not answer within 1 s`));
+});
