@@ -8,7 +8,7 @@ import { chartSvg } from "./charts.js";
 import { escapeHtml as e } from "./format.js";
 import { REPORT_CSS } from "./style.js";
 import type { SweepSummary } from "./sweep-results.js";
-import { formatSweepSummary, groupTitle } from "./sweep-text.js";
+import { formatSweepSummary } from "./sweep-text.js";
 
 interface ForestRow {
   label: string;
@@ -41,7 +41,7 @@ function forestSpec(rows: readonly ForestRow[], title: string, xTitle: string, z
     ],
     axes: [
       { orient: "bottom", scale: "x", title: xTitle, grid: true },
-      { orient: "left", scale: "y", labelLimit: 320 },
+      { orient: "left", scale: "y", labelLimit: 560 },
     ],
     marks: [
       ...(zero
@@ -104,7 +104,13 @@ const row = (
 /** The sweep's charts by file name: the paired differences in accuracy and in ID, and every model's accuracy. */
 export function sweepChartSpecs(summary: SweepSummary): { name: string; spec: ChartSpec }[] {
   const many = summary.groups.length > 1;
-  const where = (g: SweepSummary["groups"][number], label: string) => (many ? `${label} · ${groupTitle(g)}` : label);
+  // the group's values first: a long label is cut at its end
+  const where = (g: SweepSummary["groups"][number], label: string) =>
+    many
+      ? `${Object.entries(g.values)
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join(", ")} · ${label}`
+      : label;
   const charts: { name: string; spec: ChartSpec }[] = [];
   for (const metric of ["accuracy", "intrinsicDimension"] as const) {
     const scale = metric === "accuracy" ? 100 : 1;

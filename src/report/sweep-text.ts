@@ -24,7 +24,7 @@ function verdict(d: MeanInterval): string {
   return "includes zero";
 }
 
-export function groupTitle(group: SweepGroup): string {
+function groupTitle(group: SweepGroup): string {
   const values = Object.entries(group.values).map(([k, v]) => `${k}=${String(v)}`);
   const seeds = `${group.seeds.length} seed${group.seeds.length === 1 ? "" : "s"} (${group.seeds.join(", ")})`;
   return [...values, seeds].join(", ");
