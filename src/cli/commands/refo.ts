@@ -154,7 +154,7 @@ export function registerRefo(program: Command): void {
         "\n\nExamples:\n  facekd refo --config examples/configs/refo-insightface.yaml\n" +
         "  facekd refo --config run.yaml --dry-run\n  facekd refo --config run.yaml --from-stage teacher-refo\n" +
         "  facekd refo --config run.yaml --only eval.student-fo-refo\n" +
-        "  facekd refo --config examples/configs/study-seeds.yaml   (a `sweep:` grid: mean and 95% CI over seeds)\n" +
+        "  facekd refo --config examples/configs/study-seeds.yaml   # a sweep: grid, mean and 95% CI over seeds\n" +
         "  facekd refo --config run.yaml --nproc 2   # training and embedding stages data-parallel on 2 processes",
     )
     .action(async (o: RunFlags & { config: string }) => {
