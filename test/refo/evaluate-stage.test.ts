@@ -18,20 +18,9 @@ import { planStages } from "../../src/refo/plan.js";
 import { StageFolders } from "../../src/refo/stage-state.js";
 import { runDataStage } from "../../src/refo/stages/data-stage.js";
 import { runEvaluateStage } from "../../src/refo/stages/evaluate-stage.js";
-import { TINY_SYNTHETIC } from "./tiny-synthetic.js";
+import { TINY_RUN, TINY_SYNTHETIC } from "./tiny-synthetic.js";
 
-const TINY = {
-  name: "tiny-evaluate",
-  seed: 1,
-  threads: 1,
-  workers: 0,
-  data: TINY_SYNTHETIC,
-  embeddingSize: 16,
-  teacher: { model: "mbf-w0.5@32", steps: 2, batchSize: 8 },
-  student: { model: "mbf-w0.25@32", steps: 2, batchSize: 8 },
-  refoPlus: { enabled: false },
-  evaluation: { idSample: 12, idRepetitions: 2, batchSize: 16 },
-};
+const TINY = { ...TINY_RUN, name: "tiny-evaluate", seed: 1 };
 
 /** Counts the onnxruntime sessions opened from bytes (the in-memory exports) while `use` runs. */
 async function countingSessions<T>(use: () => Promise<T>): Promise<{ value: T; sessions: number }> {
