@@ -14,8 +14,15 @@ export interface MeanInterval {
   level: number;
 }
 
-/** The mean of `values` with its two-sided Student-t confidence interval at `level` (default 95%). */
-export function meanInterval(values: readonly number[], level = 0.95): MeanInterval {
+/**
+ * The mean of `values` with its two-sided Student-t confidence interval at `level` (default 95%), cut to `range`
+ * where the quantity cannot leave it (a proportion: [0, 1]; two runs' t interval is wide enough to pass 100%).
+ */
+export function meanInterval(
+  values: readonly number[],
+  level = 0.95,
+  range: readonly [number, number] = [-Infinity, Infinity],
+): MeanInterval {
   if (values.length === 0) throw new RangeError("meanInterval: no values");
   if (!(level > 0 && level < 1)) throw new RangeError(`meanInterval: level must be in (0, 1), got ${level}`);
   const n = values.length;
@@ -23,8 +30,11 @@ export function meanInterval(values: readonly number[], level = 0.95): MeanInter
   if (n === 1) return { n, mean, std: 0, low: null, high: null, level };
   const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
   const half = jStat.studentt.inv(0.5 + level / 2, n - 1) * (std / Math.sqrt(n));
-  return { n, mean, std, low: mean - half, high: mean + half, level };
+  return { n, mean, std, low: Math.max(range[0], mean - half), high: Math.min(range[1], mean + half), level };
 }
+
+/** The range of a proportion (an accuracy, a TAR). */
+export const PROPORTION: readonly [number, number] = [0, 1];
 
 /** The mean difference a - b over pairs (a[i], b[i]) from the same seed, with its interval: pairing removes the
  *  variation that both runs of a seed share (its data, its S'), which unpaired intervals would count twice. */

@@ -36,4 +36,4 @@ export { knownDimensionSet, KNOWN_DIMENSION_SETS, type KnownDimensionSet } from 
 export { sampleIndices, permutation } from "./sampling.js";
 export { renderChart, writeChart, type ChartFiles, type ChartSpec } from "./chart.js";
 export { formatTable, percent } from "./text-table.js";
-export { meanInterval, pairedDifference, type MeanInterval } from "./confidence.js";
+export { meanInterval, pairedDifference, PROPORTION, type MeanInterval } from "./confidence.js";

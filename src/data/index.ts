@@ -47,6 +47,7 @@ export {
   type AlignRecord,
   type AlignSummary,
 } from "./align/align-folder.js";
+export { listPhotos, listIdentities, type PhotoEntry } from "./align/list-photos.js";
 export { imagesToTensor, decodeBatch, type BatchLayout } from "./transforms.js";
 export { FaceLoader, type LoaderOptions, type Batch } from "./loader/loader.js";
 export type { LoaderPosition } from "./loader/plan.js";

@@ -1,29 +1,40 @@
-// Where facekd's inference runs. A backbone's eval-mode computation, exported in memory as ONNX (batch norms folded),
-// runs on onnxruntime-node by default, which fuses conv + bias + activation and plans its memory once: at batch 1 it
-// beats libtorch's eager kernels on the IResNets (1.3-1.7x on a 2-core EPYC, bench/README.md, `onnx`), while libtorch
-// measured faster on MobileFaceNet; the default stays one rule, since choosing by timing made runs differ. libtorch
-// stays the path for models that do not export and for anything that needs gradients.
+// Where facekd's inference runs: libtorch's eval-mode forward, or the backbone exported in memory as ONNX (batch
+// norms folded) on onnxruntime-node, which fuses conv + bias + activation and plans its memory once. Neither wins
+// everywhere (bench/README.md, `onnx`, 2-core EPYC, idle): at batch 1 onnxruntime ran mbf 2.0x and the IResNets
+// 1.9-2.2x libtorch; at batch 8 libtorch ran mbf 1.5x onnxruntime and the IResNets alike; at batch 32 libtorch ran
+// mbf 1.9x and the IResNets 1.2-1.4x. The default `auto` therefore chooses by the batch size: a rule rather than a
+// timing, so that runs stay reproducible. libtorch stays the path for models that do not export and for anything
+// that needs gradients.
 import * as torch from "../torch/index.js";
 import { Backbone, encodeOnnx, OnnxTeacher } from "../models/index.js";
 import type { EmbeddingModel } from "./embed.js";
 
 /** "onnxruntime": the backbone exported in memory and run by onnxruntime-node; "libtorch": its own forward;
- *  "auto" (the default): onnxruntime when the backbone exports, else libtorch. */
+ *  "auto" (the default): libtorch from batch AUTO_LIBTORCH_BATCH on, onnxruntime below it when the backbone exports. */
 export type InferenceBackend = "libtorch" | "onnxruntime" | "auto";
 export const INFERENCE_BACKENDS = ["auto", "onnxruntime", "libtorch"] as const;
 
+/** The batch size from which `auto` runs a backbone in libtorch. */
+export const AUTO_LIBTORCH_BATCH = 8;
+
+/** Where and in which batches a model's inference runs. */
+export interface InferencePlan {
+  backend: InferenceBackend;
+  batchSize: number;
+}
+
 /**
- * Runs `use` with the model that does `model`'s inference on `backend`: an onnxruntime session of its current
+ * Runs `use` with the model that does `model`'s inference as `plan` says: an onnxruntime session of its current
  * eval-mode weights (closed afterwards), or `model` itself (libtorch, or a model that already is an ONNX one).
  */
 export async function withInferenceModel<T>(
   model: EmbeddingModel,
-  backend: InferenceBackend,
+  { backend, batchSize }: InferencePlan,
   use: (model: EmbeddingModel) => Promise<T>,
 ): Promise<T> {
   if (!(model instanceof Backbone) || backend === "libtorch") return use(model);
   // onnxruntime runs here on the CPU: a model placed on a GPU stays in libtorch unless onnxruntime is asked for
-  if (backend === "auto" && model.device !== "cpu") return use(model);
+  if (backend === "auto" && (model.device !== "cpu" || batchSize >= AUTO_LIBTORCH_BATCH)) return use(model);
   let bytes: Uint8Array;
   try {
     bytes = encodeOnnx(model).bytes;

@@ -70,14 +70,17 @@ export function embedBatch(model: Backbone, batch: torch.Tensor, flipSum: boolea
   );
 }
 
+const DEFAULT_BATCH = 128;
+
 export interface EmbedOptions {
+  /** Images per forward (128). */
   batchSize?: number;
   /** emb(x) + emb(mirrored x), insightface's test-time embedding. */
   flipSum?: boolean;
   /** Decoding threads (2); 0 decodes in the main thread. */
   workers?: number;
   layout?: BatchLayout;
-  /** Where a backbone runs ("auto": onnxruntime when it exports, else libtorch); see backend.ts. */
+  /** Where a backbone runs ("auto": by the batch size); see backend.ts. */
   backend?: InferenceBackend;
   /** Called after each batch with the rows done so far (estimated over all ranks when sharded). */
   onBatch?: (done: number, total: number) => void;
@@ -114,7 +117,8 @@ export function forEachEmbedding(
   options: EmbedOptions,
   sink: EmbeddingSink,
 ): Promise<void> {
-  return withInferenceModel(model, options.backend ?? "auto", (m) => embedAll(m, source, options, sink));
+  const plan = { backend: options.backend ?? "auto", batchSize: options.batchSize ?? DEFAULT_BATCH };
+  return withInferenceModel(model, plan, (m) => embedAll(m, source, options, sink));
 }
 
 /** The side in pixels of the square images `model` takes. */
@@ -132,7 +136,7 @@ export function embedBatchWith(model: EmbeddingModel, images: torch.Tensor, flip
 async function embedAll(
   model: EmbeddingModel,
   source: FaceSource,
-  { batchSize = 128, flipSum = false, workers = 2, layout = "channels_last", onBatch, shard }: EmbedOptions,
+  { batchSize = DEFAULT_BATCH, flipSum = false, workers = 2, layout = "channels_last", onBatch, shard }: EmbedOptions,
   sink: EmbeddingSink,
 ): Promise<void> {
   const backbone = model instanceof Backbone ? model : null;

@@ -35,7 +35,7 @@ export async function evaluateIjb(model: EmbeddingModel, folder: string, options
   const n = release.images.length;
   const embeddings = torch.keep(torch.zeros([n, model.embeddingSize]));
   try {
-    await withInferenceModel(model, options.backend ?? "auto", async (m) => {
+    await withInferenceModel(model, { backend: options.backend ?? "auto", batchSize }, async (m) => {
       const size = modelInputSize(m);
       const backbone = m instanceof Backbone ? m : null;
       const wasTraining = backbone?.training ?? false;

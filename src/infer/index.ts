@@ -13,7 +13,13 @@ export {
   type ExtractOptions,
   type ExtractResult,
 } from "./embed.js";
-export { INFERENCE_BACKENDS, withInferenceModel, type InferenceBackend } from "./backend.js";
+export {
+  AUTO_LIBTORCH_BATCH,
+  INFERENCE_BACKENDS,
+  withInferenceModel,
+  type InferenceBackend,
+  type InferencePlan,
+} from "./backend.js";
 export { verifyModelOnPack, type ModelVerificationOptions } from "./verify-model.js";
 export { evaluateIjb, type IjbOptions, type IjbResult } from "./ijb.js";
 export { inferenceSpeed, type SpeedOptions } from "./speed.js";

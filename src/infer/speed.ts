@@ -22,7 +22,7 @@ export async function inferenceSpeed(
   const wasTraining = backbone?.training ?? false;
   backbone?.eval();
   try {
-    return await withInferenceModel(model, backend, async (m) => {
+    return await withInferenceModel(model, { backend, batchSize }, async (m) => {
       // random images as the engine takes them (an ONNX model's layout), as the loaders can deliver them
       const format = m instanceof Backbone ? "channels_last" : m.memoryFormat;
       const device = backbone?.device ?? "cpu";

@@ -80,6 +80,13 @@ export const refoConfigSchema = strict({
     "the training stages' mixed precision (weights stay float32): float32, bfloat16 (cpu or cuda), float16 (cuda, " +
       "with dynamic loss scaling)",
   ),
+  syncBatchNorm: z
+    .boolean()
+    .default(false)
+    .describe(
+      "with --nproc: the training stages' BatchNorm uses the global batch's statistics (PyTorch's SyncBatchNorm) " +
+        "instead of each rank's",
+    ),
   checkpointEvery: positiveInt.default(50).describe("training steps between checkpoints"),
   fingerprint: z
     .enum(["sampled", "full"])
@@ -98,6 +105,23 @@ export const refoConfigSchema = strict({
         .array(z.string())
         .optional()
         .describe("`.bin` packs every model is evaluated on (default: the synthetic pairs)"),
+      align: z
+        .boolean()
+        .default(false)
+        .describe(
+          "`labeled` and `unlabeled` are folders of raw photos (`labeled`: one subfolder per identity, one person " +
+            "per photo): the data stage detects their faces and aligns them to the arcface template, as " +
+            "`facekd data align`, into 112x112 packs in the run folder, once",
+        ),
+      alignment: strict({
+        minFace: positiveInt.default(32).describe("skip faces whose box is smaller, in pixels"),
+        maxFaces: positiveInt
+          .optional()
+          .describe("D2: keep at most the n largest faces of a photo (D1 keeps the largest; default: all)"),
+        workers: positiveInt.optional().describe("detection threads (default: `threads`, else all cores)"),
+      })
+        .prefault({})
+        .describe("how `align` detects and crops"),
     })
     .prefault({}),
   embeddingSize: positiveInt.default(128).describe("one size for every model (ReFO compares embeddings directly)"),
@@ -171,7 +195,7 @@ export const refoConfigSchema = strict({
         .default("auto")
         .describe(
           "where embeddings and throughput are computed: onnxruntime on the model's in-memory ONNX export, " +
-            "libtorch, or auto (onnxruntime when the model exports; speeds in bench/README.md)",
+            "libtorch, or auto (libtorch from batch 8 on, onnxruntime below it; speeds in bench/README.md)",
         ),
       ijb: z
         .strictObject({
@@ -211,7 +235,28 @@ export const refoConfigSchema = strict({
 }).superRefine((config, ctx) => {
   const problem = precisionProblem(config);
   if (problem !== null) ctx.addIssue({ code: "custom", path: ["precision"], message: problem });
+  if (config.data.align && config.data.labeled === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["data", "align"],
+      message:
+        "is set without data.labeled: name the folder of photos to align (one subfolder per identity), and " +
+        "data.unlabeled for D2",
+    });
+  }
+  if (config.data.align && config.baselines.includes("crd")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["baselines"],
+      message:
+        "lists crd, whose memory banks need D1's exact size, which data.align knows only after aligning: align D1 first " +
+        "(`facekd data align <photos> d1.rec --labels subfolder --max-faces 1`) and name the pack as data.labeled",
+    });
+  }
 });
+
+/** The run makes its data (the synthetic set, or the aligned photos) in its data stage. */
+export const makesData = (config: RefoConfig): boolean => config.data.labeled === undefined || config.data.align;
 
 export type RefoConfigInput = z.input<typeof refoConfigSchema>;
 export type RefoConfig = z.output<typeof refoConfigSchema>;

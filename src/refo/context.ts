@@ -42,15 +42,19 @@ export interface StageContext {
 /** The datasets of `config` in `runDir` (external paths as given, the synthetic ones inside the run folder). */
 export function runPaths(config: RefoConfig, runDir: string): RunPaths {
   const dataDir = join(runDir, "data");
-  const { labeled, unlabeled, verification } = config.data;
-  const d1 = labeled ?? join(dataDir, "train", "train.rec");
-  const d2 = unlabeled ?? (labeled !== undefined ? labeled : join(dataDir, "unlabeled", "unlabeled.rec"));
+  const { labeled, unlabeled, verification, align } = config.data;
+  const [d1, d2] =
+    labeled === undefined
+      ? [join(dataDir, "train", "train.rec"), join(dataDir, "unlabeled", "unlabeled.rec")]
+      : align
+        ? [alignedPath(dataDir, "labeled"), unlabeled !== undefined ? alignedPath(dataDir, "unlabeled") : null]
+        : [labeled, unlabeled ?? null];
   const packs = verification ?? (labeled === undefined ? [join(dataDir, "pairs.bin")] : []);
   return {
     runDir,
     dataDir,
     d1,
-    d2,
+    d2: d2 ?? d1,
     verification: packs.map((path) => ({
       name: labeled === undefined && verification === undefined ? "synthetic-pairs" : basename(path, ".bin"),
       path,
@@ -58,6 +62,10 @@ export function runPaths(config: RefoConfig, runDir: string): RunPaths {
     ijb: config.evaluation.ijb?.path ?? null,
   };
 }
+
+/** Where the data stage writes the aligned faces of `data.labeled` or `data.unlabeled`. */
+export const alignedPath = (dataDir: string, set: "labeled" | "unlabeled"): string =>
+  join(dataDir, "aligned", `${set}.rec`);
 
 /** A model of the run by architecture name: every model of a run has the run's embedding size. */
 export const runModel = (ctx: StageContext, name: string) => ({

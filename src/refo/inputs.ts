@@ -34,9 +34,13 @@ export function externalInputs(config: RefoConfig): ExternalInput[] {
 }
 
 /** The paths `stage` reads outside the run's other stages. */
-export function stageInputPaths(stage: Stage, paths: RunPaths): string[] {
+export function stageInputPaths(stage: Stage, paths: RunPaths, config: RefoConfig): string[] {
   const { spec } = stage;
   switch (spec.kind) {
+    case "data": {
+      const { align, labeled, unlabeled } = config.data;
+      return align ? [labeled!, ...(unlabeled !== undefined ? [unlabeled] : [])] : [];
+    }
     case "train":
       return [datasetPath(paths, spec.data), ...(spec.init !== undefined ? [spec.init] : [])];
     case "import":
@@ -46,7 +50,6 @@ export function stageInputPaths(stage: Stage, paths: RunPaths): string[] {
       return [datasetPath(paths, spec.data)];
     case "evaluate":
       return [paths.d1, ...paths.verification.map((v) => v.path), ...(paths.ijb === null ? [] : [paths.ijb])];
-    case "data":
     case "results":
       return [];
   }

@@ -1,7 +1,7 @@
 // The shared vocabulary of the recipes: a stage list under construction, with the run's models, each dataset
 // embedding made once, and the training specs that every recipe builds the same way.
 import type { LossSpec, Role } from "../distill/index.js";
-import type { RefoConfig } from "./config.js";
+import { makesData, type RefoConfig } from "./config.js";
 import type {
   DatasetRole,
   ModelStageId,
@@ -30,7 +30,7 @@ export class PlanBuilder {
     /** Samples in D1: only the crd baseline needs it (its memory banks hold one row per sample). */
     readonly d1Size?: number,
   ) {
-    this.dataNeeds = config.data.labeled === undefined ? ["data"] : [];
+    this.dataNeeds = makesData(config) ? ["data"] : [];
   }
 
   add(stage: Stage<StageSpec>): void {

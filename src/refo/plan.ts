@@ -2,7 +2,7 @@
 // built from the resolved config alone, so `--dry-run` can print it and each stage's fingerprint (stage-state.ts)
 // can tell a finished stage from one whose inputs changed.
 //
-//   data                     the synthetic dataset (when no labeled set is given)
+//   data                     the synthetic dataset (when no labeled set is given), or the aligned photos (align)
 //   student-labels           S': the student trained on D1 with the margin loss alone (also the labels-only baseline)
 //   teacher-standard         the teacher trained on D1 with the margin loss alone (or imported from `pretrained`, or
 //                            the `onnx` model run by onnxruntime)
@@ -13,7 +13,7 @@
 //   <model>.embed-d1|d2      a model's embeddings of D1 or D2 (ReFO steps 2 and 4)
 //   eval.<model>             verification, throughput and intrinsic dimension of one model
 //   results                  results.json, the findings and report.html
-import type { RefoConfig } from "./config.js";
+import { makesData, type RefoConfig } from "./config.js";
 import { PlanBuilder } from "./plan-builder.js";
 import { baselinesRecipe } from "./recipes/baselines.js";
 import { refoPlusRecipe, foStandard } from "./recipes/refo-plus.js";
@@ -30,8 +30,9 @@ export { widen } from "./recipes/refo-plus.js";
  */
 export function planStages(config: RefoConfig, numClasses: number, d1Size?: number): Stage[] {
   const plan = new PlanBuilder(config, numClasses, d1Size);
-  if (config.data.labeled === undefined) {
-    plan.add({ id: "data", title: "generate the synthetic dataset", needs: [], spec: { kind: "data" } });
+  if (makesData(config)) {
+    const title = config.data.align ? "detect and align the faces of D1 and D2" : "generate the synthetic dataset";
+    plan.add({ id: "data", title, needs: [], spec: { kind: "data" } });
   }
   refoRecipe(plan);
   // before ReFO+, whose fo-standard proxy is this same stage

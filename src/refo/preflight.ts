@@ -6,7 +6,8 @@
 // problem is collected and thrown at once as a ConfigError naming its key, which the command turns into
 // `<file>:<line>: <key>: <problem>`: an error costs seconds here instead of the hours of training before it.
 import { ConfigProblems, inputPathProblem, outputFolderProblem } from "../config/index.js";
-import { openDataset, readIjbRelease, readVerificationPack } from "../data/index.js";
+import { statSync } from "node:fs";
+import { listIdentities, listPhotos, openDataset, readIjbRelease, readVerificationPack } from "../data/index.js";
 import { checkBackboneFile, OnnxTeacher } from "../models/index.js";
 import { resolveDevice } from "../torch/index.js";
 import { sampledMaxLabel } from "../train/preflight.js";
@@ -18,7 +19,7 @@ import { externalInputs, type ExternalInput } from "./inputs.js";
 export interface RunFacts {
   /** D1's identities: the margin heads' class count. */
   numClasses: number;
-  /** Samples in D1 and D2. */
+  /** Samples in D1 and D2 (with data.align: D1's photos, an upper bound, and D2's unknown, Infinity). */
   d1Size: number;
   d2Size: number;
 }
@@ -57,6 +58,37 @@ function openD1(problems: ConfigProblems, input: ExternalInput): { classes: numb
       source.close();
     }
   });
+}
+
+/**
+ * A folder of raw photos for `data.align`, counted by listing it: the identities (labeled) and photos. The plan
+ * takes the photos for D1's size, an upper bound: a photo without a face gives no sample.
+ */
+async function photoFolder(
+  problems: ConfigProblems,
+  input: ExternalInput,
+  labeled: boolean,
+): Promise<{ classes: number; size: number } | undefined> {
+  if (!statSync(input.path).isDirectory()) {
+    problems.add(input.at, `${input.path} is a file, but data.align reads a folder of photos: name the folder`);
+    return undefined;
+  }
+  try {
+    const classes = labeled ? (await listIdentities(input.path)).length : 0;
+    if (labeled && classes < 2) {
+      throw new Error(
+        `${input.path} holds ${classes} identity subfolder: ReFO's classification stages need two or more`,
+      );
+    }
+    let size = 0;
+    const photos = listPhotos(input.path, labeled);
+    while (!(await photos.next()).done) size++;
+    if (size === 0) throw new Error(`${input.path} holds no photos (.jpg, .png, .webp, ...)`);
+    return { classes, size };
+  } catch (error) {
+    problems.add(input.at, (error as Error).message);
+    return undefined;
+  }
 }
 
 function datasetSize(problems: ConfigProblems, input: ExternalInput): number | undefined {
@@ -157,7 +189,12 @@ export async function preflight(config: RefoConfig, paths: RunPaths): Promise<Ru
       if (input.key === "data.labeled") numClasses = d1Size = undefined;
       continue;
     }
-    if (input.key === "data.labeled") {
+    if (input.kind === "dataset" && config.data.align) {
+      const photos = await photoFolder(problems, input, input.key === "data.labeled");
+      if (input.key === "data.labeled") [numClasses, d1Size] = [photos?.classes, photos?.size];
+      // a photo of D2 may hold any number of faces: its size is known once aligned
+      else if (photos !== undefined) d2Size = Infinity;
+    } else if (input.key === "data.labeled") {
       const d1 = openD1(problems, input);
       [numClasses, d1Size] = [d1?.classes, d1?.size];
     } else if (input.kind === "dataset") d2Size = datasetSize(problems, input);

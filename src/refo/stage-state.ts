@@ -55,13 +55,19 @@ export function fingerprints(
     const fingerprint = {
       spec: stage.spec,
       ...shared,
-      ...(stage.spec.kind === "data" ? { synthetic: config.data.synthetic } : {}),
+      ...(stage.spec.kind === "data"
+        ? config.data.align
+          ? // the crops do not depend on the number of detection threads
+            { alignment: { minFace: config.data.alignment.minFace, maxFaces: config.data.alignment.maxFaces } }
+          : { synthetic: config.data.synthetic }
+        : {}),
       // float32 adds nothing, so that the runs from before the key keep their fingerprints
       ...(stage.spec.kind === "train" && config.precision !== "float32" ? { precision: config.precision } : {}),
+      ...(stage.spec.kind === "train" && config.syncBatchNorm ? { syncBatchNorm: true } : {}),
       ...(stage.spec.kind === "evaluate"
         ? { evaluation: config.evaluation, sets: paths.verification.map((v) => v.name) }
         : {}),
-      inputs: stageInputPaths(stage, paths).flatMap((path) => inputs.get(path) ?? []),
+      inputs: stageInputPaths(stage, paths, config).flatMap((path) => inputs.get(path) ?? []),
       upstream: stage.needs.map((id) => result.get(id) ?? `missing:${id}`),
     };
     result.set(stage.id, createHash("sha256").update(stableJson(fingerprint)).digest("hex").slice(0, 16));

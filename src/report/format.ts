@@ -25,6 +25,13 @@ export function formatPercent(rate: number): string {
   return (rate * 100).toFixed(2);
 }
 
+/** The spread of a verification accuracy: its 95% interval over the folds, `[84.10, 87.10]` (percent), or
+ *  `± 1.58` (the folds' std) in results of older runs without one. */
+export function accuracySpread(v: { accuracyStd: number; accuracyInterval?: { low: number; high: number } }): string {
+  const i = v.accuracyInterval;
+  return i ? `[${formatPercent(i.low)}, ${formatPercent(i.high)}]` : `± ${formatPercent(v.accuracyStd)}`;
+}
+
 /** 1e-3 */
 export function formatFar(far: number): string {
   return far.toExponential(0);

@@ -7,11 +7,16 @@ const num = z.union([z.number(), z.enum(["Infinity", "-Infinity", "NaN"]).transf
   error: (issue) => `expected a number, got ${JSON.stringify(issue.input)}`,
 });
 
+/** A 95% interval (absent in results of older runs). */
+const intervalSchema = z.object({ low: num, high: num, level: num });
+
 /** One verification set's results for one model (the insightface 10-fold pair protocol). */
 const verificationSchema = z.object({
   /** Mean 10-fold accuracy, 0..1, and its std over the folds. */
   accuracy: num,
   accuracyStd: num,
+  /** The mean accuracy's Student-t interval over the folds (absent in results of older runs). */
+  accuracyInterval: intervalSchema.optional(),
   auc: num,
   eer: num,
   /** null: not enough impostor pairs for that FAR. */
@@ -23,15 +28,12 @@ const verificationSchema = z.object({
 });
 
 /** One model's results on an IJB-B/C release (the template protocol: no folds, no accuracy). */
-const ijbSchema = verificationSchema.omit({ accuracy: true, accuracyStd: true }).extend({
+const ijbSchema = verificationSchema.omit({ accuracy: true, accuracyStd: true, accuracyInterval: true }).extend({
   /** "IJBC" or "IJBB". */
   target: z.string(),
   faces: num,
   templates: num,
 });
-
-/** A 95% interval (absent in results of older runs). */
-const intervalSchema = z.object({ low: num, high: num, level: num });
 
 const modelSchema = z.object({
   /** The model's stage: "teacher-refo", "student-fo-refo", ... */

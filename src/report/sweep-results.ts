@@ -2,7 +2,7 @@
 // but the seed, each model's accuracy, TAR and ID as a mean with its 95% Student-t interval over the seeds, and the
 // comparisons the ReFO paper makes as paired differences per seed (same seed: same data and the same S').
 import { z } from "zod";
-import { meanInterval, pairedDifference, type MeanInterval } from "../analysis/index.js";
+import { meanInterval, pairedDifference, PROPORTION, type MeanInterval } from "../analysis/index.js";
 import type { RunResults } from "./results.js";
 import { tableFars, tarAt, verificationSets } from "./tables.js";
 
@@ -122,9 +122,9 @@ function summarizeGroup(
 ): SweepGroup {
   const first = points[0]!;
   const values = groupValues(first.values, seedKey);
-  const interval = (metric: Metric, id: string): MeanInterval | null => {
+  const interval = (metric: Metric, id: string, range?: readonly [number, number]): MeanInterval | null => {
     const found = collect(points, metric, id);
-    return found === null ? null : meanInterval(found);
+    return found === null ? null : meanInterval(found, 0.95, range);
   };
   const models = first.results.models.map((m) => ({
     id: m.id,
@@ -133,8 +133,8 @@ function summarizeGroup(
     architecture: m.architecture,
     parameters: m.parameters,
     flops: m.flops,
-    accuracy: interval(measure.accuracy, m.id),
-    tar: interval(measure.tar, m.id),
+    accuracy: interval(measure.accuracy, m.id, PROPORTION),
+    tar: interval(measure.tar, m.id, PROPORTION),
     intrinsicDimension: interval(measure.intrinsicDimension, m.id),
   }));
   const comparisons = COMPARISONS.flatMap((c) => {

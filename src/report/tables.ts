@@ -1,5 +1,13 @@
 // The report's HTML tables: models (size, speed, intrinsic dimension, verification), IJB-B/C, intrinsic gap, stages.
-import { escapeHtml as e, formatCount, formatFar, formatPercent, formatSeconds, formatShort } from "./format.js";
+import {
+  accuracySpread,
+  escapeHtml as e,
+  formatCount,
+  formatFar,
+  formatPercent,
+  formatSeconds,
+  formatShort,
+} from "./format.js";
 import { withInterval } from "../analysis/intrinsic-gap.js";
 import type { ModelResult, RunResults, VerificationSummary } from "./results.js";
 
@@ -39,14 +47,28 @@ export function distillationGammas(models: readonly ModelResult[]): number[] {
 export const distillationErrorAt = (m: ModelResult, gamma: number): number | undefined =>
   m.distillationError?.values.find((v) => v.gamma === gamma)?.value;
 
-/** The student with the highest accuracy on the first verification set, if any student was evaluated there. */
-export function bestStudent(models: readonly ModelResult[]): { model: ModelResult; set: string } | null {
+/**
+ * The student with the highest accuracy on the first verification set, among the students of the run's student
+ * architecture (S''s, else the most common one): a wider proxy is no rival to the student it stands in for.
+ */
+export function bestStudent(
+  models: readonly ModelResult[],
+): { model: ModelResult; set: string; architecture: string } | null {
   const set = verificationSets(models)[0];
   if (set === undefined) return null;
   const students = models.filter((m) => m.role === "student" && m.verification[set] !== undefined);
   if (students.length === 0) return null;
-  const model = students.reduce((a, b) => (b.verification[set]!.accuracy > a.verification[set]!.accuracy ? b : a));
-  return { model, set };
+  const architecture = models.find((m) => m.kind === "labels-only")?.architecture ?? mostCommonArchitecture(students);
+  const rivals = students.filter((m) => m.architecture === architecture);
+  if (rivals.length === 0) return null;
+  const model = rivals.reduce((a, b) => (b.verification[set]!.accuracy > a.verification[set]!.accuracy ? b : a));
+  return { model, set, architecture };
+}
+
+function mostCommonArchitecture(models: readonly ModelResult[]): string {
+  const counts = new Map<string, number>();
+  for (const { architecture } of models) counts.set(architecture, (counts.get(architecture) ?? 0) + 1);
+  return [...counts].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
 }
 
 /** `7.85 [7.41, 8.29]`, or `7.85 ± 0.05` (the subsets' std) from results of older runs without an interval. */
@@ -106,7 +128,7 @@ export function modelsTable(models: readonly ModelResult[]): string {
       }),
       ...sets.flatMap((s) => {
         const v = m.verification[s];
-        const acc = v ? `${formatPercent(v.accuracy)} <span class="sub">± ${formatPercent(v.accuracyStd)}</span>` : "–";
+        const acc = v ? `${formatPercent(v.accuracy)} <span class="sub">${accuracySpread(v)}</span>` : "–";
         return [
           `<td class="num">${acc}</td>`,
           ...fars.get(s)!.map((f) => {
@@ -119,12 +141,16 @@ export function modelsTable(models: readonly ModelResult[]): string {
     return `<tr${isBest ? ' class="best"' : ""} data-model="${e(m.id)}">${cells.join("")}</tr>`;
   });
   const caption =
-    "<caption>Accuracy (± std over the folds) and TAR at a FAR, in percent; n/a: too few impostor pairs for that FAR." +
+    "<caption>Accuracy (the mean over the 10 folds with its 95% interval, or ± their std in older results) and " +
+    "TAR at a FAR, in percent; n/a: too few impostor pairs for that FAR." +
     (gammas.length
       ? " Distillation error Φ: the mean gap between a student's and its teacher's probability of the true class " +
         "on the D1 sample, both through the teacher's classifier at temperature γ (0: the same confidence)."
       : "") +
-    (best ? ` Highlighted: the best student by accuracy on ${e(best.set)}.` : "") +
+    (best
+      ? ` Highlighted: the best ${e(best.architecture)} student by accuracy on ${e(best.set)} (students of other ` +
+        "architectures, such as a wider proxy, are not compared)."
+      : "") +
     "</caption>";
   return (
     `<div class="scroll"><table class="models">${caption}<thead><tr>${head1}</tr><tr>${head2}</tr></thead>` +

@@ -1,6 +1,7 @@
 // The run's results as a text table for the terminal: one row per model, the first verification set's accuracy
 // and the TARs at the FARs the HTML table shows, and the IJB-B/C TAR at its headline FAR.
 import { formatTable, percent, withInterval } from "../analysis/index.js";
+import { accuracySpread } from "./format.js";
 import type { RunResults } from "./results.js";
 import {
   distillationErrorAt,
@@ -47,7 +48,7 @@ export function formatResultsTable(results: RunResults): string {
         ? set === undefined
           ? []
           : ["n/a", ...fars.map(() => "n/a")]
-        : [`${percent(v.accuracy)} ± ${percent(v.accuracyStd)}`, ...fars.map((far) => percent(tarAt(v, far) ?? null))]),
+        : [`${percent(v.accuracy)} ${accuracySpread(v)}`, ...fars.map((far) => percent(tarAt(v, far) ?? null))]),
       ...(ijbFar === undefined ? [] : [percent(ijbTarAt(m, ijbFar) ?? null)]),
     ];
   });

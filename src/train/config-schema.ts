@@ -141,6 +141,12 @@ export const trainConfigSchema = strict({
   /** libtorch intra-op threads (unset: leave libtorch's setting). */
   threads: positiveInt.optional(),
   memoryFormat: z.enum(["channels_last", "contiguous"]).default("channels_last"),
+  /**
+   * Data-parallel runs: BatchNorm normalizes with the statistics of the global batch (every rank's samples, PyTorch's
+   * SyncBatchNorm) instead of each rank's own (DDP's default, and arcface_torch's); costs two small all-gathers per
+   * BatchNorm layer in forward and in backward. No effect on one process.
+   */
+  syncBatchNorm: z.boolean().default(false),
   device: deviceSchema.describe("Where the models, heads and batches live: cpu, cuda or cuda:N (a CUDA libtorch)."),
   precision: precisionSchema.describe(
     "Mixed precision: the forward pass and losses under autocast in this dtype, weights kept float32. " +

@@ -189,6 +189,7 @@ async function run(
   torch.manualSeed(seed);
   const placement = { memoryFormat: config.memoryFormat, device } as const;
   const model = buildModel(config.model).to(placement);
+  if (group && config.syncBatchNorm) torch.nn.synchronizeBatchNorm(model, group);
   const loss = combineLosses(config.losses);
   loss.module.to({ device });
   const teacher = config.teacher && freeze(buildModel(config.teacher).to(placement));

@@ -159,6 +159,23 @@ test("header layout writer refuses images not grouped by label", async () => {
   assert.throws(() => writer.add(image, 0), /grouped by label 0, 1, 2/);
 });
 
+test("idx-only writer with numClasses: the property declares identities without images; labels stay below it", async () => {
+  const rec = packPath();
+  const writer = new RecWriter(rec, { layout: "idx-only", imageSize: [16, 16], numClasses: 4 });
+  const image = await png(1);
+  writer.add(image, 0);
+  writer.add(image, 2);
+  assert.throws(() => writer.add(image, 4), /label 4 is not below numClasses 4/);
+  const pack = new RecWriter(packPath(), { layout: "idx-only", imageSize: [16, 16], numClasses: 4 });
+  pack.add(image, 0);
+  pack.add(image, 2);
+  assert.deepEqual(pack.close(), { images: 2, numClasses: 4 });
+  const ds = RecDataset.open(pack.recPath);
+  assert.deepEqual([ds.numClasses, ds.read(1).label], [4, 2]);
+  ds.close();
+  assert.throws(() => new RecWriter(packPath(), { numClasses: 4 }), /numClasses is for the idx-only layout/);
+});
+
 /** An idx-only pack of `n` small PNGs labeled 0, 1, 2, ... with a property file for `classes`. */
 async function smallPack(n: number, classes = n, labels?: number[]): Promise<string> {
   const rec = packPath();

@@ -6,6 +6,7 @@ import path from "node:path";
 import { Command } from "commander";
 import { registerReport } from "../../src/cli/commands/report.js";
 import { formatResultsTable, writeReport, type IjbSummary } from "../../src/report/index.js";
+import { bestStudent } from "../../src/report/tables.js";
 import { FIXTURE_METRICS, fixtureResults, writeFixtureRun } from "./fixture.js";
 
 const NAMESPACES = ["http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink", "http://www.w3.org/1999/xhtml"];
@@ -154,6 +155,21 @@ describe("facekd report", () => {
     // the fixture without intervals (results of older runs) has no such section
     const old = readFileSync(path.join(dir, "run", "report.html"), "utf8");
     assert.doesNotMatch(old, /during training/);
+  });
+
+  test("the best-student badge compares students of S''s architecture, never a wider proxy", () => {
+    const models = fixtureResults().models;
+    const foRefo = models.find((m) => m.id === "student-fo-refo")!;
+    const proxy = { ...foRefo, id: "student-wider", kind: "proxy", architecture: "mbf-w0.5@32" };
+    proxy.verification = { "synthetic-pairs": { ...foRefo.verification["synthetic-pairs"]!, accuracy: 0.99 } };
+    const withProxy = [...models, proxy];
+    assert.deepEqual(
+      [bestStudent(withProxy)?.model.id, bestStudent(withProxy)?.architecture],
+      ["student-fo-refo", "mbf-w0.25@32"],
+    );
+    // S' names the architecture even where the proxies outnumber the students of its own
+    const sPrime = { ...foRefo, id: "student-labels", kind: "labels-only", architecture: "mbf-w0.5@32" };
+    assert.equal(bestStudent([...withProxy, sPrime])?.model.id, "student-wider");
   });
 
   test("a missing or malformed results.json is an error naming the file and the key", async () => {

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { meanInterval } from "../../src/analysis/index.js";
+import { meanInterval, PROPORTION } from "../../src/analysis/index.js";
 import {
   formatSweepSummary,
   summarizeSweep,
@@ -101,4 +101,11 @@ test("the sweep's text and HTML show the intervals, the verdicts and each point'
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("meanInterval: a proportion's interval stays inside [0, 1]; two runs' t interval alone would pass 100%", () => {
+  const wide = meanInterval([0.99, 0.8]);
+  assert.ok(wide.high! > 1);
+  const cut = meanInterval([0.99, 0.8], 0.95, PROPORTION);
+  assert.deepEqual([cut.mean, cut.low, cut.high], [wide.mean, Math.max(0, wide.low!), 1]);
 });

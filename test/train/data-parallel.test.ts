@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { TINY_MLP } from "./tiny-mlp.js";
+import { TINY_BN_MLP, TINY_MLP } from "./tiny-mlp.js";
 import * as torch from "../../src/torch/index.js";
 import { loadSafetensors } from "../../src/io/index.js";
 import type { MemorySource } from "../../src/data/index.js";
@@ -21,10 +21,10 @@ let root: string;
 let source: MemorySource;
 
 // 32 samples of 4 classes; momentum and weight decay so that the optimizer state matters on resume
-function config(name: string, batchSize: number): TrainConfig {
+function config(name: string, batchSize: number, model = TINY_MLP): TrainConfig {
   return {
     runDir: join(root, name),
-    model: { name: TINY_MLP, options: { inputSize: 16, embeddingSize: 8 } },
+    model: { name: model, options: { inputSize: 16, embeddingSize: 8 } },
     losses: [{ name: "arcface", options: { numClasses: 4, embeddingSize: 8, s: 16 } }],
     data: { path: "(memory)", workers: 0 },
     optimizer: { type: "sgd", lr: 0.1, momentum: 0.9, weightDecay: 5e-4 },
@@ -73,14 +73,18 @@ async function ranks(n: number, cfg: TrainConfig, stopAt?: number): Promise<{ st
   return JSON.parse(/^RESULT (.*)$/m.exec(outputs[0]!)![1]!) as { step: number; finished: boolean };
 }
 
-/** The largest difference between two run folders' trained tensors (backbone and margin head). */
+/** The largest difference between two run folders' trained tensors (backbone and margin head), relative to values
+ *  above 1 (a BatchNorm's running variance reaches the hundreds). */
 function maxDifference(a: string, b: string): number {
   return torch.tidy(() => {
     let worst = 0;
     for (const file of ["model.safetensors", "head.safetensors"]) {
       const [x, y] = [loadSafetensors(join(a, file)).tensors, loadSafetensors(join(b, file)).tensors];
       assert.deepEqual([...x.keys()].sort(), [...y.keys()].sort());
-      for (const [key, t] of x) worst = Math.max(worst, t.sub(y.get(key)!).abs().max().item());
+      for (const [key, t] of x) {
+        const scale = t.abs().to("float32").clampMin(1);
+        worst = Math.max(worst, t.sub(y.get(key)!).abs().div(scale).max().item());
+      }
     }
     return worst;
   });
@@ -132,5 +136,16 @@ describe("data-parallel training", () => {
       maxDifference(join(root, "single"), join(root, "to-three")) > 1e-4,
       "another global batch trains otherwise",
     );
+  });
+
+  test("with BatchNorm, 2 ranks x 4 train what 1 x 8 does with syncBatchNorm (running statistics too), not without", async () => {
+    const quiet = { source, log: () => {} };
+    await train(config("bn-single", 8, TINY_BN_MLP), quiet);
+    await ranks(2, { ...config("bn-synced", 4, TINY_BN_MLP), syncBatchNorm: true });
+    await ranks(2, config("bn-local", 4, TINY_BN_MLP));
+    const synced = maxDifference(join(root, "bn-single"), join(root, "bn-synced"));
+    assert.ok(synced < 1e-5, `SyncBatchNorm, 2 ranks x 4 against 1 x 8: max difference ${synced}`);
+    const local = maxDifference(join(root, "bn-single"), join(root, "bn-local"));
+    assert.ok(local > 1e-4, `per-rank statistics normalize otherwise: max difference ${local}`);
   });
 });

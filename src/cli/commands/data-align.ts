@@ -70,7 +70,14 @@ function formatSummary(s: AlignSummary): string {
   return (
     `${s.photos} photos, ${s.faces} faces aligned from ${s.photosWithFaces} photos` +
     (s.identities !== null ? ` (${s.identities} identities)` : "") +
+    (s.identitiesWithoutFaces.length > 0 ? `; identities without a face: ${namesText(s.identitiesWithoutFaces)}` : "") +
     (skips.length > 0 ? `; skipped: ${skips.join(", ")}` : "; nothing skipped") +
     ` -> ${s.output} (report: ${s.report})`
   );
+}
+
+/** `a, b, c and 4 more`. */
+function namesText(names: readonly string[], shown = 5): string {
+  const more = names.length - shown;
+  return names.slice(0, shown).join(", ") + (more > 0 ? ` and ${more} more` : "");
 }

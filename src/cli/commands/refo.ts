@@ -94,12 +94,13 @@ async function executeSweep(config: RefoConfig, flags: RunFlags): Promise<void> 
   console.log(`\nreport: ${result.sweepDir}/sweep.html`);
 }
 
-function execute(config: unknown, flags: RunFlags): Promise<void> {
+/** `footer`: printed after the results (rank 0). */
+function execute(config: unknown, flags: RunFlags, footer?: string): Promise<void> {
   if (flags.dryRun) return executeOn(null, config, flags); // plans only: one process
-  return runDistributed(flags, (group) => executeOn(group, config, flags));
+  return runDistributed(flags, (group) => executeOn(group, config, flags, footer));
 }
 
-async function executeOn(group: ProcessGroup | null, config: unknown, flags: RunFlags): Promise<void> {
+async function executeOn(group: ProcessGroup | null, config: unknown, flags: RunFlags, footer?: string): Promise<void> {
   const result: RefoResult = await runRefo(config, {
     ...(flags.runDir !== undefined ? { runDir: flags.runDir } : {}),
     ...(flags.fromStage !== undefined ? { fromStage: flags.fromStage } : {}),
@@ -123,6 +124,7 @@ async function executeOn(group: ProcessGroup | null, config: unknown, flags: Run
     console.log("");
     for (const finding of result.results.findings) console.log(`- ${finding}`);
     console.log(`\nreport: ${result.runDir}/report.html`);
+    if (footer !== undefined) console.log(`\n${footer}`);
   }
 }
 
@@ -191,9 +193,15 @@ export function registerRefo(program: Command): void {
       "\nExamples:\n  facekd demo\n  facekd demo --quick --run-dir /tmp/quick-demo\n  facekd demo --dry-run",
     )
     .action(async (o: RunFlags & { quick?: boolean }) => {
-      await execute({ ...(o.quick ? QUICK_DEMO : {}), ...overridesOf(o) }, o);
+      await execute({ ...(o.quick ? QUICK_DEMO : {}), ...overridesOf(o) }, o, o.quick ? undefined : DEMO_FOOTER);
     });
 }
+
+const DEMO_FOOTER =
+  "One seed cannot tell these methods apart: the intervals above are the folds' and the ID sample's. The study\n" +
+  "over five seeds, with 95% intervals of the paired differences, is docs/study.md beside facekd's README;\n" +
+  "rerun it with\n" +
+  "  facekd refo --config examples/configs/study-seeds.yaml";
 
 /** `facekd demo --quick`: every stage on a tiny dataset and tiny models. */
 const QUICK_DEMO = {

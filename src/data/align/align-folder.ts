@@ -13,11 +13,17 @@ import type { AlignPhotoOptions, AlignSkip, SkipReason } from "./align-photo.js"
 import type { AlignWorkerReply, AlignWorkerSetup } from "./align-worker.js";
 import type { FaceDetector } from "./detector.js";
 import { faceApiDetector, type FaceApiOptions } from "./face-api.js";
-import { listPhotos, type PhotoEntry } from "./list-photos.js";
+import { listIdentities, listPhotos, type PhotoEntry } from "./list-photos.js";
 
 export interface AlignFolderOptions extends AlignPhotoOptions {
   /** One subfolder per identity (labels by subfolder), or unlabeled (default). */
   labeled?: boolean;
+  /**
+   * Labeled: every subfolder keeps its label (its index in name order), also one none of whose photos gave a face,
+   * and a pack declares them all, in the idx-only layout; so the identity count is known before aligning. Default:
+   * dense labels over the identities with faces, in insightface's header layout.
+   */
+  keepAllIdentities?: boolean;
   /** Worker threads (default 1); 0 aligns in the calling thread. */
   workers?: number;
   /** The detector for workers: 0 (default: face-api's); worker threads always load face-api's. */
@@ -46,6 +52,8 @@ export interface AlignSummary {
   skipped: Partial<Record<SkipReason, number>>;
   /** Identities with at least one crop (labeled), else null. */
   identities: number | null;
+  /** Labeled: the identities none of whose photos gave a crop. */
+  identitiesWithoutFaces: string[];
   output: string;
   report: string;
 }
@@ -69,12 +77,14 @@ export async function alignFolder(input: string, out: string, options: AlignFold
     workers === 0
       ? mainThreadRunner(options.detector ?? (await faceApiDetector(options.detectorOptions)), photo)
       : workerRunner(workers, { photo, detector: options.detectorOptions ?? {} });
-  const sink = new CropSink(out, options.size ?? 112, options.labeled ?? false);
+  const labeled = options.labeled ?? false;
+  const allIdentities = labeled && options.keepAllIdentities ? await listIdentities(input) : null;
+  const sink = new CropSink(out, options.size ?? 112, labeled, allIdentities);
   const reportPath = alignReportPath(out);
   mkdirSync(dirname(reportPath), { recursive: true });
   const report = await open(reportPath + ".partial", "w");
   const summary: AlignSummary = {
-    ...{ photos: 0, photosWithFaces: 0, faces: 0, skipped: {}, identities: null },
+    ...{ photos: 0, photosWithFaces: 0, faces: 0, skipped: {}, identities: null, identitiesWithoutFaces: [] },
     ...{ output: out, report: reportPath },
   };
   // a failure of the machinery (not of a photo) is kept and rethrown in order, never left unhandled
@@ -87,7 +97,7 @@ export async function alignFolder(input: string, out: string, options: AlignFold
     options.onProgress?.(summary.photos, listed);
   };
   try {
-    for await (const entry of listPhotos(input, options.labeled ?? false)) {
+    for await (const entry of listPhotos(input, labeled)) {
       listed++;
       const job = runner.run(entry.path).then(
         (result): [PhotoEntry, AlignedFile] => [entry, result],
@@ -98,6 +108,7 @@ export async function alignFolder(input: string, out: string, options: AlignFold
     }
     while (pending.length > 0) await writeNext();
     summary.identities = sink.close();
+    summary.identitiesWithoutFaces = sink.identitiesWithoutFaces();
     await report.close();
     await rename(reportPath + ".partial", reportPath);
     return summary;
@@ -118,6 +129,7 @@ async function record(
   report: FileHandle,
   summary: AlignSummary,
 ): Promise<void> {
+  sink.listed(entry);
   result.crops.forEach((crop, k) => sink.add(entry, k, crop));
   summary.photos++;
   summary.faces += result.crops.length;
@@ -137,27 +149,33 @@ class CropSink {
   readonly #out: string;
   readonly #size: number;
   readonly #labeled: boolean;
+  readonly #declared: readonly string[] | null;
+  readonly #declaredIndex: ReadonlyMap<string, number>;
   #writer: RecWriter | null = null;
-  // identities get dense labels in listing order as their first crop arrives, as the header layout wants
+  // dense labels in listing order as each identity's first crop arrives (the header layout wants them so), or
+  // every declared identity's index
   readonly #labels = new Map<string, number>();
+  // the identities seen while listing, with or without crops
+  readonly #listed = new Set<string>();
 
-  constructor(out: string, size: number, labeled: boolean) {
+  constructor(out: string, size: number, labeled: boolean, declared: readonly string[] | null) {
     this.#out = out;
     this.#size = size;
     this.#labeled = labeled;
+    this.#declared = declared;
+    this.#declaredIndex = new Map((declared ?? []).map((identity, i) => [identity, i]));
   }
 
   add(entry: PhotoEntry, k: number, crop: Uint8Array): void {
-    let label = -1;
-    if (this.#labeled) {
-      const identity = entry.identity!;
-      if (!this.#labels.has(identity)) this.#labels.set(identity, this.#labels.size);
-      label = this.#labels.get(identity)!;
-    }
+    const label = this.#labeled ? this.#label(entry.identity!) : -1;
     if (this.#out.endsWith(".rec")) {
       this.#writer ??= new RecWriter(this.#out, {
-        layout: this.#labeled ? "header" : "idx-only",
         imageSize: [this.#size, this.#size],
+        ...(!this.#labeled
+          ? { layout: "idx-only" }
+          : this.#declared !== null
+            ? { layout: "idx-only", numClasses: this.#declared.length }
+            : { layout: "header" }),
       });
       this.#writer.add(crop, label);
       return;
@@ -168,6 +186,20 @@ class CropSink {
     writeFileSync(path, crop);
   }
 
+  /** Notes a listed photo's identity, whether or not it gave crops. */
+  listed(entry: PhotoEntry): void {
+    if (entry.identity !== null) this.#listed.add(entry.identity);
+  }
+
+  #label(identity: string): number {
+    let label = this.#labels.get(identity);
+    if (label === undefined) {
+      label = this.#declaredIndex.get(identity) ?? this.#labels.size;
+      this.#labels.set(identity, label);
+    }
+    return label;
+  }
+
   /** Finishes a pack; returns the number of identities with crops (labeled) or null. */
   close(): number | null {
     if (this.#out.endsWith(".rec")) {
@@ -175,6 +207,11 @@ class CropSink {
       this.#writer.close();
     }
     return this.#labeled ? this.#labels.size : null;
+  }
+
+  identitiesWithoutFaces(): string[] {
+    const all = this.#declared ?? [...this.#listed];
+    return all.filter((identity) => !this.#labels.has(identity));
   }
 
   abort(): void {

@@ -13,16 +13,25 @@ export interface PhotoEntry {
   identity: string | null;
 }
 
-export async function* listPhotos(root: string, labeled: boolean): AsyncGenerator<PhotoEntry> {
-  const top = await listDir(root).catch(() => {
+const listTop = (root: string) =>
+  listDir(root).catch(() => {
     throw new DataError(`${root}: cannot list the folder; check the path`);
   });
+
+/** The identities of a labeled folder: its top-level subfolders in name order. */
+export async function listIdentities(root: string): Promise<string[]> {
+  const { dirs } = await listTop(root);
+  if (dirs.length === 0) {
+    throw new DataError(`${root}: labeled photos need one subfolder per identity, and there is none`);
+  }
+  return dirs;
+}
+
+export async function* listPhotos(root: string, labeled: boolean): AsyncGenerator<PhotoEntry> {
   if (labeled) {
-    if (top.dirs.length === 0) {
-      throw new DataError(`${root}: --labels subfolder needs one subfolder per identity, and there is none`);
-    }
-    for (const dir of top.dirs) yield* walk(join(root, dir), dir, dir);
+    for (const dir of await listIdentities(root)) yield* walk(join(root, dir), dir, dir);
   } else {
+    const top = await listTop(root);
     for (const file of top.files) yield { path: join(root, file), relative: file, identity: null };
     for (const dir of top.dirs) yield* walk(join(root, dir), dir, null);
   }

@@ -17,6 +17,11 @@ export interface RecWriterOptions {
   imageSize?: [number, number];
   /** Default: the .rec path with the extension .idx. */
   idxPath?: string;
+  /**
+   * The identities the property file declares (idx-only layout): some of them may have no image. Default: the
+   * largest label + 1.
+   */
+  numClasses?: number;
 }
 
 // float32 holds every integer up to 2^24 exactly; the header layout stores keys as float32 labels
@@ -27,6 +32,7 @@ export class RecWriter {
   readonly idxPath: string;
   readonly #layout: "header" | "idx-only";
   readonly #imageSize: [number, number] | undefined;
+  readonly #numClasses: number | undefined;
   readonly #rec: number;
   readonly #idx: number;
   #bytesWritten = 0;
@@ -45,6 +51,12 @@ export class RecWriter {
     this.idxPath = options.idxPath ?? recPath.replace(/\.rec$/, "") + ".idx";
     this.#layout = options.layout ?? "header";
     this.#imageSize = options.imageSize;
+    this.#numClasses = options.numClasses;
+    if (this.#numClasses !== undefined && this.#layout === "header") {
+      throw new RangeError(
+        `${recPath}: numClasses is for the idx-only layout (the header layout counts its identities)`,
+      );
+    }
     for (const file of [this.recPath, this.idxPath]) mkdirSync(path.dirname(file), { recursive: true });
     this.#rec = openSync(this.recPath + ".partial", "w");
     this.#idx = openSync(this.idxPath + ".partial", "w");
@@ -66,6 +78,12 @@ export class RecWriter {
       throw new DataError(`${this.recPath}: image ${this.count}: label ${cls} is not a class index (or -1)`);
     }
     if (this.#layout === "header") this.#checkGrouped(cls);
+    if (this.#numClasses !== undefined && cls >= this.#numClasses) {
+      this.abort();
+      throw new DataError(
+        `${this.recPath}: image ${this.count}: label ${cls} is not below numClasses ${this.#numClasses}`,
+      );
+    }
     this.#minLabel = Math.min(this.#minLabel, cls);
     this.#maxLabel = Math.max(this.#maxLabel, cls);
     const key = this.#nextKey;
@@ -82,7 +100,7 @@ export class RecWriter {
       throw new DataError(`${this.recPath}: no images were added, so no pack was written`);
     }
     const labeled = this.#minLabel >= 0;
-    const numClasses = labeled ? this.#maxLabel + 1 : null;
+    const numClasses = labeled ? (this.#numClasses ?? this.#maxLabel + 1) : null;
     if (this.#layout === "header") {
       const imageEnd = this.#nextKey;
       const starts = this.#classStarts;

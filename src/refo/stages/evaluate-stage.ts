@@ -14,7 +14,7 @@ import {
   withInferenceModel,
   type EmbeddingModel,
 } from "../../infer/index.js";
-import { intrinsicDimension, sampleIndices } from "../../analysis/index.js";
+import { intrinsicDimension, meanInterval, PROPORTION, sampleIndices } from "../../analysis/index.js";
 import { writeJson } from "../../io/index.js";
 import type { IjbSummary, ModelResult, VerificationSummary } from "../../report/index.js";
 import { loadClassifier } from "../../train/index.js";
@@ -32,10 +32,17 @@ import type { DistillationTeacher, Stage, StageSpec } from "../plan.js";
 /** eval.json: a model's row of the results, without the run-level fields. */
 export type ModelEvaluation = Omit<ModelResult, "metrics" | "stage">;
 
+/** The mean accuracy's 95% Student-t interval over the protocol's folds. */
+function foldInterval(accuracies: readonly number[]): VerificationSummary["accuracyInterval"] {
+  const { low, high, level } = meanInterval(accuracies, 0.95, PROPORTION);
+  return low === null || high === null ? undefined : { low, high, level };
+}
+
 function summarize(result: PairProtocolResult): VerificationSummary {
   return {
     accuracy: result.accuracy,
     accuracyStd: result.accuracyStd,
+    accuracyInterval: foldInterval(result.foldAccuracies),
     auc: result.roc.auc,
     eer: result.roc.eer,
     tarAtFar: result.roc.tarAtFar.map(({ far, tar }) => ({ far, tar })),
@@ -191,7 +198,8 @@ export async function runEvaluateStage(
     // an ONNX teacher's multiply-adds would need a cost model of every ONNX operator: not counted
     const size = model instanceof Backbone ? describeBuilt(model) : { parameters: model.parameters, flops: null };
     // one inference model for every measurement: a backbone is exported and its onnxruntime session opened once
-    const measured = await withInferenceModel(model, ctx.config.evaluation.backend, (m) => measure(ctx, spec, m));
+    const { backend, batchSize } = ctx.config.evaluation;
+    const measured = await withInferenceModel(model, { backend, batchSize }, (m) => measure(ctx, spec, m));
     const evaluation: ModelEvaluation = {
       ...spec.model,
       parameters: size.parameters,

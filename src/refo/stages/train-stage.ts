@@ -47,6 +47,7 @@ function trainConfig(ctx: StageContext, stageId: string, spec: TrainSpec): Train
     seed: config.seed,
     device: config.device,
     precision: config.precision,
+    syncBatchNorm: config.syncBatchNorm,
     ...(config.threads !== undefined ? { threads: config.threads } : {}),
     checkpointEvery: config.checkpointEvery,
     logEvery: Math.max(1, Math.min(50, Math.floor(spec.steps / 10))),

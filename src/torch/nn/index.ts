@@ -4,3 +4,4 @@ export * from "./layers.js";
 export * as functional from "./functional.js";
 export * as init from "./init.js";
 export { pipe, type Layer } from "./pipe.js";
+export { synchronizeBatchNorm, type StatisticsGroup } from "./sync-batch-norm.js";

@@ -7,6 +7,7 @@ import type { Parameter } from "./parameter.js";
 import { empty, ones, zeros, full, scalar } from "../creation.js";
 import { noGrad } from "../autograd.js";
 import type { Tensor } from "../tensor.js";
+import { syncedBatchNorm, type StatisticsGroup, type Synchronizable } from "./sync-batch-norm.js";
 
 type Pair = number | readonly [number, number];
 
@@ -120,7 +121,7 @@ export interface BatchNormOptions {
   trackRunningStats?: boolean;
 }
 
-abstract class BatchNorm extends Module {
+abstract class BatchNorm extends Module implements Synchronizable {
   readonly weight: Parameter | null;
   readonly bias: Parameter | null;
   readonly runningMean: Tensor | null;
@@ -130,6 +131,8 @@ abstract class BatchNorm extends Module {
   readonly momentum: number | null;
 
   protected abstract readonly expectedDims: readonly number[];
+  // set by synchronizeBatchNorm: training normalizes with the statistics of every rank's batch
+  #group: StatisticsGroup | null = null;
 
   constructor(numFeatures: number, options: BatchNormOptions = {}) {
     super();
@@ -156,6 +159,9 @@ abstract class BatchNorm extends Module {
       // reading the count synchronizes a GPU, so only the cumulative average does it
       if (this.momentum === null) factor = 1 / this.numBatchesTracked.item();
     }
+    if (this.training && this.#group !== null && this.#group.worldSize > 1) {
+      return syncedBatchNorm(input, this, factor, this.#group);
+    }
     const useBatchStats = this.training || this.runningMean === null;
     return F.batchNorm(input, this.runningMean, this.runningVar, {
       weight: this.weight,
@@ -164,6 +170,10 @@ abstract class BatchNorm extends Module {
       momentum: factor,
       eps: this.eps,
     });
+  }
+
+  synchronize(group: StatisticsGroup | null): void {
+    this.#group = group;
   }
 }
 
