@@ -2,7 +2,13 @@
 // softmax of a face head (ArcFace, CosFace, ... through Partial FC) and the plain cross entropy of given logits.
 import { z } from "zod";
 import * as torch from "../torch/index.js";
-import { MARGIN_NAMES, PartialFC, createMargin, type CombinedMarginOptions } from "../models/heads/index.js";
+import {
+  MARGIN_NAMES,
+  PartialFC,
+  ShardedPartialFC,
+  createMargin,
+  type CombinedMarginOptions,
+} from "../models/heads/index.js";
 import { oneOf } from "./check.js";
 import { labels, output, type Loss, type Role } from "./context.js";
 import { marginParameters, role } from "./options.js";
@@ -17,7 +23,7 @@ export interface ClassifiedModel {
 }
 
 /** The margin softmax cross entropy of `head` on the `model`'s embedding and the true labels. */
-export function marginLoss(head: PartialFC, { model = "student" }: ClassifiedModel = {}): Loss {
+export function marginLoss(head: PartialFC | ShardedPartialFC, { model = "student" }: ClassifiedModel = {}): Loss {
   const name = "classification";
   oneOf(name, "model", model, ROLES);
   return (ctx) => head.forward(output(ctx, model, "embedding", name), labels(ctx, name));
@@ -50,13 +56,16 @@ for (const margin of MARGIN_NAMES) {
       sampleRate: z.number().positive().max(1).default(1).describe("Partial FC: fraction of class centres per step"),
       ...parameters,
     }),
-    create: ({ model, numClasses, embeddingSize, sampleRate, ...marginOptions }, adopt) => {
-      const head = new PartialFC({
+    // on several ranks the class centres are split among them (arcface_torch's model-parallel Partial FC)
+    create: ({ model, numClasses, embeddingSize, sampleRate, ...marginOptions }, adopt, { group }) => {
+      const options = {
         margin: createMargin(margin, marginOptions as CombinedMarginOptions & { m?: number }),
         numClasses,
         embeddingSize,
         sampleRate,
-      });
+      };
+      const head =
+        group !== undefined && group.worldSize > 1 ? new ShardedPartialFC(options, group) : new PartialFC(options);
       return marginLoss(adopt(head), { model });
     },
   });

@@ -4,6 +4,7 @@
 // weights assume (embedding.ts explains ReFO's), so a weight taken from a paper means there what it meant there.
 import { z } from "zod";
 import * as torch from "../torch/index.js";
+import type { ProcessGroup } from "../torch/distributed.js";
 import type { Tensor } from "../torch/index.js";
 import { checkConfig } from "../config/index.js";
 import type { Loss, LossContext } from "./context.js";
@@ -46,6 +47,11 @@ export type LossKind = "classification" | "embedding" | "logit" | "feature" | "r
 export type LossInput = "embedding" | "logits" | "features" | "classifier" | "labels" | "indices" | "precomputed";
 type Adopt = <M extends AnyModule>(module: M) => M;
 
+/** Where the losses are built: a data-parallel run's process group shards the margin heads' class centres. */
+export interface LossBuild {
+  group?: ProcessGroup;
+}
+
 /** Everything facekd knows about a loss, registered beside its code with `defineLoss`. */
 export interface LossDefinition<S extends z.ZodObject = z.ZodObject> {
   name: string;
@@ -57,7 +63,7 @@ export interface LossDefinition<S extends z.ZodObject = z.ZodObject> {
   /** Its options: types, defaults and docs (`.describe()`); any other key is an error. */
   options: S;
   /** Makes the loss from validated options; `adopt` registers a learned part under the term's label. */
-  create(options: z.output<S>, adopt: Adopt): Loss;
+  create(options: z.output<S>, adopt: Adopt, build: LossBuild): Loss;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry has its own options type
@@ -118,7 +124,7 @@ function parseOptions(entry: LossDefinition, label: string, options: Options): O
 }
 
 /** The objective sum(weight_i * loss_i) of `specs`. */
-export function combineLosses(specs: readonly LossSpec[]): CombinedLoss {
+export function combineLosses(specs: readonly LossSpec[], where: LossBuild = {}): CombinedLoss {
   if (specs.length === 0) throw new Error("combineLosses: no losses given (name at least one, such as 'fo')");
   const labels = specs.map((spec) => spec.label ?? spec.name);
   const repeated = labels.find((label, i) => labels.indexOf(label) !== i);
@@ -134,7 +140,7 @@ export function combineLosses(specs: readonly LossSpec[]): CombinedLoss {
     if (label === "" || label.includes(".")) {
       throw new RangeError(`loss label '${label}' must be non-empty and without dots (it prefixes state-dict keys)`);
     }
-    const loss = entry.create(parseOptions(entry, label, spec.options ?? {}), (m) => module.add(label, m));
+    const loss = entry.create(parseOptions(entry, label, spec.options ?? {}), (m) => module.add(label, m), where);
     return { label, name: spec.name, weight, loss };
   };
   let built: ReturnType<typeof build>[];

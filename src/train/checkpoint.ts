@@ -2,6 +2,7 @@
 // `model.*`, `loss.*` and `optimizer.state.*`), and a JSON sidecar, `last.json` or `best.json`, naming that file
 // with everything else needed to resume. Each file is written atomically and the sidecar last, so a crash leaves
 // the previous checkpoint whole; tensor files no sidecar names any more are deleted afterwards.
+import type { ShardedHeads, WholeHeads } from "./sharded-heads.js";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as torch from "../torch/index.js";
@@ -40,6 +41,8 @@ export interface TrainState {
   optimizer: torch.optim.Optimizer<torch.optim.BaseHyper>;
   scheduler: torch.optim.LRScheduler;
   scaler?: torch.GradScaler;
+  /** Margin heads whose centres are split across the ranks: checkpoints hold them whole. */
+  sharded?: ShardedHeads;
 }
 
 export type SidecarName = "last" | "best";
@@ -52,6 +55,8 @@ export function saveCheckpoint(
   state: TrainState,
   info: Omit<CheckpointSidecar, "format" | "tensors" | "optimizer" | "scheduler" | "gradScaler">,
   names: readonly SidecarName[],
+  /** The sharded heads' tensors whole (ShardedHeads.gather), in place of this rank's slices. */
+  whole: WholeHeads | null = null,
 ): CheckpointSidecar {
   mkdirSync(dir, { recursive: true });
   const file = tensorFile(info.step);
@@ -59,8 +64,8 @@ export function saveCheckpoint(
   if (!existsSync(join(dir, file))) {
     const tensors = new Map<string, torch.Tensor>();
     for (const [k, t] of state.model.stateDict()) tensors.set(`model.${k}`, t);
-    for (const [k, t] of state.lossModule.stateDict()) tensors.set(`loss.${k}`, t);
-    for (const [k, t] of optimizer.tensors) tensors.set(`optimizer.${k}`, t);
+    for (const [k, t] of state.lossModule.stateDict()) tensors.set(`loss.${k}`, whole?.weights.get(k) ?? t);
+    for (const [k, t] of optimizer.tensors) tensors.set(`optimizer.${k}`, whole?.optimizer.get(k) ?? t);
     saveSafetensors(join(dir, file), tensors, { format: CHECKPOINT_FORMAT, step: String(info.step) });
   }
   const sidecar: CheckpointSidecar = {
@@ -98,9 +103,11 @@ export function loadCheckpoint(dir: string, sidecar: CheckpointSidecar, state: T
     const part = (prefix: string): Map<string, torch.Tensor> =>
       new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
     try {
+      const [loss, optimizer] = [part("loss."), part("optimizer.")];
+      state.sharded?.shard(loss, optimizer);
       state.model.loadStateDict(part("model."));
-      state.lossModule.loadStateDict(part("loss."));
-      state.optimizer.loadStateDict({ tensors: part("optimizer."), meta: sidecar.optimizer });
+      state.lossModule.loadStateDict(loss);
+      state.optimizer.loadStateDict({ tensors: optimizer, meta: sidecar.optimizer });
     } catch (error) {
       throw new Error(
         `${file}: does not fit this run's model, losses or optimizer (was the config changed?): ${(error as Error).message}`,

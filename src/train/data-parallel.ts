@@ -10,11 +10,16 @@ import type { TrainListener } from "./events.js";
 /** DDP's default bucket size. */
 export const BUCKET_BYTES = 25 * 1024 * 1024;
 
-/** Copies rank 0's parameters and buffers into every rank's modules. */
-export function broadcastModules(group: ProcessGroup, modules: readonly torch.nn.Module<never[], unknown>[]): void {
+/** Copies rank 0's parameters and buffers into every rank's modules, but for the `local` ones (sharded). */
+export function broadcastModules(
+  group: ProcessGroup,
+  modules: readonly torch.nn.Module<never[], unknown>[],
+  local: ReadonlySet<torch.nn.Parameter> = new Set(),
+): void {
   torch.noGrad(() => {
     for (const module of modules) {
-      for (const tensor of [...module.parameters(), ...module.namedBuffers().map(([, b]) => b)]) {
+      const params = module.parameters().filter((p) => !local.has(p));
+      for (const tensor of [...params, ...module.namedBuffers().map(([, b]) => b)]) {
         if (tensor.isContiguous()) group.broadcast(tensor, 0);
         else torch.tidy(() => void tensor.copy_(group.broadcast(tensor.contiguous(), 0)));
       }
@@ -90,10 +95,21 @@ export class GradientSync {
   }
 }
 
-/** The trainer's data-parallel listener: broadcast at the start, gradient averaging after each backward. */
-export function dataParallel(sync: GradientSync, modules: readonly torch.nn.Module<never[], unknown>[]): TrainListener {
+/**
+ * The trainer's data-parallel listener: broadcast at the start, gradient averaging after each backward. The `local`
+ * parameters (a sharded head's slice of the centres, whose gradient is already whole) are neither.
+ */
+export function dataParallel(
+  sync: GradientSync,
+  modules: readonly torch.nn.Module<never[], unknown>[],
+  local: ReadonlySet<torch.nn.Parameter> = new Set(),
+): TrainListener {
   return {
-    start: () => broadcastModules(sync.group, modules),
-    afterBackward: (params, _loop, problem) => sync.sync(params, problem),
+    start: () => broadcastModules(sync.group, modules, local),
+    afterBackward: (params, _loop, problem) =>
+      sync.sync(
+        params.filter((p) => !local.has(p)),
+        problem,
+      ),
   };
 }

@@ -58,6 +58,8 @@ class Loop implements TrainLoop {
   }
   save(names: SidecarName[]): void {
     const { config, state, checkpoints, writesCheckpoints = true } = this.inputs;
+    // every rank sends its slices of the sharded heads; rank 0 writes them whole
+    const whole = state.sharded?.gather(state.optimizer) ?? null;
     // the other ranks go on to the next step's gradient averaging, which waits for rank 0 to finish writing
     if (writesCheckpoints) {
       saveCheckpoint(
@@ -72,8 +74,10 @@ class Loop implements TrainLoop {
           ...(this.best ? { best: this.best } : {}),
         },
         names,
+        whole,
       );
     }
+    for (const t of [...(whole?.weights.values() ?? []), ...(whole?.optimizer.values() ?? [])]) t.dispose();
     this.savedAt = this.step;
   }
 }

@@ -14,6 +14,9 @@ export interface StepInputs {
   optimizer: torch.optim.Optimizer<torch.optim.BaseHyper>;
   params: torch.nn.Parameter[];
   clipGradNorm: number | undefined;
+  /** How gradients are clipped to clipGradNorm (default torch.optim.clipGradNorm; sharded heads need the norm
+   *  across ranks); returns the norm before clipping. */
+  clip?: (params: readonly torch.nn.Parameter[], maxNorm: number) => number;
   /** The trained model's classifier outputs (class centres, logits) for its embedding, when it has a margin head. */
   classify?: (embedding: torch.Tensor) => ModelOutputs;
   /** The frozen teacher's outputs for these images, when there is a live teacher. */
@@ -44,6 +47,7 @@ export interface StepOutcome {
 /** Forward with feature taps, the combined loss, backward, clipping and the update, in one tidy() scope. */
 export function trainStep(inputs: StepInputs, batch: torch.Tensor, batchContext: LossContext): StepOutcome {
   const { model, role, loss, optimizer, params, clipGradNorm, scaler, device } = inputs;
+  const clip = inputs.clip ?? ((p: readonly torch.nn.Parameter[], max: number) => torch.optim.clipGradNorm(p, max));
   return torch.tidy(() => {
     const images = device === undefined ? batch : batch.to({ device });
     // the sample indices stay on the CPU: they look up rows of files
@@ -72,7 +76,7 @@ export function trainStep(inputs: StepInputs, batch: torch.Tensor, batchContext:
       problem = `the float16 gradients overflowed at loss scale ${lossScale}; the scale is now ${scaler.scale}`;
     }
     if (problem === null) {
-      const norm = problem !== null || clipGradNorm === undefined ? 0 : torch.optim.clipGradNorm(params, clipGradNorm);
+      const norm = problem !== null || clipGradNorm === undefined ? 0 : clip(params, clipGradNorm);
       if (problem === null && Number.isFinite(norm)) optimizer.step();
       else problem ??= `the gradient norm is ${norm}`;
     }

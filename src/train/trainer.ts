@@ -42,6 +42,7 @@ import { lossScaleGuard } from "./listeners/loss-scale.js";
 import { progressLines } from "./listeners/progress.js";
 import { runLoop } from "./loop.js";
 import { dataParallel, GradientSync } from "./data-parallel.js";
+import { ShardedHeads } from "./sharded-heads.js";
 import type { ProcessGroup } from "../torch/distributed.js";
 import type { StepInputs } from "./step.js";
 
@@ -190,12 +191,21 @@ async function run(
   const placement = { memoryFormat: config.memoryFormat, device } as const;
   const model = buildModel(config.model).to(placement);
   if (group && config.syncBatchNorm) torch.nn.synchronizeBatchNorm(model, group);
-  const loss = combineLosses(config.losses);
+  const loss = combineLosses(config.losses, group ? { group } : {});
   loss.module.to({ device });
   const teacher = config.teacher && freeze(buildModel(config.teacher).to(placement));
   const frozen = loadClassifiers(config, model, teacher, device);
   const params = [...model.parameters(), ...loss.module.parameters()];
   const optimizer = buildOptimizer(params, config.optimizer);
+  const sharded = group ? new ShardedHeads(loss.module, optimizer, group) : null;
+  const shardedHeads = sharded?.any ? sharded : undefined;
+  if (shardedHeads && options.evaluate) {
+    // rank 0 alone evaluates and then checkpoints, but gathering the centres for a checkpoint takes every rank
+    throw new Error(
+      "evaluate: periodic evaluation is not available when the margin heads are split across ranks (data-parallel " +
+        "runs with a margin loss): drop evaluate and run `facekd eval` on the finished model, or train on one process",
+    );
+  }
   const loader = new FaceLoader(source, {
     batchSize,
     imageSize: [model.spec.inputSize, model.spec.inputSize],
@@ -213,7 +223,11 @@ async function run(
   const totalSteps = config.steps ?? config.epochs! * loader.batchesPerEpoch;
   const scheduler = buildScheduler(optimizer, config.schedule, totalSteps);
   const scaler = config.precision === "float16" ? new torch.GradScaler() : undefined;
-  const state: TrainState = { model, lossModule: loss.module, optimizer, scheduler, ...(scaler && { scaler }) };
+  const state: TrainState = {
+    ...{ model, lossModule: loss.module, optimizer, scheduler },
+    ...(scaler && { scaler }),
+    ...(shardedHeads && { sharded: shardedHeads }),
+  };
   if (last !== null) {
     loadCheckpoint(checkpoints, last, state);
     log(`resuming ${config.runDir} at step ${last.step}/${totalSteps}`);
@@ -240,6 +254,7 @@ async function run(
     optimizer,
     params,
     clipGradNorm: config.clipGradNorm,
+    ...(shardedHeads && { clip: (p: readonly torch.nn.Parameter[], max: number) => shardedHeads.clipGradNorm(p, max) }),
     ...(device !== "cpu" && { device }),
     ...(config.precision !== "float32" && {
       autocast: { device: device === "cpu" ? "cpu" : "cuda", dtype: config.precision },
@@ -253,7 +268,7 @@ async function run(
   const listeners: TrainListener[] = [];
   const lastGood = () => readSidecar(checkpoints, "last")?.step ?? null;
   listeners.push(
-    ...(group ? [dataParallel(new GradientSync(group), [model, loss.module])] : []),
+    ...(group ? [dataParallel(new GradientSync(group), [model, loss.module], shardedHeads?.parameters)] : []),
     nanGuard(checkpoints, lastGood),
     ...(scaler ? [lossScaleGuard(scaler, MIN_LOSS_SCALE, lastGood)] : []),
     ...(lead ? [metricsListener(metrics)] : []),
@@ -281,15 +296,18 @@ async function run(
     );
     let modelFile: string | null = null;
     let headFile: string | null = null;
+    // the sharded heads' centres whole, from every rank
+    const whole = end.finished ? (shardedHeads?.gather() ?? null) : null;
     if (end.finished && lead) {
       modelFile = join(config.runDir, "model.safetensors");
       saveBackbone(modelFile, model);
-      const head = loss.module.stateDict();
+      const head = new Map([...loss.module.stateDict()].map(([k, t]) => [k, whole?.weights.get(k) ?? t] as const));
       if (head.size > 0) {
         headFile = join(config.runDir, "head.safetensors");
         saveSafetensors(headFile, head);
       }
     }
+    for (const t of whole?.weights.values() ?? []) t.dispose();
     group?.barrier(); // the files exist when any rank returns
     return { step: end.step, totalSteps, finished: end.finished, modelFile, headFile, best: end.best };
   } finally {

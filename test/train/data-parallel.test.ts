@@ -12,6 +12,9 @@ import * as torch from "../../src/torch/index.js";
 import { loadSafetensors } from "../../src/io/index.js";
 import type { MemorySource } from "../../src/data/index.js";
 import { readSidecar, train, type TrainConfig } from "../../src/train/index.js";
+import { combineLosses } from "../../src/distill/index.js";
+import { ShardedPartialFC } from "../../src/models/heads/index.js";
+import type { ProcessGroup } from "../../src/torch/distributed.js";
 import { syntheticSource } from "./synthetic.js";
 
 torch.setNumThreads(1);
@@ -28,6 +31,8 @@ function config(name: string, batchSize: number, model = TINY_MLP): TrainConfig 
     losses: [{ name: "arcface", options: { numClasses: 4, embeddingSize: 8, s: 16 } }],
     data: { path: "(memory)", workers: 0 },
     optimizer: { type: "sgd", lr: 0.1, momentum: 0.9, weightDecay: 5e-4 },
+    // low enough to clip every step: on several ranks the norm includes every rank's slice of the centres
+    clipGradNorm: 0.5,
     steps: 4,
     batchSize,
     seed: 3,
@@ -101,7 +106,19 @@ after(() => {
 });
 
 describe("data-parallel training", () => {
-  test("2 ranks of batch 4 train what 1 process of batch 8 does; the checkpoint resumes with 1 and 3 ranks", async () => {
+  test("on several ranks a margin loss's head is sharded: each rank holds its rows of the centres", () => {
+    const group = { rank: 1, worldSize: 3 } as ProcessGroup;
+    const loss = combineLosses([{ name: "arcface", options: { numClasses: 10, embeddingSize: 8 } }], { group });
+    try {
+      const head = loss.module.namedModules().find(([name]) => name === "arcface")?.[1];
+      assert.ok(head instanceof ShardedPartialFC);
+      assert.deepEqual([head.classStart, head.numLocal, head.weight.shape], [4, 3, [3, 8]]);
+    } finally {
+      loss.module.dispose();
+    }
+  });
+
+  test("2 ranks of batch 4 train what 1 process of batch 8 does (centres split, clipped); resumes on 1 and 3 ranks", async () => {
     const quiet = { source, log: () => {} };
     const single = await train(config("single", 8), quiet);
     assert.equal(single.step, 4);
