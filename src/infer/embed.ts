@@ -4,6 +4,7 @@
 // Sharded across the ranks of a process group, each rank embeds its part of every batch and writes its rows into
 // the one file at their offsets.
 import * as torch from "../torch/index.js";
+import { gatherRows } from "./gather-rows.js";
 import { FaceLoader, MemorySource, type BatchLayout, type FaceSource } from "../data/index.js";
 import { Backbone, type OnnxTeacher } from "../models/index.js";
 import { NpyRowsWriter, writeJson } from "../io/index.js";
@@ -233,19 +234,38 @@ export async function extractEmbeddings(
   return result;
 }
 
-/** The embeddings [N, D] of encoded images (JPEG/PNG), in order, by `model` in eval mode (flip-sum by default). */
+/** embedImages()'s options: with a group, each rank embeds its share and every rank gets all the rows. */
+export interface EmbedImagesOptions extends Omit<EmbedOptions, "shard"> {
+  group?: ProcessGroup;
+}
+
+/**
+ * The (flip-summed by default) embeddings [N, D] of encoded `images`, in order; `name` names them in errors. With a
+ * group of several ranks (a collective), each rank embeds its part of every batch and all get every row.
+ */
 export async function embedImages(
   model: EmbeddingModel,
   name: string,
   images: Uint8Array[],
-  options: EmbedOptions = {},
+  { group, ...options }: EmbedImagesOptions = {},
 ): Promise<torch.Tensor> {
   const source = new MemorySource(name, images, new Int32Array(images.length).fill(-1), null);
+  const shard = group !== undefined && group.worldSize > 1 ? { rank: group.rank, worldSize: group.worldSize } : null;
   const parts: torch.Tensor[] = [];
+  const positions: torch.Tensor[] = [];
   try {
-    await forEachEmbedding(model, source, { flipSum: true, ...options }, (e) => void parts.push(torch.keep(e.clone())));
-    return torch.tidy(() => torch.cat(parts, 0));
+    const embedOptions = { flipSum: true, ...options, ...(shard && { shard }) };
+    await forEachEmbedding(model, source, embedOptions, (e, _labels, indices) => {
+      parts.push(torch.keep(e.clone()));
+      positions.push(torch.keep(indices.to("int64")));
+    });
+    return torch.tidy(() => {
+      const rows = parts.length > 0 ? torch.cat(parts, 0) : torch.zeros([0, model.embeddingSize]);
+      if (shard === null) return rows;
+      const at = positions.length > 0 ? torch.cat(positions, 0) : torch.zeros([0], { dtype: "int64" });
+      return gatherRows(group!, rows, at, images.length);
+    });
   } finally {
-    parts.forEach((p) => p.dispose());
+    [...parts, ...positions].forEach((p) => p.dispose());
   }
 }

@@ -2,6 +2,7 @@
 // every face of the release with its five landmarks, embed it with flip-sum, weight it by its detector score,
 // average per media, sum per template, normalize, and score the template pairs by cosine; TAR at FAR 1e-6..1e-1.
 import * as torch from "../torch/index.js";
+import type { ProcessGroup } from "../torch/distributed.js";
 import { Backbone } from "../models/index.js";
 import { imagesToTensor, readAlignedIjbFaces, readIjbRelease, type IjbTarget } from "../data/index.js";
 import { verifyTemplates, type RocOptions, type RocSummary } from "../eval/index.js";
@@ -13,6 +14,8 @@ export interface IjbOptions extends Omit<EmbedOptions, "workers">, RocOptions {
   target?: IjbTarget;
   /** Multiply each face's embedding by its detector score before pooling (default true, as eval_ijbc.py). */
   qualityWeight?: boolean;
+  /** Several ranks (a collective): each embeds every worldSize-th batch, and every rank gets the whole result. */
+  group?: ProcessGroup;
 }
 
 export interface IjbResult {
@@ -32,6 +35,7 @@ export interface IjbResult {
 export async function evaluateIjb(model: EmbeddingModel, folder: string, options: IjbOptions = {}): Promise<IjbResult> {
   const { target = "IJBC", qualityWeight = true, flipSum = true, batchSize = 128, layout = "channels_last" } = options;
   const release = readIjbRelease(folder, target);
+  const { rank, worldSize } = options.group ?? { rank: 0, worldSize: 1 };
   const n = release.images.length;
   const embeddings = torch.keep(torch.zeros([n, model.embeddingSize]));
   try {
@@ -41,13 +45,15 @@ export async function evaluateIjb(model: EmbeddingModel, folder: string, options
       const wasTraining = backbone?.training ?? false;
       backbone?.eval();
       const read = (start: number) => readAlignedIjbFaces(release, start, Math.min(batchSize, n - start), size);
+      // this rank's batches: every worldSize-th from its rank's
+      const [first, stride] = [rank * batchSize, worldSize * batchSize];
       // the next batch's photos decode (on sharp's threads) while this one is embedded
-      let next: Promise<Uint8Array> | null = read(0);
+      let next: Promise<Uint8Array> | null = first < n ? read(first) : null;
       try {
-        for (let start = 0; start < n; start += batchSize) {
+        for (let start = first; start < n; start += stride) {
           const count = Math.min(batchSize, n - start);
           const pixels: Uint8Array = await next!;
-          next = start + count < n ? read(start + count) : null;
+          next = start + stride < n ? read(start + stride) : null;
           const images = imagesToTensor(pixels, count, size, size, layout);
           try {
             const rows = await embedBatchWith(m, images, flipSum);
@@ -56,13 +62,15 @@ export async function evaluateIjb(model: EmbeddingModel, folder: string, options
           } finally {
             images.dispose();
           }
-          options.onBatch?.(start + count, n);
+          options.onBatch?.(Math.min(n, start + count + (worldSize - 1 - rank) * batchSize), n);
         }
       } finally {
         await next?.catch(() => undefined); // a batch read ahead when a failure stopped the loop
         backbone?.train(wasTraining);
       }
     });
+    // every row was embedded by one rank, and is zero on the others
+    if (worldSize > 1) options.group!.allReduce(embeddings, "sum");
     const { templates, scores, ...roc } = torch.tidy(() =>
       verifyTemplates(embeddings, release.templateIds, release.mediaIds, release.pairs, {
         ...(qualityWeight ? { imageWeights: release.detectorScores } : {}),

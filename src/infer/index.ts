@@ -9,6 +9,7 @@ export {
   embedBatchWith,
   modelInputSize,
   type EmbedOptions,
+  type EmbedImagesOptions,
   type EmbeddingModel,
   type ExtractOptions,
   type ExtractResult,

@@ -10,9 +10,10 @@ import {
   type PairProtocolOptions,
   type PairProtocolResult,
 } from "../eval/index.js";
-import { embedImages, type EmbeddingModel, type EmbedOptions } from "./embed.js";
+import { embedImages, type EmbeddingModel, type EmbedImagesOptions } from "./embed.js";
 
-export type ModelVerificationOptions = PairProtocolOptions & EmbedOptions;
+/** With a group of several ranks (a collective), each embeds a share of the pack; every rank gets the result. */
+export type ModelVerificationOptions = PairProtocolOptions & EmbedImagesOptions;
 
 /** The insightface pair protocol of `model` on the verification pack at `packPath` (.bin). */
 export async function verifyModelOnPack(

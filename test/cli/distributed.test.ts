@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 
 import { createModel, saveBackbone } from "../../src/models/index.js";
 import { readSidecar } from "../../src/train/index.js";
+import { writeIjbRelease } from "../helpers/ijb-release.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const ENV = { ...process.env, FACEKD_THREADS: "1" };
@@ -22,7 +23,7 @@ before(() => {
   root = mkdtempSync(path.join(tmpdir(), "facekd-cli-dist-"));
   const synth = run(
     ...["data", "synth", path.join(root, "synth"), "--identities", "4", "--images", "5"],
-    ...["--unlabeled-identities", "2", "--unlabeled-images", "2", "--pairs", "10", "--size", "32"],
+    ...["--unlabeled-identities", "2", "--unlabeled-images", "2", "--pairs", "100", "--size", "32"],
   );
   assert.equal(synth.status, 0, synth.stderr);
 });
@@ -61,6 +62,38 @@ test("embed --nproc 2 writes the same files, bitwise, as one process", () => {
     assert.ok(a!.equals(b!), `${suffix} differs`);
   }
   assert.ok(!existsSync(path.join(root, "two.npy.partial")));
+});
+
+test("eval --nproc 2 gives one process's figures: each rank embeds a share of the pack", () => {
+  const weights = path.join(root, "eval-model.safetensors");
+  const model = createModel("mbf-w0.25@32", { embeddingSize: 16 });
+  saveBackbone(weights, model);
+  model.dispose();
+  const pairs = path.join(root, "synth", "pairs.bin");
+  const common = [...MODEL, "--weights", weights, "--pairs", pairs, "--batch-size", "3", "--workers", "0", "--json"];
+  const one = run("eval", ...common);
+  assert.equal(one.status, 0, one.stderr);
+  const two = run("eval", ...common, "--nproc", "2", "--dist-timeout", "60");
+  assert.equal(two.status, 0, two.stderr);
+  workerPids(two.stderr).forEach((p) => pids.add(p));
+  type Sets = { sets: { result: { accuracy: number; roc: { auc: number; curve: { tar: number[] } } } }[] };
+  const [a, b] = [one, two].map((r) => (JSON.parse(r.stdout) as Sets).sets[0]!.result);
+  assert.deepEqual([b!.accuracy, b!.roc.auc, b!.roc.curve.tar], [a!.accuracy, a!.roc.auc, a!.roc.curve.tar]);
+});
+
+test("eval --ijb --nproc 2 scores the template pairs as one process does", async () => {
+  const folder = path.join(root, "IJBC");
+  await writeIjbRelease(folder);
+  const weights = path.join(root, "eval-model.safetensors");
+  const common = [...MODEL, "--weights", weights, "--ijb", folder, "--batch-size", "2", "--json"];
+  const one = run("eval", ...common);
+  assert.equal(one.status, 0, one.stderr);
+  const two = run("eval", ...common, "--nproc", "2", "--dist-timeout", "60");
+  assert.equal(two.status, 0, two.stderr);
+  workerPids(two.stderr).forEach((p) => pids.add(p));
+  type Ijb = { faces: number; roc: { auc: number; tarAtFar: { tar: number | null }[] } };
+  const [a, b] = [one, two].map((r) => JSON.parse(r.stdout) as Ijb);
+  assert.deepEqual([b!.faces, b!.roc.auc, b!.roc.tarAtFar], [a!.faces, a!.roc.auc, a!.roc.tarAtFar]);
 });
 
 test("train --nproc 2: a rank killed mid-run ends the job, named; the rerun resumes from the last checkpoint", async () => {

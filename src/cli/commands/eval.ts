@@ -19,8 +19,10 @@ import { progress } from "../progress.js";
 import { toJson, writeJson, readNpy, writeNpy } from "../../io/index.js";
 import { IJB_TARGETS, type IjbTarget } from "../../data/index.js";
 import { evaluateIjb, verifyModelOnPack } from "../../infer/index.js";
+import type { ProcessGroup } from "../../torch/distributed.js";
+import { addDistOptions, runDistributed, type DistFlags } from "../launch.js";
 
-interface EvalFlags extends ModelFlags {
+interface EvalFlags extends ModelFlags, DistFlags {
   pairs: string[];
   flipSum: boolean;
   batchSize: number;
@@ -43,7 +45,7 @@ async function writeResults(out: string, results: object, curves: NamedCurve[]):
   return [json, plot.svg, plot.png];
 }
 
-async function evalPairs(flags: EvalFlags): Promise<void> {
+async function evalPairs(flags: EvalFlags, group: ProcessGroup | null): Promise<void> {
   if (flags.pairs.length === 0)
     throw new Error("--pairs: name at least one verification pack (.bin), or use --all-vs-all");
   const model = loadModel(flags);
@@ -53,7 +55,10 @@ async function evalPairs(flags: EvalFlags): Promise<void> {
       const name = path.basename(file, path.extname(file));
       const bar = progress(`embedding ${name}`);
       try {
-        const options = { batchSize: flags.batchSize, flipSum: flags.flipSum, workers: flags.workers };
+        const options = {
+          ...{ batchSize: flags.batchSize, flipSum: flags.flipSum, workers: flags.workers },
+          ...(group && { group }),
+        };
         sets.push({ name, file, result: await verifyModelOnPack(model, file, { ...options, onBatch: bar.update }) });
       } finally {
         bar.stop();
@@ -62,6 +67,7 @@ async function evalPairs(flags: EvalFlags): Promise<void> {
   } finally {
     model.dispose();
   }
+  if ((group?.rank ?? 0) !== 0) return;
   const results = { model: flags.model, weights: flags.weights, flipSum: flags.flipSum, sets };
   const files = flags.out
     ? await writeResults(
@@ -78,7 +84,7 @@ async function evalPairs(flags: EvalFlags): Promise<void> {
   }
 }
 
-async function evalIjb(folder: string, flags: EvalFlags): Promise<void> {
+async function evalIjb(folder: string, flags: EvalFlags, group: ProcessGroup | null): Promise<void> {
   if (flags.pairs.length > 0) throw new Error("--ijb and --pairs: evaluate one kind of set per command");
   const model = loadModel(flags);
   const bar = progress(`embedding ${flags.target} faces`);
@@ -90,11 +96,13 @@ async function evalIjb(folder: string, flags: EvalFlags): Promise<void> {
       flipSum: flags.flipSum,
       qualityWeight: flags.qualityWeight ?? true,
       onBatch: bar.update,
+      ...(group && { group }),
     });
   } finally {
     bar.stop();
     model.dispose();
   }
+  if ((group?.rank ?? 0) !== 0) return;
   const { scores, ...result } = evaluated;
   const results = { model: flags.model, weights: flags.weights, ...result };
   const files: string[] = [];
@@ -135,13 +143,15 @@ async function evalAllVsAll(flags: EvalFlags): Promise<void> {
 }
 
 export function registerEval(program: Command): void {
-  addModelOptions(
-    program
-      .command("eval")
-      .description(
-        "verification: a model on insightface .bin pair packs (10-fold accuracy, VAL@FAR, TAR@FAR, EER, AUC) or " +
-          "on an IJB-B/C release (template pairs, TAR@FAR), or all-vs-all TAR@FAR of precomputed embeddings",
-      ),
+  addDistOptions(
+    addModelOptions(
+      program
+        .command("eval")
+        .description(
+          "verification: a model on insightface .bin pair packs (10-fold accuracy, VAL@FAR, TAR@FAR, EER, AUC) or " +
+            "on an IJB-B/C release (template pairs, TAR@FAR), or all-vs-all TAR@FAR of precomputed embeddings",
+        ),
+    ),
   )
     .option("--pairs <file.bin>", "a verification pack (repeat for several)", collect, [])
     .option("--no-flip-sum", "embed each image alone (default: image + mirror image, as insightface)")
@@ -163,9 +173,18 @@ export function registerEval(program: Command): void {
         "--pairs data/synthetic/pairs.bin --json\n" +
         "  facekd eval --model iresnet50 --weights backbone.pth --ijb IJB_release/IJBC --out eval/ijbc\n" +
         "  facekd eval --model mbf --weights backbone.pth --ijb IJB_release/IJBB --target IJBB --batch-size 64 --json\n" +
-        "  facekd eval --all-vs-all --embeddings emb.npy --labels emb.labels.npy --out eval/mr-all",
+        "  facekd eval --all-vs-all --embeddings emb.npy --labels emb.labels.npy --out eval/mr-all\n" +
+        "  facekd eval --model iresnet50 --weights backbone.pth --ijb IJB_release/IJBC --nproc 2   # each a share",
     )
-    .action((flags: EvalFlags) =>
-      flags.allVsAll ? evalAllVsAll(flags) : flags.ijb !== undefined ? evalIjb(flags.ijb, flags) : evalPairs(flags),
-    );
+    .action((flags: EvalFlags) => {
+      if (flags.allVsAll) {
+        if ((flags.nproc ?? 1) > 1 || (flags.nnodes ?? 1) > 1) {
+          throw new Error("--all-vs-all scores precomputed embeddings in one process: drop --nproc / --nnodes");
+        }
+        return evalAllVsAll(flags);
+      }
+      return runDistributed(flags, (group) =>
+        flags.ijb !== undefined ? evalIjb(flags.ijb, flags, group) : evalPairs(flags, group),
+      );
+    });
 }
