@@ -63,9 +63,10 @@ export function runPaths(config: RefoConfig, runDir: string): RunPaths {
   };
 }
 
-/** Where the data stage writes the aligned faces of `data.labeled` or `data.unlabeled`. */
+/** Where the data stage writes the aligned faces of `data.labeled` or `data.unlabeled`: a folder each, since a
+ *  pack's `property` file (its identity count) sits beside it under that fixed name. */
 export const alignedPath = (dataDir: string, set: "labeled" | "unlabeled"): string =>
-  join(dataDir, "aligned", `${set}.rec`);
+  join(dataDir, "aligned", set, `${set}.rec`);
 
 /** A model of the run by architecture name: every model of a run has the run's embedding size. */
 export const runModel = (ctx: StageContext, name: string) => ({

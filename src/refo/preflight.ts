@@ -24,6 +24,13 @@ export interface RunFacts {
   d2Size: number;
 }
 
+/** The fewest D1 samples TwoNN's interval takes (its half-samples need three points each). */
+export const MIN_ID_SAMPLE = 6;
+
+/** Why a D1 sample of `sample` points (of `d1Size` in D1) is too small for each model's ID. */
+export const idSampleProblem = (sample: number, d1Size: number): string =>
+  `gives ${sample} D1 samples (${d1Size} in D1) for TwoNN, which needs at least ${MIN_ID_SAMPLE}`;
+
 /** The insightface protocol's folds: a pack needs at least one pair per fold. */
 const PROTOCOL_FOLDS = 10;
 
@@ -208,8 +215,8 @@ export async function preflight(config: RefoConfig, paths: RunPaths): Promise<Ru
   if (config.data.verification === undefined && config.data.labeled === undefined && synthetic.pairs < PROTOCOL_FOLDS)
     problems.add(["data", "synthetic", "pairs"], `must be at least ${PROTOCOL_FOLDS}, one per fold of the protocol`);
   if (d1Size !== undefined && d2Size !== undefined) checkBatches(problems, config, d1Size, d2Size);
-  if (d1Size !== undefined && Math.floor(Math.min(config.evaluation.idSample, d1Size) * 0.9) < 3)
-    problems.add(["evaluation", "idSample"], `leaves too few D1 samples (${d1Size} in D1) for TwoNN: need at least 4`);
+  if (d1Size !== undefined && Math.min(config.evaluation.idSample, d1Size) < MIN_ID_SAMPLE)
+    problems.add(["evaluation", "idSample"], idSampleProblem(Math.min(config.evaluation.idSample, d1Size), d1Size));
   problems.throwIfAny("refo config");
   // every undefined size came with a problem
   return { numClasses: numClasses!, d1Size: d1Size!, d2Size: d2Size! };

@@ -151,6 +151,11 @@ test("alignFolder: labeled subfolders into a pack, unlabeled into a crop folder,
       [keptRec.numClasses, Array.from({ length: keptRec.length }, (_, i) => keptRec.read(i).label)],
       [3, [0, 0, 2, 2]],
     );
+    // an unlabeled pack beside them would be read with their property file's identity count
+    await assert.rejects(
+      alignFolder(join(photos, "ann"), join(root, "out", "d2.rec"), { workers: 0, detector: oneFace }),
+      /property describes a labeled pack in that folder.*write d2\.rec into a folder of its own/,
+    );
 
     const crops = join(root, "crops");
     const flat = await alignFolder(join(photos, "ann"), crops, { workers: 0, detector: oneFace, size: 224 });

@@ -78,8 +78,8 @@ test("data.align: the data stage aligns D1 and D2 into packs once; labels by sub
     assert.deepEqual([data.title, data.status], ["detect and align the faces of D1 and D2", "run"]);
 
     await runRefo(config(people, crowd), { runDir, only: "data", log: () => undefined });
-    const d1 = openDataset(join(runDir, "data", "aligned", "labeled.rec"));
-    const d2 = openDataset(join(runDir, "data", "aligned", "unlabeled.rec"));
+    const d1 = openDataset(join(runDir, "data", "aligned", "labeled", "labeled.rec"));
+    const d2 = openDataset(join(runDir, "data", "aligned", "unlabeled", "unlabeled.rec"));
     try {
       // one crop per photo of ann and bob; cid keeps label 2 without samples, so the heads' 3 classes fit
       assert.equal(d1.numClasses, 3);

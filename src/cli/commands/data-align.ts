@@ -29,8 +29,8 @@ export function registerDataAlign(data: Command): void {
     .option("--json", "print JSON with every photo that had a skip")
     .addHelpText(
       "after",
-      "\nExamples:\n  facekd data align photos/ crops/\n  facekd data align d2-photos/ d2.rec --workers 2\n" +
-        "  facekd data align people/ d1.rec --labels subfolder --max-faces 1\n\n" +
+      "\nExamples:\n  facekd data align photos/ crops/\n  facekd data align d2-photos/ d2/d2.rec --workers 2\n" +
+        "  facekd data align people/ d1/d1.rec --labels subfolder --max-faces 1\n\n" +
         "Faces come from face-api's SSD MobileNetV1 detector and 68-point landmarks (shipped in the npm package).\n" +
         "Skips: unreadable, too-large, no-face, too-small, landmarks-off-image, max-faces; the report\n" +
         "(<out>/align-report.jsonl, or <name>.align.jsonl beside a .rec) has one JSON line per photo.",

@@ -2,11 +2,12 @@
 // plus a JSON-lines report with one record per photo. Photos stream from the listing through a bounded queue
 // (at most two per worker in flight), so memory stays flat for folders of any size, and results are written in
 // listing order whatever the number of workers.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { open, rename, type FileHandle } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { DataError } from "../errors.js";
+import { propertyPathFor } from "../recordio/property.js";
 import { RecWriter } from "../recordio/rec-writer.js";
 import { alignFile, type AlignedFile } from "./align-file.js";
 import type { AlignPhotoOptions, AlignSkip, SkipReason } from "./align-photo.js";
@@ -78,6 +79,13 @@ export async function alignFolder(input: string, out: string, options: AlignFold
       ? mainThreadRunner(options.detector ?? (await faceApiDetector(options.detectorOptions)), photo)
       : workerRunner(workers, { photo, detector: options.detectorOptions ?? {} });
   const labeled = options.labeled ?? false;
+  if (out.endsWith(".rec") && !labeled && existsSync(propertyPathFor(out))) {
+    // readers take a folder's `property` for every pack in it
+    throw new DataError(
+      `${propertyPathFor(out)} describes a labeled pack in that folder, and an unlabeled pack beside it would be ` +
+        `read with its identity count: write ${basename(out)} into a folder of its own`,
+    );
+  }
   const allIdentities = labeled && options.keepAllIdentities ? await listIdentities(input) : null;
   const sink = new CropSink(out, options.size ?? 112, labeled, allIdentities);
   const reportPath = alignReportPath(out);

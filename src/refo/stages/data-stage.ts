@@ -4,7 +4,9 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { alignFolder, generateSyntheticDataset, type AlignFolderOptions, type AlignSummary } from "../../data/index.js";
 import { writeJson } from "../../io/index.js";
+import { ConfigProblems } from "../../config/index.js";
 import { alignedPath, type StageContext } from "../context.js";
+import { idSampleProblem, MIN_ID_SAMPLE } from "../preflight.js";
 
 export async function runDataStage(ctx: StageContext): Promise<void> {
   await (ctx.config.data.align ? alignPhotos(ctx) : generateSynthetic(ctx));
@@ -55,6 +57,23 @@ async function alignPhotos(ctx: StageContext): Promise<void> {
     });
   }
   writeJson(join(ctx.folders.dir("data"), "alignment.json"), summaries);
+  checkAlignedSizes(ctx, summaries.labeled.faces, summaries.unlabeled?.faces ?? summaries.labeled.faces);
+}
+
+/** The checks that needed the sizes alignment has just given (preflight counted photos), before any training. */
+function checkAlignedSizes(ctx: StageContext, d1: number, d2: number): void {
+  const { teacher, student, evaluation } = ctx.config;
+  const problems = new ConfigProblems();
+  const tooFew = (n: number, set: string) => `, more than the ${n} faces aligned from ${set}'s photos`;
+  if (teacher.batchSize > d1) problems.add(["teacher", "batchSize"], `is ${teacher.batchSize}${tooFew(d1, "D1")}`);
+  if (student.batchSize > Math.min(d1, d2)) {
+    const [n, set] = d1 <= d2 ? [d1, "D1"] : [d2, "D2"];
+    problems.add(["student", "batchSize"], `is ${student.batchSize}${tooFew(n, set)}`);
+  }
+  if (Math.min(evaluation.idSample, d1) < MIN_ID_SAMPLE) {
+    problems.add(["evaluation", "idSample"], idSampleProblem(Math.min(evaluation.idSample, d1), d1));
+  }
+  problems.throwIfAny("refo config (after aligning the photos: add photos or lower these values)");
 }
 
 async function alignSet(
