@@ -8,6 +8,7 @@
 // the k are members, in which case that point is searched again exactly among the subset.
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
+import type { ProcessGroup } from "../torch/distributed.js";
 import { nearestNeighbours, nearestNeighboursAmong, type Neighbours } from "./neighbours.js";
 import { Rng, deriveSeed } from "../data/index.js";
 import { HALF_SAMPLE_STREAM, MIN_SAMPLE_SIZE, normalInterval, type IdInterval } from "./id-interval.js";
@@ -33,6 +34,9 @@ export interface IntrinsicDimensionOptions extends TwoNNOptions {
   blockSize?: number;
   /** Random half-samples behind the interval (default 100). */
   halfSamples?: number;
+  /** Several ranks (a collective): each searches the neighbours of its share of the sample, and every rank gets
+   *  the same result. */
+  group?: ProcessGroup;
 }
 
 export interface IntrinsicDimensionResult {
@@ -87,7 +91,10 @@ export function intrinsicDimension(
         throw new Error("intrinsicDimension: the sampled embeddings contain NaN or infinite values");
       if (normalize) x = torch.nn.functional.normalize(x, 2, 1);
       const search = { unitNorm: normalize, blockSize: options.blockSize };
-      const neighbours = nearestNeighbours(x, k, search);
+      const neighbours =
+        options.group !== undefined && options.group.worldSize > 1
+          ? shardedNeighbours(x, k, search, options.group)
+          : nearestNeighbours(x, k, search);
       const sampleEstimate = twoNN(neighbours.distances.select(1, 0), neighbours.distances.select(1, 1), options);
       const estimates: number[] = [];
       let researched = 0;
@@ -123,6 +130,24 @@ export function intrinsicDimension(
       };
     }),
   );
+}
+
+// The k nearest neighbours of every sample point, each rank searching those of a contiguous share of the points.
+function shardedNeighbours(
+  x: Tensor,
+  k: number,
+  search: { unitNorm: boolean; blockSize?: number },
+  group: ProcessGroup,
+): Neighbours {
+  const n = x.shape[0]!;
+  const share = Math.ceil(n / group.worldSize);
+  const start = Math.min(n, group.rank * share);
+  const queries = torch.arange(start, Math.min(n, start + share), 1, { dtype: "int64" });
+  const everyone = torch.ones([n], { dtype: "bool" });
+  const mine = queries.numel() > 0 ? nearestNeighboursAmong(x, queries, everyone, k, search) : null;
+  const rows = (part: keyof Neighbours, dtype: "float64" | "int64") =>
+    torch.gatherRows(group, mine?.[part] ?? torch.zeros([0, k], { dtype }), queries, n);
+  return { distances: rows("distances", "float64"), indices: rows("indices", "int64") };
 }
 
 // r1, r2 of each subset member within the subset, from the shared neighbour lists (see the header).

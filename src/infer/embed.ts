@@ -4,7 +4,7 @@
 // Sharded across the ranks of a process group, each rank embeds its part of every batch and writes its rows into
 // the one file at their offsets.
 import * as torch from "../torch/index.js";
-import { gatherRows } from "./gather-rows.js";
+
 import { FaceLoader, MemorySource, type BatchLayout, type FaceSource } from "../data/index.js";
 import { Backbone, type OnnxTeacher } from "../models/index.js";
 import { NpyRowsWriter, writeJson } from "../io/index.js";
@@ -263,7 +263,7 @@ export async function embedImages(
       const rows = parts.length > 0 ? torch.cat(parts, 0) : torch.zeros([0, model.embeddingSize]);
       if (shard === null) return rows;
       const at = positions.length > 0 ? torch.cat(positions, 0) : torch.zeros([0], { dtype: "int64" });
-      return gatherRows(group!, rows, at, images.length);
+      return torch.gatherRows(group!, rows, at, images.length);
     });
   } finally {
     [...parts, ...positions].forEach((p) => p.dispose());

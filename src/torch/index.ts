@@ -20,4 +20,5 @@ export * as aten from "./generated/aten.js";
 export * as nn from "./nn/index.js";
 export * as optim from "./optim/index.js";
 export * as distributed from "./distributed.js";
+export { gatherRows } from "./gather-rows.js";
 export { traceOps, tensorId, type TracedOp, type TracedTensor, type TracedArg } from "./trace.js";

@@ -10,6 +10,8 @@ import { fileURLToPath } from "node:url";
 import { createModel, saveBackbone } from "../../src/models/index.js";
 import { readSidecar } from "../../src/train/index.js";
 import { writeIjbRelease } from "../helpers/ijb-release.js";
+import * as torch from "../../src/torch/index.js";
+import { writeNpy } from "../../src/io/index.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const ENV = { ...process.env, FACEKD_THREADS: "1" };
@@ -94,6 +96,34 @@ test("eval --ijb --nproc 2 scores the template pairs as one process does", async
   type Ijb = { faces: number; roc: { auc: number; tarAtFar: { tar: number | null }[] } };
   const [a, b] = [one, two].map((r) => JSON.parse(r.stdout) as Ijb);
   assert.deepEqual([b!.faces, b!.roc.auc, b!.roc.tarAtFar], [a!.faces, a!.roc.auc, a!.roc.tarAtFar]);
+});
+
+test("id --nproc 2: the ranks share the neighbour search, and the figures are one process's", () => {
+  const file = path.join(root, "points.npy");
+  // 500 points near a 5-dimensional subspace of R^16
+  torch.manualSeed(4);
+  torch.tidy(() =>
+    writeNpy(
+      file,
+      torch
+        .randn([500, 5])
+        .mm(torch.randn([5, 16]))
+        .add(torch.randn([500, 16]).mul(0.01)),
+    ),
+  );
+  const common = ["id", file, "--sample", "500", "--json"];
+  const one = run(...common);
+  assert.equal(one.status, 0, one.stderr);
+  const two = run(...common, "--nproc", "2", "--dist-timeout", "60");
+  assert.equal(two.status, 0, two.stderr);
+  workerPids(two.stderr).forEach((p) => pids.add(p));
+  type Id = { mean: number; std: number; interval: { low: number; high: number }; halfSampleEstimates: number[] };
+  const [a, b] = [one, two].map((r) => JSON.parse(r.stdout) as Id);
+  assert.ok(a!.mean > 3 && a!.mean < 7, `a 5-dimensional cloud measured ${a!.mean}`);
+  assert.deepEqual(
+    [b!.mean, b!.std, b!.interval, b!.halfSampleEstimates],
+    [a!.mean, a!.std, a!.interval, a!.halfSampleEstimates],
+  );
 });
 
 test("train --nproc 2: a rank killed mid-run ends the job, named; the rerun resumes from the last checkpoint", async () => {
