@@ -13,7 +13,8 @@ export function gatherRows(group: ProcessGroup, rows: Tensor, indices: Tensor, t
   return tidy(() => {
     const counts = group.allGatherIntoTensor(tensor([rows.size(0)], { dtype: "int64" })).toNumbers();
     const most = Math.max(...counts);
-    const pad = (t: Tensor) => cat([t.contiguous(), zeros([most - t.size(0), ...t.shape.slice(1)], { dtype: t.dtype })]);
+    const pad = (t: Tensor) =>
+      cat([t.contiguous(), zeros([most - t.size(0), ...t.shape.slice(1)], { dtype: t.dtype })]);
     const allRows = group.allGatherIntoTensor(pad(rows.cpu()));
     const allIndices = group.allGatherIntoTensor(pad(indices.cpu()));
     const out = zeros([total, ...rows.shape.slice(1)], { dtype: rows.dtype });

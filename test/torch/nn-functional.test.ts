@@ -109,3 +109,22 @@ describe("nn.functional against hand-computed values", () => {
     assert.deepEqual(F.dropout(torch.ones([3]), 0.5, false).toNumbers(), [1, 1, 1]);
   });
 });
+
+test("conv2d: a strided 1x1 convolution on channels_last runs as subsample + stride 1, equal to libtorch's own", () => {
+  // libtorch 1.13's channels_last backward of this very shape (8 channels at 48x48, stride 2) corrupts the heap
+  torch.tidy(() => {
+    torch.manualSeed(2);
+    const x = torch.randn([4, 8, 48, 48]).contiguous("channels_last").requiresGrad_(true);
+    const w = torch.randn([16, 8, 1, 1]).requiresGrad_(true);
+    const y = F.conv2d(x, w, null, { stride: 2 });
+    assert.deepEqual(y.shape, [4, 16, 24, 24]);
+    y.square().sum().backward();
+    // the reference: libtorch's strided convolution on contiguous tensors, whose backward is sound
+    const [xc, wc] = [x.detach().contiguous().requiresGrad_(true), w.detach().clone().requiresGrad_(true)];
+    const ref = torch.aten.conv2d(xc, wc, null, 2, 0, 1, 1);
+    ref.square().sum().backward();
+    assert.ok(y.sub(ref).abs().max().item() < 1e-5);
+    assert.ok(x.grad!.sub(xc.grad!).abs().max().item() < 1e-4);
+    assert.ok(w.grad!.sub(wc.grad!).abs().max().item() < 1e-3 * wc.grad!.abs().max().item());
+  });
+});

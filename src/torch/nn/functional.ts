@@ -1,6 +1,7 @@
 // Stateless neural-network functions (torch.nn.functional), named as in PyTorch.
 import * as aten from "../generated/aten.js";
 import { tidy } from "../scope.js";
+import { isGradEnabled } from "../autograd.js";
 import type { Tensor } from "../tensor.js";
 
 type Pair = number | readonly [number, number];
@@ -21,8 +22,22 @@ export interface Conv2dOptions {
 }
 
 export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, o: Conv2dOptions = {}): Tensor {
-  return aten.conv2d(input, weight, bias, o.stride ?? 1, o.padding ?? 0, o.dilation ?? 1, o.groups ?? 1);
+  const [sh, sw] = pair(o.stride ?? 1);
+  const padded = pair(o.padding ?? 0).some((p) => p !== 0);
+  // A 1x1 convolution with stride s and no padding reads every s-th pixel, so where autograd will differentiate it,
+  // it runs as that subsample convolved with stride 1: libtorch 1.13's channels_last backward of strided 1x1
+  // convolutions corrupts the heap for some shapes (IResNet downsampling with 8 input channels at 48x48: PyTorch
+  // 1.13 crashes alike). Inference (and the ONNX export's trace) keeps the one strided op.
+  const differentiated = isGradEnabled() && (input.requiresGrad || weight.requiresGrad);
+  if (differentiated && weight.shape[2] === 1 && weight.shape[3] === 1 && (sh > 1 || sw > 1) && !padded) {
+    const subsample = aten.slice_Tensor(aten.slice_Tensor(input, 2, 0, null, sh), 3, 0, null, sw);
+    return aten.conv2d(subsample, weight, bias, 1, 0, o.dilation ?? 1, o.groups ?? 1);
+  }
+  return aten.conv2d(input, weight, bias, [sh, sw], o.padding ?? 0, o.dilation ?? 1, o.groups ?? 1);
 }
+
+const pair = (v: number | readonly number[]): [number, number] =>
+  typeof v === "number" ? [v, v] : [v[0]!, v[1] ?? v[0]!];
 
 export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
   return aten.linear(input, weight, bias);
