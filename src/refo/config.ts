@@ -250,7 +250,7 @@ export const refoConfigSchema = strict({
       path: ["baselines"],
       message:
         "lists crd, whose memory banks need D1's exact size, which data.align knows only after aligning: align D1 first " +
-        "(`facekd data align <photos> d1.rec --labels subfolder --max-faces 1`) and name the pack as data.labeled",
+        "(`facekd data align <photos> d1/d1.rec --labels subfolder --max-faces 1`) and name the pack as data.labeled",
     });
   }
 });

@@ -2,13 +2,13 @@
 // `model.*`, `loss.*` and `optimizer.state.*`), and a JSON sidecar, `last.json` or `best.json`, naming that file
 // with everything else needed to resume. Each file is written atomically and the sidecar last, so a crash leaves
 // the previous checkpoint whole; tensor files no sidecar names any more are deleted afterwards.
-import type { ShardedHeads, WholeHeads } from "./sharded-heads.js";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as torch from "../torch/index.js";
 import { loadSafetensors, saveSafetensors } from "../io/index.js";
 import type { LoaderPosition } from "../data/index.js";
 import { writeJson } from "../io/json-file.js";
+import type { ShardedHeads, WholeHeads } from "./sharded-heads.js";
 
 export const CHECKPOINT_FORMAT = "facekd.train-checkpoint/1";
 

@@ -2,7 +2,8 @@
 // buffers are broadcast at the start, and after every backward the gradients are averaged across ranks with a few
 // large allReduce calls over flat buckets (~25 MB, DDP's bucket_cap_mb) instead of one per tensor. DDP overlaps
 // these with the backward pass through autograd hooks; our autograd has none, so they run after it. BatchNorm
-// statistics stay local to each rank (DDP with SyncBatchNorm off), and rank 0's are the ones checkpointed.
+// statistics stay local to each rank (DDP's default; `syncBatchNorm` makes them global), and rank 0's are the ones
+// checkpointed. A sharded margin head's centres are each rank's own: neither broadcast nor averaged.
 import * as torch from "../torch/index.js";
 import type { ProcessGroup } from "../torch/distributed.js";
 import type { TrainListener } from "./events.js";
