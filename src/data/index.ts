@@ -43,6 +43,7 @@ export {
 export {
   alignFolder,
   alignReportPath,
+  formatAlignSummary,
   type AlignFolderOptions,
   type AlignRecord,
   type AlignSummary,

@@ -25,11 +25,7 @@ export interface RunFacts {
 }
 
 /** The fewest D1 samples TwoNN's interval takes (its half-samples need three points each). */
-export const MIN_ID_SAMPLE = 6;
-
-/** Why a D1 sample of `sample` points (of `d1Size` in D1) is too small for each model's ID. */
-export const idSampleProblem = (sample: number, d1Size: number): string =>
-  `gives ${sample} D1 samples (${d1Size} in D1) for TwoNN, which needs at least ${MIN_ID_SAMPLE}`;
+const MIN_ID_SAMPLE = 6;
 
 /** The insightface protocol's folds: a pack needs at least one pair per fold. */
 const PROTOCOL_FOLDS = 10;
@@ -157,6 +153,21 @@ async function checkOnnxTeacher(problems: ConfigProblems, config: RefoConfig, in
   }
 }
 
+/**
+ * The batches against D1's and D2's sizes (D2's when known), and the ID sample against D1's: at preflight, and
+ * again once data.align has counted the faces.
+ */
+export function checkDataSizes(problems: ConfigProblems, config: RefoConfig, d1Size: number, d2Size?: number): void {
+  if (d2Size !== undefined) checkBatches(problems, config, d1Size, d2Size);
+  const sample = Math.min(config.evaluation.idSample, d1Size);
+  if (sample < MIN_ID_SAMPLE) {
+    problems.add(
+      ["evaluation", "idSample"],
+      `gives ${sample} D1 samples (${d1Size} in D1) for TwoNN, which needs at least ${MIN_ID_SAMPLE}`,
+    );
+  }
+}
+
 function checkBatches(problems: ConfigProblems, config: RefoConfig, d1Size: number, d2Size: number): void {
   const sets = [
     ["teacher", "D1", d1Size],
@@ -214,9 +225,7 @@ export async function preflight(config: RefoConfig, paths: RunPaths): Promise<Ru
   d2Size ??= config.data.unlabeled === undefined ? d1Size : undefined;
   if (config.data.verification === undefined && config.data.labeled === undefined && synthetic.pairs < PROTOCOL_FOLDS)
     problems.add(["data", "synthetic", "pairs"], `must be at least ${PROTOCOL_FOLDS}, one per fold of the protocol`);
-  if (d1Size !== undefined && d2Size !== undefined) checkBatches(problems, config, d1Size, d2Size);
-  if (d1Size !== undefined && Math.min(config.evaluation.idSample, d1Size) < MIN_ID_SAMPLE)
-    problems.add(["evaluation", "idSample"], idSampleProblem(Math.min(config.evaluation.idSample, d1Size), d1Size));
+  if (d1Size !== undefined) checkDataSizes(problems, config, d1Size, d2Size);
   problems.throwIfAny("refo config");
   // every undefined size came with a problem
   return { numClasses: numClasses!, d1Size: d1Size!, d2Size: d2Size! };

@@ -107,6 +107,13 @@ test("data.align: the data stage aligns D1 and D2 into packs once; labels by sub
     assert.equal(await status({ data: { ...config(people, crowd).data, alignment: { minFace: 40 } } }), "invalidated");
     copyFileSync(join(SAMPLES, "sample6.jpg"), join(people, "ann", "sample6.jpg"));
     assert.equal(await status(), "invalidated");
+
+    // preflight counted 8 photos in D1; the 7 faces found leave no batch of 8, said before any training
+    const tooLarge = config(people, crowd, { student: { ...TINY_RUN.student, batchSize: 8 } });
+    await assert.rejects(
+      runRefo(tooLarge, { runDir: join(root, "run-large"), log: () => undefined }),
+      /after aligning the photos.*student\.batchSize is 8, more than the 7 images of D1/,
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 // `facekd data align`: raw photos to aligned face crops (a folder or a .rec), with a per-photo report.
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { alignFolder, type AlignRecord, type AlignSummary } from "../../data/index.js";
+import { alignFolder, formatAlignSummary, type AlignRecord } from "../../data/index.js";
 import { integerOption } from "../parse.js";
 import { progress } from "../progress.js";
 
@@ -53,7 +53,7 @@ export function registerDataAlign(data: Command): void {
         const skippedFiles = readReport(summary.report).filter((r) => r.skipped.length > 0);
         console.log(JSON.stringify({ ...summary, skippedFiles }, null, 2));
       } else {
-        console.log(formatSummary(summary));
+        console.log(formatAlignSummary(summary));
       }
     });
 }
@@ -63,21 +63,4 @@ function readReport(path: string): AlignRecord[] {
     .split("\n")
     .filter((line) => line !== "")
     .map((line) => JSON.parse(line) as AlignRecord);
-}
-
-function formatSummary(s: AlignSummary): string {
-  const skips = Object.entries(s.skipped).map(([reason, n]) => `${n} ${reason}`);
-  return (
-    `${s.photos} photos, ${s.faces} faces aligned from ${s.photosWithFaces} photos` +
-    (s.identities !== null ? ` (${s.identities} identities)` : "") +
-    (s.identitiesWithoutFaces.length > 0 ? `; identities without a face: ${namesText(s.identitiesWithoutFaces)}` : "") +
-    (skips.length > 0 ? `; skipped: ${skips.join(", ")}` : "; nothing skipped") +
-    ` -> ${s.output} (report: ${s.report})`
-  );
-}
-
-/** `a, b, c and 4 more`. */
-function namesText(names: readonly string[], shown = 5): string {
-  const more = names.length - shown;
-  return names.slice(0, shown).join(", ") + (more > 0 ? ` and ${more} more` : "");
 }

@@ -59,6 +59,24 @@ export interface AlignSummary {
   report: string;
 }
 
+/** One line for people: photos, faces, identities without a face, skips by reason, where it all went. */
+export function formatAlignSummary(s: AlignSummary): string {
+  const skips = Object.entries(s.skipped).map(([reason, n]) => `${n} ${reason}`);
+  return (
+    `${s.photos} photos, ${s.faces} faces aligned from ${s.photosWithFaces} photos` +
+    (s.identities !== null ? ` (${s.identities} identities)` : "") +
+    (s.identitiesWithoutFaces.length > 0 ? `; identities without a face: ${namesText(s.identitiesWithoutFaces)}` : "") +
+    (skips.length > 0 ? `; skipped: ${skips.join(", ")}` : "; nothing skipped") +
+    ` -> ${s.output} (report: ${s.report})`
+  );
+}
+
+/** `a, b, c and 4 more`. */
+function namesText(names: readonly string[], shown = 5): string {
+  const more = names.length - shown;
+  return names.slice(0, shown).join(", ") + (more > 0 ? ` and ${more} more` : "");
+}
+
 /** The report's path: beside a .rec pack, inside a crop folder. */
 export function alignReportPath(out: string): string {
   return out.endsWith(".rec") ? out.slice(0, -4) + ".align.jsonl" : join(out, "align-report.jsonl");

@@ -2,11 +2,17 @@
 // the faces of the configured photo folders aligned into packs (`data.align`).
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { alignFolder, generateSyntheticDataset, type AlignFolderOptions, type AlignSummary } from "../../data/index.js";
+import {
+  alignFolder,
+  formatAlignSummary,
+  generateSyntheticDataset,
+  type AlignFolderOptions,
+  type AlignSummary,
+} from "../../data/index.js";
 import { writeJson } from "../../io/index.js";
 import { ConfigProblems } from "../../config/index.js";
 import { alignedPath, type StageContext } from "../context.js";
-import { idSampleProblem, MIN_ID_SAMPLE } from "../preflight.js";
+import { checkDataSizes } from "../preflight.js";
 
 export async function runDataStage(ctx: StageContext): Promise<void> {
   await (ctx.config.data.align ? alignPhotos(ctx) : generateSynthetic(ctx));
@@ -57,22 +63,10 @@ async function alignPhotos(ctx: StageContext): Promise<void> {
     });
   }
   writeJson(join(ctx.folders.dir("data"), "alignment.json"), summaries);
-  checkAlignedSizes(ctx, summaries.labeled.faces, summaries.unlabeled?.faces ?? summaries.labeled.faces);
-}
-
-/** The checks that needed the sizes alignment has just given (preflight counted photos), before any training. */
-function checkAlignedSizes(ctx: StageContext, d1: number, d2: number): void {
-  const { teacher, student, evaluation } = ctx.config;
+  // preflight could only count photos: the checks that need the sizes, before any training
   const problems = new ConfigProblems();
-  const tooFew = (n: number, set: string) => `, more than the ${n} faces aligned from ${set}'s photos`;
-  if (teacher.batchSize > d1) problems.add(["teacher", "batchSize"], `is ${teacher.batchSize}${tooFew(d1, "D1")}`);
-  if (student.batchSize > Math.min(d1, d2)) {
-    const [n, set] = d1 <= d2 ? [d1, "D1"] : [d2, "D2"];
-    problems.add(["student", "batchSize"], `is ${student.batchSize}${tooFew(n, set)}`);
-  }
-  if (Math.min(evaluation.idSample, d1) < MIN_ID_SAMPLE) {
-    problems.add(["evaluation", "idSample"], idSampleProblem(Math.min(evaluation.idSample, d1), d1));
-  }
+  const d1 = summaries.labeled.faces;
+  checkDataSizes(problems, ctx.config, d1, summaries.unlabeled?.faces ?? d1);
   problems.throwIfAny("refo config (after aligning the photos: add photos or lower these values)");
 }
 
@@ -93,20 +87,6 @@ async function alignSet(
   } finally {
     progress.stop();
   }
-  ctx.log(alignmentLine(name, summary));
+  ctx.log(`${name}: ${formatAlignSummary(summary)}`);
   return summary;
-}
-
-function alignmentLine(name: string, s: AlignSummary): string {
-  const skips = Object.entries(s.skipped).map(([reason, n]) => `${n} ${reason}`);
-  const empty = s.identitiesWithoutFaces;
-  return (
-    `${name}: ${s.faces} faces from ${s.photos} photos` +
-    (skips.length > 0 ? ` (skipped: ${skips.join(", ")})` : "") +
-    (empty.length > 0
-      ? `; ${empty.length} identities without a face keep their labels but no samples (${empty.slice(0, 5).join(", ")}` +
-        `${empty.length > 5 ? ", ..." : ""})`
-      : "") +
-    `; report: ${s.report}`
-  );
 }
