@@ -98,6 +98,12 @@ test("eval --ijb --nproc 2 scores the template pairs as one process does", async
   assert.deepEqual([b!.faces, b!.roc.auc, b!.roc.tarAtFar], [a!.faces, a!.roc.auc, a!.roc.tarAtFar]);
 });
 
+test("eval --all-vs-all refuses --nproc, saying it runs in one process", () => {
+  const refused = run("eval", "--all-vs-all", "--embeddings", "e.npy", "--labels", "l.npy", "--nproc", "2");
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /--all-vs-all scores precomputed embeddings in one process: drop --nproc/);
+});
+
 test("id --nproc 2: the ranks share the neighbour search, and the figures are one process's", () => {
   const file = path.join(root, "points.npy");
   // 500 points near a 5-dimensional subspace of R^16
