@@ -34,8 +34,14 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
     decoded = { pixels: data, width: info.width, height: info.height };
   } catch (error) {
+    // libvips reports on several lines, and how many varies between runs: one line per bad record keeps the
+    // problem lists of `facekd data verify` one record per line
+    const cause = errorMessage(error)
+      .trim()
+      .split(/\s*\n\s*/)
+      .join("; ");
     throw new CorruptRecordError(
-      `${what}: cannot decode the image (${errorMessage(error)}): it is corrupt or not a JPEG/PNG/WebP; ` +
+      `${what}: cannot decode the image (${cause}): it is corrupt or not a JPEG/PNG/WebP; ` +
         "re-create it (skipCorrupt skips such records)",
     );
   }

@@ -53,6 +53,15 @@ const syntheticData = strict({
   imageSize: z.number().int().min(16).default(48).describe("image side in pixels"),
   difficulty: z.number().min(0).max(1).default(0.5).describe("how alike identities are, 0..1"),
   nuisance: z.number().nonnegative().default(1).describe("strength of pose, light, occlusion and noise"),
+  idIdentities: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(2000)
+    .describe(
+      "the ID set: one photo each of this many further identities, on which TwoNN measures every model, so that " +
+        "nearest neighbours are mostly other people as in a 1% sample of a large training set (0: a D1 sample)",
+    ),
 });
 
 /** An ONNX teacher and the input it expects (unset options: the file's metadata and static dims, else insightface's). */
@@ -188,7 +197,9 @@ export const refoConfigSchema = strict({
     .strictObject({
       flipSum: z.boolean().default(true).describe("insightface's flip-sum test embeddings"),
       batchSize: positiveInt.default(128).describe("inference batch"),
-      idSample: positiveInt.default(2000).describe("D1 samples whose embeddings give each model's TwoNN ID"),
+      idSample: positiveInt
+        .default(2000)
+        .describe("samples whose embeddings give each model's TwoNN ID: of the synthetic ID set if any, else of D1"),
       idRepetitions: positiveInt.default(20).describe("90% subsets of the ID protocol"),
       backend: z
         .enum(INFERENCE_BACKENDS)

@@ -21,6 +21,8 @@ export interface RunPaths {
   d1: string;
   d2: string;
   verification: VerificationSet[];
+  /** The synthetic ID set every model's TwoNN ID is measured on, or null: a sample of D1. */
+  idSet: string | null;
   /** The IJB release folder every model is evaluated on, or null. */
   ijb: string | null;
 }
@@ -50,6 +52,7 @@ export function runPaths(config: RefoConfig, runDir: string): RunPaths {
         ? [alignedPath(dataDir, "labeled"), unlabeled !== undefined ? alignedPath(dataDir, "unlabeled") : null]
         : [labeled, unlabeled ?? null];
   const packs = verification ?? (labeled === undefined ? [join(dataDir, "pairs.bin")] : []);
+  const idSet = labeled === undefined && config.data.synthetic.idIdentities > 0;
   return {
     runDir,
     dataDir,
@@ -59,6 +62,7 @@ export function runPaths(config: RefoConfig, runDir: string): RunPaths {
       name: labeled === undefined && verification === undefined ? "synthetic-pairs" : basename(path, ".bin"),
       path,
     })),
+    idSet: idSet ? join(dataDir, "idset", "idset.rec") : null,
     ijb: config.evaluation.ijb?.path ?? null,
   };
 }

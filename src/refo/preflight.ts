@@ -24,7 +24,7 @@ export interface RunFacts {
   d2Size: number;
 }
 
-/** The fewest D1 samples TwoNN's interval takes (its half-samples need three points each). */
+/** The fewest samples TwoNN's interval takes (its half-samples need three points each). */
 const MIN_ID_SAMPLE = 6;
 
 /** The insightface protocol's folds: a pack needs at least one pair per fold. */
@@ -154,16 +154,22 @@ async function checkOnnxTeacher(problems: ConfigProblems, config: RefoConfig, in
 }
 
 /**
- * The batches against D1's and D2's sizes (D2's when known), and the ID sample against D1's: at preflight, and
+ * The batches against D1's and D2's sizes (D2's when known), and the ID sample against its pool: at preflight, and
  * again once data.align has counted the faces.
  */
 export function checkDataSizes(problems: ConfigProblems, config: RefoConfig, d1Size: number, d2Size?: number): void {
   if (d2Size !== undefined) checkBatches(problems, config, d1Size, d2Size);
-  const sample = Math.min(config.evaluation.idSample, d1Size);
+  const { idSample } = config.evaluation;
+  const idSet = config.data.labeled === undefined ? config.data.synthetic.idIdentities : 0;
+  const [pool, poolName, poolKey] =
+    idSet > 0
+      ? [idSet, "the ID set", ["data", "synthetic", "idIdentities"]]
+      : [d1Size, "D1", ["evaluation", "idSample"]];
+  const sample = Math.min(idSample, pool);
   if (sample < MIN_ID_SAMPLE) {
     problems.add(
-      ["evaluation", "idSample"],
-      `gives ${sample} D1 samples (${d1Size} in D1) for TwoNN, which needs at least ${MIN_ID_SAMPLE}`,
+      idSample < MIN_ID_SAMPLE ? ["evaluation", "idSample"] : poolKey,
+      `gives ${sample} samples (${pool} in ${poolName}) for TwoNN, which needs at least ${MIN_ID_SAMPLE}`,
     );
   }
 }

@@ -22,15 +22,22 @@ const tiny: SyntheticOptions = {
   imageSize: 64,
 };
 
-const files = ["train/train.rec", "train/train.idx", "train/property", "unlabeled/unlabeled.rec", "pairs.bin"];
+const files = [
+  "train/train.rec",
+  "train/train.idx",
+  "train/property",
+  "unlabeled/unlabeled.rec",
+  "pairs.bin",
+  "idset/idset.rec",
+];
 
 test("the generator repeats for a seed, writes the real formats, and another seed gives other faces", async () => {
   const a = path.join(dir, "a");
   const b = path.join(dir, "b");
   const c = path.join(dir, "c");
-  const summary = await generateSyntheticDataset(a, { ...tiny, seed: 4 });
-  await generateSyntheticDataset(b, { ...tiny, seed: 4 });
-  await generateSyntheticDataset(c, { ...tiny, seed: 5 });
+  const summary = await generateSyntheticDataset(a, { ...tiny, idIdentities: 4, seed: 4 });
+  await generateSyntheticDataset(b, { ...tiny, idIdentities: 4, seed: 4 });
+  await generateSyntheticDataset(c, { ...tiny, idIdentities: 4, seed: 5 });
   for (const file of files) {
     assert.ok(
       readFileSync(path.join(a, file)).equals(readFileSync(path.join(b, file))),
@@ -56,6 +63,11 @@ test("the generator repeats for a seed, writes the real formats, and another see
   unlabeled.close();
   const pairs = readVerificationPack(summary.paths.pairs);
   assert.deepEqual(pairs.issame, [true, false, true, false, true, false]);
+  const idSet = RecDataset.open(summary.paths.idSet);
+  assert.deepEqual([summary.idImages, idSet.length, idSet.read(3).label], [4, 4, -1]);
+  const idImages = Array.from({ length: 4 }, (_, i) => Buffer.from(idSet.read(i).image));
+  assert.equal(new Set(idImages.map((b) => b.toString("base64"))).size, 4, "four different faces");
+  idSet.close();
   assert.ok(existsSync(summary.paths.samples) && existsSync(summary.paths.options));
 });
 

@@ -92,11 +92,14 @@ test("the evaluate stage opens one onnxruntime session per model and gives the s
       assert.equal(summary.accuracy, alone.accuracy);
       assert.equal(summary.auc, alone.roc.auc);
       assert.deepEqual(summary.roc.tar, alone.roc.curve.tar);
-      const source = openDataset(ctx.paths.d1);
+      // the ID on the synthetic ID set: one photo each of identities outside D1
+      assert.ok(ctx.paths.idSet !== null);
+      const source = openDataset(ctx.paths.idSet);
+      assert.equal(source.length, TINY_SYNTHETIC.synthetic.idIdentities);
       const indices = sampleIndices(source.length, idSample, new Rng(config.seed));
       const images = Array.from(indices, (i) => source.read(i).image);
       source.close();
-      const embeddings = await embedImages(model, "D1 sample", images, {
+      const embeddings = await embedImages(model, "ID set", images, {
         batchSize,
         flipSum: false,
         workers: 0,

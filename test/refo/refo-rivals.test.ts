@@ -27,6 +27,7 @@ const TINY = {
       unlabeledImagesPerIdentity: 4,
       pairs: 20,
       testIdentities: 6,
+      idIdentities: 24,
       imageSize: 32,
     },
   },

@@ -30,6 +30,7 @@ const TINY = {
       unlabeledImagesPerIdentity: 6,
       pairs: 40,
       testIdentities: 8,
+      idIdentities: 40,
       imageSize: 32,
     },
   },

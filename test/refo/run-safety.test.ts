@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { readResults } from "../../src/report/index.js";
+import { TINY_RUN, TINY_SYNTHETIC } from "./tiny-synthetic.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const HOLDER = fileURLToPath(new URL("./hold-run-lock.js", import.meta.url));
@@ -188,4 +189,19 @@ test("the checks before the first stage name the file, line and key of every pro
     assert.match(r.stderr, /student\.batchSize: is 1000, more than the 36 images of D1/);
   }
   assert.equal(readFileSync(join(root, "not-a-folder"), "utf8"), "", "nothing was written");
+});
+
+test("a synthetic ID set too small for TwoNN is refused before anything runs, naming data.synthetic.idIdentities", () => {
+  const config = writeConfig("small-id-set", {
+    ...TINY_RUN,
+    runDir: join(root, "small-id-set"),
+    data: { synthetic: { ...TINY_SYNTHETIC.synthetic, idIdentities: 3 } },
+  });
+  const r = cli("refo", "--config", config, "--dry-run");
+  assert.equal(r.status, 1, r.stdout);
+  assert.match(
+    r.stderr,
+    /data\.synthetic\.idIdentities: gives 3 samples \(3 in the ID set\) for TwoNN, which needs at least 6/,
+  );
+  assert.ok(!existsSync(join(root, "small-id-set")), "nothing was written");
 });

@@ -8,6 +8,7 @@ export const TINY_SYNTHETIC = {
     unlabeledImagesPerIdentity: 4,
     pairs: 20,
     testIdentities: 4,
+    idIdentities: 16,
     imageSize: 32,
   },
 };

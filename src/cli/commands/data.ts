@@ -103,6 +103,13 @@ export function registerData(program: Command): void {
     )
     .option("--unlabeled-images <n>", "images per unlabeled identity", integerOption("unlabeled-images", 1), 20)
     .option("--pairs <n>", "verification pairs (half genuine)", integerOption("pairs", 1), 3000)
+    .option(
+      "--id-identities <n>",
+      "an ID set (idset/idset.rec) of this many further identities, one photo each: a TwoNN sample whose nearest " +
+        "neighbours are other people, as in a 1% sample of a large training set",
+      integerOption("id-identities", 0),
+      0,
+    )
     .option("--size <pixels>", "image size", integerOption("size", 1), 112)
     .option("--difficulty <0..1>", "how alike identities are", Number, 0.5)
     .option("--seed <n>", "random seed", Number, 0)
@@ -119,6 +126,7 @@ export function registerData(program: Command): void {
         unlabeledIdentities: o.unlabeledIdentities,
         unlabeledImagesPerIdentity: o.unlabeledImages,
         pairs: o.pairs,
+        idIdentities: o.idIdentities,
         imageSize: o.size,
         difficulty: o.difficulty,
         onProgress: (stage, done, total) => {

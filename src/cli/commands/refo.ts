@@ -214,6 +214,7 @@ const QUICK_DEMO = {
       unlabeledImagesPerIdentity: 8,
       pairs: 200,
       testIdentities: 24,
+      idIdentities: 150,
       imageSize: 32,
     },
   },

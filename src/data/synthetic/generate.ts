@@ -2,6 +2,7 @@
 //   train/train.rec, train.idx, property   labeled identities (insightface header layout)
 //   unlabeled/unlabeled.rec, unlabeled.idx other identities, label -1 (idx-only layout), for feature-only KD
 //   pairs.bin                              verification pairs of a third, disjoint set of identities
+//   idset/idset.rec, idset.idx             optional: one photo each of further identities, label -1
 //   samples.png, synthetic.json            a sample grid and the options that made it
 // Everything repeats for a seed: each photo has its own seed derived from (seed, identity, photo).
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -26,13 +27,19 @@ export interface SyntheticOptions {
   /** Verification pairs (half genuine, alternating) over `testIdentities` further identities (3000, 500). */
   pairs?: number;
   testIdentities?: number;
+  /**
+   * Identities of the ID set (default 0: none): one photo each of further identities. On a large training set
+   * the ReFO paper's TwoNN sample (1% of MS1MV2) holds about one photo per identity, so that nearest neighbours
+   * are mostly other people; a sample of a small D1 holds many photos of each and measures their spread instead.
+   */
+  idIdentities?: number;
   /** Square image size in pixels (default 112). */
   imageSize?: number;
   /** 0 = identities far apart, 1 = look-alikes (default 0.5). */
   difficulty?: number;
   /** Scales pose, light, occlusion, blur, noise and JPEG ranges (default 1). */
   nuisance?: number;
-  onProgress?: (stage: "train" | "unlabeled" | "pairs", done: number, total: number) => void;
+  onProgress?: (stage: "train" | "unlabeled" | "pairs" | "idset", done: number, total: number) => void;
 }
 
 export interface SyntheticSummary {
@@ -41,7 +48,8 @@ export interface SyntheticSummary {
   unlabeledImages: number;
   pairs: number;
   imageSize: number;
-  paths: { train: string; unlabeled: string; pairs: string; samples: string; options: string };
+  idImages: number;
+  paths: { train: string; unlabeled: string; pairs: string; idSet: string; samples: string; options: string };
 }
 
 const BATCH = 64;
@@ -59,6 +67,7 @@ function resolve(options: SyntheticOptions): Resolved {
     unlabeledImagesPerIdentity: options.unlabeledImagesPerIdentity ?? 20,
     pairs: options.pairs ?? 3000,
     testIdentities: options.testIdentities ?? 500,
+    idIdentities: options.idIdentities ?? 0,
     imageSize: options.imageSize ?? 112,
     difficulty: options.difficulty ?? 0.5,
     nuisance: options.nuisance ?? 1,
@@ -113,6 +122,7 @@ async function generate(
     train: join(outDir, "train", "train.rec"),
     unlabeled: join(outDir, "unlabeled", "unlabeled.rec"),
     pairs: join(outDir, "pairs.bin"),
+    idSet: join(outDir, "idset", "idset.rec"),
     samples: join(outDir, "samples.png"),
     options: join(outDir, "synthetic.json"),
   };
@@ -174,6 +184,20 @@ async function generate(
   );
   writeVerificationPack(paths.pairs, pairImages, issame);
 
+  // the ID set: one photo of each of the identities after the test identities
+  const firstId = firstTest + o.testIdentities;
+  const idRequests = Array.from({ length: o.idIdentities }, (_, j) => photo(firstId + j, 0));
+  if (idRequests.length > 0) mkdirSync(join(outDir, "idset"), { recursive: true });
+  await writePack(
+    paths.idSet,
+    { layout: "idx-only" },
+    idRequests,
+    render,
+    (b) => deriveSeed(o.seed, 33, b),
+    () => -1,
+    (done) => onProgress?.("idset", done, idRequests.length),
+  );
+
   if (train.length > 0) writeFileSync(paths.samples, await trainingSamples(paths.train, o));
   writeFileSync(paths.options, JSON.stringify(o, null, 2) + "\n");
   return {
@@ -181,6 +205,7 @@ async function generate(
     identities: o.identities,
     unlabeledImages: unlabeled.length,
     pairs: o.pairs,
+    idImages: idRequests.length,
     imageSize: o.imageSize,
     paths,
   };

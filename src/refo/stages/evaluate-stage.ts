@@ -73,9 +73,9 @@ async function ijbOnRelease(ctx: StageContext, model: EmbeddingModel): Promise<I
   }
 }
 
-/** The fixed sample of D1 every model is measured on: its images and labels. */
-function d1Sample(ctx: StageContext): { images: Uint8Array[]; classes: number[] } {
-  const source = openDataset(ctx.paths.d1);
+/** A fixed sample of a pack, the same for every model of the run: its images and labels. */
+function fixedSample(ctx: StageContext, path: string): { images: Uint8Array[]; classes: number[] } {
+  const source = openDataset(path);
   try {
     const count = Math.min(ctx.config.evaluation.idSample, source.length);
     const records = Array.from(sampleIndices(source.length, count, new Rng(ctx.config.seed)), (i) => source.read(i));
@@ -85,8 +85,8 @@ function d1Sample(ctx: StageContext): { images: Uint8Array[]; classes: number[] 
   }
 }
 
-const embedSample = (ctx: StageContext, model: EmbeddingModel, images: Uint8Array[]) =>
-  embedImages(model, "D1 sample", images, {
+const embedSample = (ctx: StageContext, model: EmbeddingModel, images: Uint8Array[], what = "D1 sample") =>
+  embedImages(model, what, images, {
     batchSize: ctx.config.evaluation.batchSize,
     flipSum: false,
     workers: ctx.config.workers,
@@ -157,14 +157,10 @@ async function measure(
     verification[set.name] = summarize(result);
   }
   const ijb = await ijbOnRelease(ctx, model);
-  const { images, classes } = d1Sample(ctx);
-  const embeddings = await embedSample(ctx, model, images);
+  const d1 = fixedSample(ctx, ctx.paths.d1);
+  const d1Embeddings = await embedSample(ctx, model, d1.images);
   try {
-    const id = intrinsicDimension(embeddings, {
-      sampleSize: images.length,
-      repetitions: ctx.config.evaluation.idRepetitions,
-      seed: ctx.config.seed,
-    });
+    const id = await sampleIntrinsicDimension(ctx, model, d1Embeddings);
     return {
       imagesPerSecond: await inferenceSpeed(model, batchSize, { backend }),
       threads: torch.getNumThreads(),
@@ -179,9 +175,24 @@ async function measure(
       verification,
       ...(ijb === null ? {} : { ijb }),
       distillationError: spec.teacher
-        ? await distillationErrorOnD1(ctx, spec.teacher, embeddings, images, classes)
+        ? await distillationErrorOnD1(ctx, spec.teacher, d1Embeddings, d1.images, d1.classes)
         : null,
     };
+  } finally {
+    d1Embeddings.dispose();
+  }
+}
+
+/** TwoNN on the synthetic ID set's sample when the run has one, else on the D1 sample's embeddings. */
+async function sampleIntrinsicDimension(ctx: StageContext, model: EmbeddingModel, d1Embeddings: torch.Tensor) {
+  const options = { repetitions: ctx.config.evaluation.idRepetitions, seed: ctx.config.seed };
+  if (ctx.paths.idSet === null) {
+    return intrinsicDimension(d1Embeddings, { sampleSize: d1Embeddings.shape[0]!, ...options });
+  }
+  const { images } = fixedSample(ctx, ctx.paths.idSet);
+  const embeddings = await embedSample(ctx, model, images, "ID set");
+  try {
+    return intrinsicDimension(embeddings, { sampleSize: images.length, ...options });
   } finally {
     embeddings.dispose();
   }
