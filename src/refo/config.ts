@@ -38,8 +38,8 @@ const trainable = (defaults: { model: string; steps: number; lr: number }) =>
       .optional()
       .describe(
         "track the intrinsic dimension while training: every this many steps (and at the end) TwoNN on " +
-          "`evaluation.idSample` fixed rows of the stage's training data, written to its metrics.jsonl and charted " +
-          "in the report (unset: off)",
+          "`evaluation.idSample` fixed rows of the synthetic ID set, else of the stage's training data, written to " +
+          "its metrics.jsonl and charted in the report (unset: off)",
       ),
   });
 

@@ -50,7 +50,7 @@ async function buildCharts(runDir: string, results: RunResults): Promise<ReportC
     );
     if (curves.intrinsicDimension.length > 0)
       idTraining.push({
-        caption: `${stage}: TwoNN on a fixed sample of its training data, 95% interval shaded (${curves.file})`,
+        caption: `${stage}: TwoNN on a fixed sample (the ID set, else its training data), 95% interval shaded (${curves.file})`,
         svg: await chartSvg(idTrainingChartSpec(curves.intrinsicDimension, `${trained}: ID during training`)),
         note: null,
       });

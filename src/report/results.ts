@@ -52,9 +52,9 @@ const modelSchema = z.object({
   imagesPerSecond: num.nullable(),
   /** libtorch threads the evaluation (and the throughput) ran with; absent in results of older runs. */
   threads: z.number().int().positive().optional(),
-  /** TwoNN on the shared D1 sample: the protocol's mean and std over 90% subsets, the 95% interval for the sampling
-   *  of the points, the sample size (flagged when too small) and the half-sample estimates that pair two models' gap;
-   *  results of older runs have the mean and std only. */
+  /** TwoNN on the shared sample (the synthetic ID set, else D1): the protocol's mean and std over 90% subsets, the
+   *  95% interval for the sampling of the points, the sample size (flagged when too small) and the half-sample
+   *  estimates that pair two models' gap; results of older runs have the mean and std only. */
   intrinsicDimension: z
     .object({
       mean: num,

@@ -165,6 +165,8 @@ export const trainConfigSchema = strict({
     idEvery: positiveInt.optional(),
     /** The rows of that sample, drawn with the run's seed (default 1000; all rows when the data has fewer). */
     idSample: z.number().int().min(20).default(1000),
+    /** A dataset to draw that sample from instead of the training data (a refo run's synthetic ID set). */
+    idData: z.string().optional(),
   }).optional(),
 }).superRefine((config, ctx) => {
   if (config.steps === undefined && config.epochs === undefined) {

@@ -118,6 +118,8 @@ export function checkTrainConfig(config: ResolvedTrainConfig): void {
   for (const [role, file] of Object.entries(config.precomputed ?? {})) {
     if (file !== undefined) problems.add(["precomputed", role], inputPathProblem(file, "file", "an embeddings .npy"));
   }
+  const idData = config.metrics?.idData;
+  if (idData !== undefined) problems.add(["metrics", "idData"], inputPathProblem(idData, "any"));
   for (const [role, entry] of Object.entries(config.classifiers ?? {})) {
     if (entry !== undefined)
       problems.add(["classifiers", role, "path"], inputPathProblem(entry.path, "file", checkpoint));

@@ -36,7 +36,7 @@ import type { TrainListener } from "./events.js";
 import { checkpointListener } from "./listeners/checkpoints.js";
 import { evaluationListener, type EvaluationHook } from "./listeners/evaluation.js";
 import { metricsListener } from "./listeners/metrics.js";
-import { intrinsicDimensionListener, trainingSampleTracking } from "./listeners/intrinsic-dimension.js";
+import { intrinsicDimensionListener, sampleTracking, type IdTracking } from "./listeners/intrinsic-dimension.js";
 import { nanGuard } from "./listeners/nan-guard.js";
 import { lossScaleGuard } from "./listeners/loss-scale.js";
 import { progressLines } from "./listeners/progress.js";
@@ -109,6 +109,21 @@ export async function train(input: TrainConfig, options: TrainOptions = {}): Pro
     return await run(config, options, source, precomputed, last, log);
   } finally {
     for (const o of opened) o.close();
+  }
+}
+
+/** The ID tracking's fixed sample: of `metrics.idData` when set, else of the training data. */
+function idTracking(
+  { idSample, idData }: NonNullable<ResolvedTrainConfig["metrics"]>,
+  training: FaceSource,
+  options: { every: number; seed: number; batchSize: number },
+): IdTracking {
+  if (idData === undefined) return sampleTracking(training, { ...options, sample: idSample });
+  const source = openDataset(idData);
+  try {
+    return sampleTracking(source, { ...options, sample: idSample });
+  } finally {
+    source.close();
   }
 }
 
@@ -273,12 +288,7 @@ async function run(
     ...(scaler ? [lossScaleGuard(scaler, MIN_LOSS_SCALE, lastGood)] : []),
     ...(lead ? [metricsListener(metrics)] : []),
     ...(lead && idEvery !== undefined
-      ? [
-          intrinsicDimensionListener(
-            trainingSampleTracking(source, { every: idEvery, sample: config.metrics!.idSample, seed, batchSize }),
-            metrics,
-          ),
-        ]
+      ? [intrinsicDimensionListener(idTracking(config.metrics!, source, { every: idEvery, seed, batchSize }), metrics)]
       : []),
     ...(lead && options.evaluate ? [evaluationListener(options.evaluate, listeners)] : []),
     checkpointListener(options.stopAt),

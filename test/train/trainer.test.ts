@@ -1,14 +1,14 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../../src/torch/index.js";
 import { loadSafetensors } from "../../src/io/index.js";
 import { defineLoss, type LossSpec } from "../../src/distill/index.js";
 import { createModel, loadBackbone } from "../../src/models/index.js";
-import type { MemorySource } from "../../src/data/index.js";
+import { RecWriter, type MemorySource } from "../../src/data/index.js";
 import {
   intrinsicDimensionListener,
   readMetrics,
@@ -22,6 +22,8 @@ import {
   type TrainLoop,
 } from "../../src/train/index.js";
 import type { MetricsLog } from "../../src/train/metrics.js";
+import { resolveConfig } from "../../src/train/config.js";
+import { checkTrainConfig } from "../../src/train/preflight.js";
 import { syntheticSource } from "./synthetic.js";
 
 torch.setNumThreads(1); // a second thread only contends on a busy 2-core machine
@@ -214,6 +216,30 @@ describe("train", () => {
     }
     // eval mode draws nothing from the generator: the losses are the untracked run's
     assert.deepEqual(lossesOf(runDir), lossesOf(join(root, "whole")));
+  });
+
+  test("metrics.idData: the ID sample comes from that dataset instead of the training data", async () => {
+    const pack = join(root, "id-data", "id.rec");
+    mkdirSync(join(root, "id-data"));
+    const writer = new RecWriter(pack, { layout: "idx-only" });
+    for (let i = 0; i < 22; i++) writer.add(source.read(i).image, -1);
+    writer.close();
+    const runDir = join(root, "id-data-run");
+    const tracked = config("id-data-run", { metrics: { idEvery: 6, idSample: 1000, idData: pack } });
+    assert.ok((await train(tracked, { source, ...quiet })).finished);
+    const records = readMetrics(join(runDir, "metrics.jsonl")).filter((r) => r.id !== undefined);
+    assert.deepEqual(
+      records.map((r) => (r.id as IdRecord).sampleSize),
+      [22],
+      "the 22 records of the pack, not the 24 of the training data",
+    );
+  });
+
+  test("checkTrainConfig names metrics.idData when it names no dataset", () => {
+    const resolved = resolveConfig(
+      config("missing-id-data", { metrics: { idEvery: 6, idData: join(root, "nope.rec") } }),
+    );
+    assert.throws(() => checkTrainConfig(resolved), /metrics\.idData .*nope\.rec does not exist/);
   });
 
   test("the ID listener embeds in eval mode and puts the model back in training mode", async () => {

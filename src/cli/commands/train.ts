@@ -13,7 +13,7 @@ import { addDistOptions, runDistributed, type DistFlags } from "../launch.js";
 
 /** The config keys that name files to read, and the one that names the folder to write. */
 const PATH_KEYS = {
-  inputs: ["data.path", "model.init", "precomputed.*", "classifiers.*.path", "teacher.init"],
+  inputs: ["data.path", "model.init", "precomputed.*", "classifiers.*.path", "teacher.init", "metrics.idData"],
   outputs: ["runDir"],
 };
 

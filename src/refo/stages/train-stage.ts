@@ -52,7 +52,13 @@ function trainConfig(ctx: StageContext, stageId: string, spec: TrainSpec): Train
     checkpointEvery: config.checkpointEvery,
     logEvery: Math.max(1, Math.min(50, Math.floor(spec.steps / 10))),
     // only when set, so that the stages of runs without it keep their fingerprints
-    ...(idEvery !== undefined && { metrics: { idEvery, idSample: config.evaluation.idSample } }),
+    ...(idEvery !== undefined && {
+      metrics: {
+        idEvery,
+        idSample: config.evaluation.idSample,
+        ...(ctx.paths.idSet !== null && { idData: ctx.paths.idSet }),
+      },
+    }),
   };
 }
 

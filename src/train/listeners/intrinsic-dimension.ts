@@ -29,19 +29,20 @@ export interface IdRecord {
   smallSample: boolean;
 }
 
-/** Tracking on `sample` rows of the training data drawn with `seed` (all of them when it has fewer), read once. */
-export function trainingSampleTracking(
+/** Tracking on `sample` rows of `source` drawn with `seed` (all of them when it has fewer), read once, here. */
+export function sampleTracking(
   source: FaceSource,
   options: { every: number; sample: number; seed: number; batchSize: number },
 ): IdTracking {
   const count = Math.min(options.sample, source.length);
   const images = Array.from(sampleIndices(source.length, count, new Rng(options.seed)), (i) => source.read(i).image);
+  const what = `${source.name} (ID sample)`;
   return {
     every: options.every,
     seed: options.seed,
     // libtorch in the loop's thread: an ONNX export of a model in training every few steps would cost more
     embed: (model) =>
-      embedImages(model, `${source.name} (ID sample)`, images, {
+      embedImages(model, what, images, {
         batchSize: options.batchSize,
         flipSum: false,
         workers: 0,
