@@ -58,6 +58,11 @@ Napi::Value tcpStore(const Napi::CallbackInfo& info) {
     opts.numWorkers = info[3].As<Napi::Number>().Uint32Value();
     opts.waitWorkers = false;
     opts.timeout = toMs(info[4]);
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    // 2.4 made the libuv server the default, and builds without libuv (Debian's) refuse it; the classic server
+    // is in every build
+    opts.useLibUV = false;
+#endif
     auto store = c10::make_intrusive<c10d::TCPStore>(info[0].As<Napi::String>().Utf8Value(), opts);
     return wrapPtr<c10d::Store>(env, store, &kStoreTag);
   });
