@@ -52,7 +52,6 @@ export function runPaths(config: RefoConfig, runDir: string): RunPaths {
         ? [alignedPath(dataDir, "labeled"), unlabeled !== undefined ? alignedPath(dataDir, "unlabeled") : null]
         : [labeled, unlabeled ?? null];
   const packs = verification ?? (labeled === undefined ? [join(dataDir, "pairs.bin")] : []);
-  const idSet = labeled === undefined && config.data.synthetic.idIdentities > 0;
   return {
     runDir,
     dataDir,
@@ -62,10 +61,14 @@ export function runPaths(config: RefoConfig, runDir: string): RunPaths {
       name: labeled === undefined && verification === undefined ? "synthetic-pairs" : basename(path, ".bin"),
       path,
     })),
-    idSet: idSet ? join(dataDir, "idset", "idset.rec") : null,
+    idSet: idSetIdentities(config) > 0 ? join(dataDir, "idset", "idset.rec") : null,
     ijb: config.evaluation.ijb?.path ?? null,
   };
 }
+
+/** The identities (one photo each) of the run's synthetic ID set: 0 when it has none (its own data, or none asked). */
+export const idSetIdentities = (config: RefoConfig): number =>
+  config.data.labeled === undefined ? config.data.synthetic.idIdentities : 0;
 
 /** Where the data stage writes the aligned faces of `data.labeled` or `data.unlabeled`: a folder each, since a
  *  pack's `property` file (its identity count) sits beside it under that fixed name. */

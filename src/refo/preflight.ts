@@ -12,7 +12,7 @@ import { checkBackboneFile, OnnxTeacher } from "../models/index.js";
 import { resolveDevice } from "../torch/index.js";
 import { sampledMaxLabel } from "../train/preflight.js";
 import type { RefoConfig } from "./config.js";
-import type { RunPaths } from "./context.js";
+import { idSetIdentities, type RunPaths } from "./context.js";
 import { externalInputs, type ExternalInput } from "./inputs.js";
 
 /** What the plan needs to know of the data. */
@@ -160,7 +160,7 @@ async function checkOnnxTeacher(problems: ConfigProblems, config: RefoConfig, in
 export function checkDataSizes(problems: ConfigProblems, config: RefoConfig, d1Size: number, d2Size?: number): void {
   if (d2Size !== undefined) checkBatches(problems, config, d1Size, d2Size);
   const { idSample } = config.evaluation;
-  const idSet = config.data.labeled === undefined ? config.data.synthetic.idIdentities : 0;
+  const idSet = idSetIdentities(config);
   const [pool, poolName, poolKey] =
     idSet > 0
       ? [idSet, "the ID set", ["data", "synthetic", "idIdentities"]]

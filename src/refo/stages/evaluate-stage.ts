@@ -73,8 +73,13 @@ async function ijbOnRelease(ctx: StageContext, model: EmbeddingModel): Promise<I
   }
 }
 
+interface Sample {
+  images: Uint8Array[];
+  classes: number[];
+}
+
 /** A fixed sample of a pack, the same for every model of the run: its images and labels. */
-function fixedSample(ctx: StageContext, path: string): { images: Uint8Array[]; classes: number[] } {
+function fixedSample(ctx: StageContext, path: string): Sample {
   const source = openDataset(path);
   try {
     const count = Math.min(ctx.config.evaluation.idSample, source.length);
@@ -92,6 +97,23 @@ const embedSample = (ctx: StageContext, model: EmbeddingModel, images: Uint8Arra
     workers: ctx.config.workers,
     backend: ctx.config.evaluation.backend,
   });
+
+/** `use` of the model's embeddings of the fixed sample of the pack at `path`, freed afterwards. */
+async function withSampleEmbeddings<T>(
+  ctx: StageContext,
+  model: EmbeddingModel,
+  path: string,
+  what: string,
+  use: (embeddings: torch.Tensor, sample: Sample) => T | Promise<T>,
+): Promise<T> {
+  const sample = fixedSample(ctx, path);
+  const embeddings = await embedSample(ctx, model, sample.images, what);
+  try {
+    return await use(embeddings, sample);
+  } finally {
+    embeddings.dispose();
+  }
+}
 
 /** The temperatures of the distillation error: 1, and the KD temperature of the kd baselines (4). */
 const DISTILLATION_TEMPERATURES = [1, 4];
@@ -157,45 +179,40 @@ async function measure(
     verification[set.name] = summarize(result);
   }
   const ijb = await ijbOnRelease(ctx, model);
-  const d1 = fixedSample(ctx, ctx.paths.d1);
-  const d1Embeddings = await embedSample(ctx, model, d1.images);
-  try {
-    const id = await sampleIntrinsicDimension(ctx, model, d1Embeddings);
-    return {
-      imagesPerSecond: await inferenceSpeed(model, batchSize, { backend }),
-      threads: torch.getNumThreads(),
-      intrinsicDimension: {
-        mean: id.mean,
-        std: id.std,
-        interval: id.interval,
-        sampleSize: id.sampleSize,
-        smallSample: id.smallSample,
-        halfSampleEstimates: id.halfSampleEstimates,
-      },
-      verification,
-      ...(ijb === null ? {} : { ijb }),
-      distillationError: spec.teacher
-        ? await distillationErrorOnD1(ctx, spec.teacher, d1Embeddings, d1.images, d1.classes)
-        : null,
-    };
-  } finally {
-    d1Embeddings.dispose();
-  }
-}
-
-/** TwoNN on the synthetic ID set's sample when the run has one, else on the D1 sample's embeddings. */
-async function sampleIntrinsicDimension(ctx: StageContext, model: EmbeddingModel, d1Embeddings: torch.Tensor) {
-  const options = { repetitions: ctx.config.evaluation.idRepetitions, seed: ctx.config.seed };
-  if (ctx.paths.idSet === null) {
-    return intrinsicDimension(d1Embeddings, { sampleSize: d1Embeddings.shape[0]!, ...options });
-  }
-  const { images } = fixedSample(ctx, ctx.paths.idSet);
-  const embeddings = await embedSample(ctx, model, images, "ID set");
-  try {
-    return intrinsicDimension(embeddings, { sampleSize: images.length, ...options });
-  } finally {
-    embeddings.dispose();
-  }
+  const { idRepetitions: repetitions } = ctx.config.evaluation;
+  const twoNN = (embeddings: torch.Tensor) =>
+    intrinsicDimension(embeddings, { sampleSize: embeddings.shape[0]!, repetitions, seed: ctx.config.seed });
+  const errorOnD1 = (embeddings: torch.Tensor, d1: Sample) =>
+    spec.teacher ? distillationErrorOnD1(ctx, spec.teacher, embeddings, d1.images, d1.classes) : null;
+  // TwoNN on the synthetic ID set when the run has one, else on the D1 sample, which the distillation error reads
+  // in any case: each sample is embedded once, and the D1 sample only where something reads it
+  const { id, distillationError } =
+    ctx.paths.idSet === null
+      ? await withSampleEmbeddings(ctx, model, ctx.paths.d1, "D1 sample", async (embeddings, d1) => ({
+          id: twoNN(embeddings),
+          distillationError: await errorOnD1(embeddings, d1),
+        }))
+      : {
+          id: await withSampleEmbeddings(ctx, model, ctx.paths.idSet, "ID set", twoNN),
+          distillationError: spec.teacher
+            ? await withSampleEmbeddings(ctx, model, ctx.paths.d1, "D1 sample", errorOnD1)
+            : null,
+        };
+  return {
+    imagesPerSecond: await inferenceSpeed(model, batchSize, { backend }),
+    threads: torch.getNumThreads(),
+    intrinsicDimension: {
+      mean: id.mean,
+      std: id.std,
+      interval: id.interval,
+      sampleSize: id.sampleSize,
+      smallSample: id.smallSample,
+      halfSampleEstimates: id.halfSampleEstimates,
+    },
+    verification,
+    ...(ijb === null ? {} : { ijb }),
+    distillationError,
+  };
 }
 
 export async function runEvaluateStage(
