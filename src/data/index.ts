@@ -58,3 +58,4 @@ export { verifyDataset, type VerifyOptions, type VerifyReport } from "./verify.j
 export { sampleGrid } from "./grid.js";
 export { Rng, deriveSeed } from "./rng.js";
 export { generateSyntheticDataset, type SyntheticOptions, type SyntheticSummary } from "./synthetic/generate.js";
+export { TRAITS as SYNTHETIC_TRAITS } from "./synthetic/identity.js";

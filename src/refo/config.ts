@@ -12,7 +12,7 @@ import {
 import { parseConfig, strict } from "../config/index.js";
 import { MARGIN_NAMES } from "../models/heads/index.js";
 import { INFERENCE_BACKENDS } from "../infer/backend.js";
-import { IJB_TARGETS } from "../data/index.js";
+import { IJB_TARGETS, SYNTHETIC_TRAITS } from "../data/index.js";
 
 const positiveInt = z.number().int().positive();
 
@@ -53,6 +53,16 @@ const syntheticData = strict({
   imageSize: z.number().int().min(16).default(48).describe("image side in pixels"),
   difficulty: z.number().min(0).max(1).default(0.5).describe("how alike identities are, 0..1"),
   nuisance: z.number().nonnegative().default(1).describe("strength of pose, light, occlusion and noise"),
+  identityDims: z
+    .number()
+    .int()
+    .min(1)
+    .max(SYNTHETIC_TRAITS.length)
+    .optional()
+    .describe(
+      `independent directions in which identities differ (unset: ${SYNTHETIC_TRAITS.length}, one per face trait); fewer ` +
+        "ties the traits to a random subspace of this dimension",
+    ),
   idIdentities: z
     .number()
     .int()

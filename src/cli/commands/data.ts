@@ -7,6 +7,7 @@ import {
   formatDatasetInfo,
   generateSyntheticDataset,
   packFolder,
+  SYNTHETIC_TRAITS,
   verifyDataset,
   type VerifyReport,
 } from "../../data/index.js";
@@ -112,6 +113,12 @@ export function registerData(program: Command): void {
     )
     .option("--size <pixels>", "image size", integerOption("size", 1), 112)
     .option("--difficulty <0..1>", "how alike identities are", Number, 0.5)
+    .option(
+      "--identity-dims <n>",
+      `independent directions in which identities differ (default ${SYNTHETIC_TRAITS.length}, one per face trait)`,
+      integerOption("identity-dims", 1),
+      SYNTHETIC_TRAITS.length,
+    )
     .option("--seed <n>", "random seed", Number, 0)
     .addHelpText(
       "after",
@@ -129,6 +136,7 @@ export function registerData(program: Command): void {
         idIdentities: o.idIdentities,
         imageSize: o.size,
         difficulty: o.difficulty,
+        identityDims: o.identityDims,
         onProgress: (stage, done, total) => {
           if (!bars.has(stage)) bars.set(stage, progress(stage));
           bars.get(stage)!.update(done, total);

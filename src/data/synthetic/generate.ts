@@ -13,7 +13,7 @@ import { RecDataset } from "../recordio/rec-dataset.js";
 import { RecWriter, type RecWriterOptions } from "../recordio/rec-writer.js";
 import { deriveSeed, Rng } from "../rng.js";
 import { writeVerificationPack } from "../verification/bin-writer.js";
-import { makeIdentity, type IdentityOptions } from "./identity.js";
+import { identityBasis, makeIdentity, TRAITS, type IdentityOptions } from "./identity.js";
 import { drawBatch, finishBatch, type FaceRequest, type RenderOptions } from "./render.js";
 
 export interface SyntheticOptions {
@@ -37,6 +37,11 @@ export interface SyntheticOptions {
   imageSize?: number;
   /** 0 = identities far apart, 1 = look-alikes (default 0.5). */
   difficulty?: number;
+  /**
+   * Independent directions in which identities differ (default: the trait count, every trait independent). Fewer
+   * ties the traits to a random subspace of this dimension (`identityBasis`).
+   */
+  identityDims?: number;
   /** Scales pose, light, occlusion, blur, noise and JPEG ranges (default 1). */
   nuisance?: number;
   onProgress?: (stage: "train" | "unlabeled" | "pairs" | "idset", done: number, total: number) => void;
@@ -70,10 +75,16 @@ function resolve(options: SyntheticOptions): Resolved {
     idIdentities: options.idIdentities ?? 0,
     imageSize: options.imageSize ?? 112,
     difficulty: options.difficulty ?? 0.5,
+    identityDims: options.identityDims ?? TRAITS.length,
     nuisance: options.nuisance ?? 1,
   };
   for (const [name, value] of Object.entries(resolved)) {
-    const ok = name === "difficulty" ? value >= 0 && value <= 1 : Number.isFinite(value) && value >= 0;
+    const ok =
+      name === "difficulty"
+        ? value >= 0 && value <= 1
+        : name === "identityDims"
+          ? Number.isInteger(value) && value >= 1 && value <= TRAITS.length
+          : Number.isFinite(value) && value >= 0;
     if (!ok) throw new RangeError(`synthetic dataset: option ${name} = ${value} is out of range`);
   }
   if (resolved.testIdentities < 2 && resolved.pairs > 0) {
@@ -112,7 +123,11 @@ async function generate(
   o: Resolved,
   onProgress: SyntheticOptions["onProgress"],
 ): Promise<SyntheticSummary> {
-  const ids: IdentityOptions = { seed: o.seed, difficulty: o.difficulty };
+  const ids: IdentityOptions = {
+    seed: o.seed,
+    difficulty: o.difficulty,
+    basis: identityBasis(o.seed, o.identityDims),
+  };
   const render: RenderOptions = { size: o.imageSize, difficulty: o.difficulty, nuisance: o.nuisance };
   const photo = (identity: number, index: number): FaceRequest => ({
     identity: makeIdentity(identity, ids),

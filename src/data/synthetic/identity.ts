@@ -1,6 +1,7 @@
 // Identities of the synthetic dataset: a latent vector per person, drawn for (seed, identity index), from which
 // every trait of the face follows. The difficulty knob pulls identities toward the average face and toward
-// their "family" (groups of look-alikes), and widens the drift of traits between images of one person.
+// their "family" (groups of look-alikes), and widens the drift of traits between images of one person. Identities
+// may also differ in fewer independent directions than there are traits (`identityBasis`).
 import { deriveSeed, Rng } from "../rng.js";
 
 /** Continuous traits, each a latent N(0, 1) coordinate mapped to [0, 1]. */
@@ -69,19 +70,46 @@ export interface IdentityOptions {
   seed: number;
   /** 0 = identities far apart, 1 = very close (default 0.5). */
   difficulty: number;
+  /** Where identities vary in fewer directions than there are traits: `identityBasis`'s rows (unset: one per trait). */
+  basis?: IdentityBasis;
+}
+
+/** A row per trait: that trait's latent coordinate is the row's dot product with a person's identity coordinates. */
+export type IdentityBasis = readonly Float64Array[];
+
+/**
+ * The traits of every identity as linear functions of `dims` independent N(0, 1) coordinates: each trait's row is a
+ * random unit vector, so each trait alone is still N(0, 1) across people, but together they span only `dims`
+ * directions. The same for a seed. Real identities are thought to lie near such a low-dimensional set (faces vary
+ * in far fewer independent ways than they have measurable features); with `dims` = the trait count the traits are
+ * independent, the generator's default.
+ */
+export function identityBasis(seed: number, dims: number): IdentityBasis | undefined {
+  if (!Number.isInteger(dims) || dims < 1 || dims > TRAITS.length) {
+    throw new RangeError(`identity dimensions must be an integer from 1 to ${TRAITS.length}, got ${dims}`);
+  }
+  if (dims === TRAITS.length) return undefined;
+  const rng = new Rng(deriveSeed(seed, 4, dims));
+  return TRAITS.map(() => {
+    const row = Float64Array.from({ length: dims }, () => rng.normal());
+    const norm = Math.hypot(...row);
+    return row.map((v) => v / norm);
+  });
 }
 
 const FAMILY_SIZE = 4;
 
-function latentVector(rng: Rng): Float64Array {
-  return Float64Array.from(TRAITS, () => rng.normal());
+function latentVector(rng: Rng, basis: IdentityBasis | undefined): Float64Array {
+  if (basis === undefined) return Float64Array.from(TRAITS, () => rng.normal());
+  const coordinates = Float64Array.from(basis[0]!, () => rng.normal());
+  return Float64Array.from(basis, (row) => row.reduce((sum, w, j) => sum + w * coordinates[j]!, 0));
 }
 
 /** The identity with this index: the same for the same seed and difficulty, however many others are drawn. */
 export function makeIdentity(index: number, options: IdentityOptions): Identity {
   const d = options.difficulty;
-  const own = latentVector(new Rng(deriveSeed(options.seed, 1, index)));
-  const family = latentVector(new Rng(deriveSeed(options.seed, 2, Math.floor(index / FAMILY_SIZE))));
+  const own = latentVector(new Rng(deriveSeed(options.seed, 1, index)), options.basis);
+  const family = latentVector(new Rng(deriveSeed(options.seed, 2, Math.floor(index / FAMILY_SIZE))), options.basis);
   // look-alikes share part of their latent vector; difficulty also narrows the population around the mean
   const share = 0.55 * d;
   const spread = 1 - 0.45 * d;
