@@ -5,12 +5,14 @@
 // [-1, 1] (a score of 1, index `bins`, joins the top bin; rounding cannot carry a unit-vector cosine a whole bin
 // past either end). Genuine pairs lie in tiles near the diagonal of the label-sorted matrix; those tiles are also
 // counted with every non-genuine entry sent to a discard bin, and impostor counts are the difference.
-// Every count is exact (int64). The resolution is in the thresholds: the ROC has an operating point at every bin
+// Every count is exact (int64). With a process group, each rank counts every worldSize-th tile and the counts are
+// summed across ranks (all_reduce): every rank gets the histograms of one process. The resolution is in the thresholds: the ROC has an operating point at every bin
 // edge (2 / bins apart, 3.05e-5 by default; a score's bin is exact up to float32 rounding, under 1/256 of a bin),
 // so a reported TAR@FAR is exact for its threshold and can be below the best continuous-threshold TAR by at most
 // the genuine share of the next occupied bin (tarSlack).
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
+import type { ProcessGroup } from "../torch/distributed.js";
 import { l2Normalize } from "./embeddings.js";
 import { indexTensor } from "./inputs.js";
 import { rocFromHistogram, type RocOptions, type RocSummary, type ScoreHistogram } from "./roc.js";
@@ -20,8 +22,10 @@ export interface AllVsAllOptions extends RocOptions {
   bins?: number;
   /** Rows (and columns) per tile of the blocked product (default 2048). */
   blockSize?: number;
-  /** Called after each tile with (tiles done, tiles in all). */
+  /** Called after each tile with (tiles done, tiles in all): of this rank's share with a group. */
   onProgress?: (done: number, total: number) => void;
+  /** Share the tiles with the ranks of this group (a collective: every rank calls with the same embeddings). */
+  group?: ProcessGroup;
 }
 
 export interface AllVsAllResult {
@@ -73,14 +77,17 @@ export function allVsAllHistogram(
         ]),
       );
       const blocks = Math.ceil(n / block);
+      const { rank, worldSize } = options.group ?? { rank: 0, worldSize: 1 };
       const tiles = (blocks * (blocks + 1)) / 2;
-      let done = 0;
+      const mine = Math.floor(tiles / worldSize) + (rank < tiles % worldSize ? 1 : 0);
+      let [tile, done] = [0, 0];
       // One libtorch thread: the products run on OpenBLAS's own threads, and libtorch's idle OpenMP threads would
       // spin against them (idle 2-core machine, 100,000 x 512: 62.6 s with two libtorch threads, 47.6 s with one)
       torch.withNumThreads(1, () => {
         for (let bi = 0; bi < blocks; bi++) {
           const [i0, rows] = [bi * block, Math.min(block, n - bi * block)];
           for (let bj = bi; bj < blocks; bj++) {
+            if (tile++ % worldSize !== rank) continue;
             const [j0, cols] = [bj * block, Math.min(block, n - bj * block)];
             torch.tidy(() => {
               const product = productBuffer.narrow(0, 0, rows * cols).view([rows, cols]);
@@ -98,10 +105,11 @@ export function allVsAllHistogram(
                 genuine.add_(torch.aten.bincount(torch.where(same, bin, discard).view([-1]), null, bins + 2));
               }
             });
-            options.onProgress?.(++done, tiles);
+            options.onProgress?.(++done, mine);
           }
         }
       });
+      if (worldSize > 1) for (const counts of [total, genuine]) options.group!.allReduce(counts);
       const counts = (t: Tensor) => {
         const c = t.narrow(0, 0, bins).to("float64").data() as Float64Array;
         c[bins - 1]! += t.narrow(0, bins, 1).item();

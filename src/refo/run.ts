@@ -175,7 +175,7 @@ export async function runRefo(input: unknown, options: RefoOptions = {}): Promis
 
 const PLAN_KEY = "facekd/refo/plan";
 /** The stage kinds whose work is shared among the ranks of a data-parallel run. */
-const SHARED_KINDS: ReadonlySet<string> = new Set(["train", "embed"]);
+const SHARED_KINDS: ReadonlySet<string> = new Set(["train", "embed", "evaluate"]);
 
 async function runStages(ctx: StageContext, stages: readonly Stage[], plan: readonly PlannedStage[]): Promise<void> {
   const { paths, folders, log, group } = ctx;

@@ -29,6 +29,17 @@ export function withOpObserver<T>(observe: OpObserver, fn: () => T): T {
   }
 }
 
+/** Runs `fn` unseen by the active observer, if any: engine-internal work inside a traced call (a one-time probe). */
+export function unobserved<T>(fn: () => T): T {
+  const active = observer;
+  observer = null;
+  try {
+    return fn();
+  } finally {
+    observer = active;
+  }
+}
+
 /** The dispatcher id of op `slot`, looked up on first use. */
 export function opId(slot: number, name: string, overload: string): number {
   let id = ids[slot];

@@ -98,10 +98,34 @@ test("eval --ijb --nproc 2 scores the template pairs as one process does", async
   assert.deepEqual([b!.faces, b!.roc.auc, b!.roc.tarAtFar], [a!.faces, a!.roc.auc, a!.roc.tarAtFar]);
 });
 
-test("eval --all-vs-all refuses --nproc, saying it runs in one process", () => {
-  const refused = run("eval", "--all-vs-all", "--embeddings", "e.npy", "--labels", "l.npy", "--nproc", "2");
-  assert.notEqual(refused.status, 0);
-  assert.match(refused.stderr, /--all-vs-all scores precomputed embeddings in one process: drop --nproc/);
+test("eval --all-vs-all --nproc 2: the ranks share the tiles, and the counts are one process's", () => {
+  // 3,000 rows: two 2,048-row blocks, three tiles (the diagonal tiles on rank 0, the other on rank 1)
+  const [embeddings, labels] = [path.join(root, "all.npy"), path.join(root, "all.labels.npy")];
+  torch.manualSeed(6);
+  torch.tidy(() => {
+    const label = torch.arange(0, 3000).div(10, "floor");
+    writeNpy(labels, label);
+    writeNpy(
+      embeddings,
+      torch
+        .randn([300, 8])
+        .index([label])
+        .add(torch.randn([3000, 8]).mul(0.8)),
+    );
+  });
+  const common = ["eval", "--all-vs-all", "--embeddings", embeddings, "--labels", labels, "--json"];
+  const one = run(...common);
+  assert.equal(one.status, 0, one.stderr);
+  const two = run(...common, "--nproc", "2", "--dist-timeout", "60");
+  assert.equal(two.status, 0, two.stderr);
+  workerPids(two.stderr).forEach((p) => pids.add(p));
+  type Roc = { roc: { genuineCount: number; impostorCount: number; auc: number; tarAtFar: unknown[] } };
+  const [a, b] = [one, two].map((r) => (JSON.parse(r.stdout) as Roc).roc);
+  assert.deepEqual([a!.genuineCount, a!.impostorCount], [(3000 * 9) / 2, (3000 * 2999) / 2 - (3000 * 9) / 2]);
+  assert.deepEqual(
+    [b!.genuineCount, b!.impostorCount, b!.auc, b!.tarAtFar],
+    [a!.genuineCount, a!.impostorCount, a!.auc, a!.tarAtFar],
+  );
 });
 
 test("id --nproc 2: the ranks share the neighbour search, and the figures are one process's", () => {

@@ -74,7 +74,7 @@ test("the evaluate stage opens one onnxruntime session per model and gives the s
     const evaluate = (id: string) => {
       const { spec } = stage(`eval.${id}`);
       assert.equal(spec.kind, "evaluate");
-      return countingSessions(() => runEvaluateStage(ctx, `eval.${id}`, spec, stage(id)));
+      return countingSessions(async () => (await runEvaluateStage(ctx, `eval.${id}`, spec, stage(id)))!);
     };
     const teacher = await evaluate("teacher-standard");
     assert.equal(teacher.sessions, 1, "pair protocol, D1 sample and throughput share one session");

@@ -24,8 +24,8 @@ const TINY = {
   export: ["onnx"],
 };
 
-// on 2 processes (--nproc 2): the data-parallel refo run (training and embedding stages shared, the rest on rank 0)
-// is checked here too, to keep the suite short
+// on 2 processes (--nproc 2): the data-parallel refo run (training, embedding and evaluation stages shared, the rest
+// on rank 0) is checked here too, to keep the suite short
 test("export: [onnx] writes each final student as student.onnx and the report links it (refo --nproc 2)", async () => {
   const root = mkdtempSync(join(tmpdir(), "facekd-refo-export-"));
   try {
@@ -62,6 +62,19 @@ test("export: [onnx] writes each final student as student.onnx and the report li
       results.findings.some((f) => f.includes("on IJBC, TAR@FAR=1e-1")),
       results.findings.join("\n"),
     );
+
+    // the ranks' shared evaluation gives one process's figures: rerun one evaluation stage in one process
+    const evaluation = join(runDir, "stages", "eval.student-labels", "eval.json");
+    const two = JSON.parse(readFileSync(evaluation, "utf8")) as Record<string, unknown>;
+    const again = [MAIN, "refo", "--config", join(root, "config.yaml"), "--from-stage", "eval.student-labels"];
+    const alone = spawnSync(process.execPath, again, { encoding: "utf8" });
+    assert.equal(alone.status, 0, alone.stderr);
+    assert.match(alone.stderr, /eval\.student-labels done in/);
+    const one = JSON.parse(readFileSync(evaluation, "utf8")) as Record<string, unknown>;
+    for (const key of ["verification", "ijb", "intrinsicDimension", "distillationError"]) {
+      assert.ok(one[key] !== null && one[key] !== undefined, key);
+      assert.deepEqual(two[key], one[key], `${key}: 2 ranks against one process`);
+    }
 
     // a bad line of the release stops the run before its first stage, naming the key, the file and the line
     appendFileSync(join(root, "ijb", "meta", "ijbc_template_pair_label.txt"), "\n11 99 1\n");

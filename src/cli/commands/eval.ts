@@ -122,15 +122,20 @@ async function evalIjb(folder: string, flags: EvalFlags, group: ProcessGroup | n
   }
 }
 
-async function evalAllVsAll(flags: EvalFlags): Promise<void> {
+async function evalAllVsAll(flags: EvalFlags, group: ProcessGroup | null): Promise<void> {
   if (flags.embeddings === undefined || flags.labels === undefined) {
     throw new Error("--all-vs-all needs --embeddings <file.npy> and --labels <file.npy> (as facekd embed writes)");
   }
-  const bar = progress("all-vs-all tiles");
+  // every rank reads the embeddings and scores its share of the tiles
+  const bar = progress(group ? "all-vs-all tiles (rank 0's share)" : "all-vs-all tiles");
   const { roc, binWidth, tarSlack } = torch.tidy(() =>
-    verifyAllVsAll(readNpy(flags.embeddings!), readNpy(flags.labels!), { onProgress: bar.update }),
+    verifyAllVsAll(readNpy(flags.embeddings!), readNpy(flags.labels!), {
+      onProgress: bar.update,
+      ...(group && { group }),
+    }),
   );
   bar.stop();
+  if ((group?.rank ?? 0) !== 0) return;
   const name = path.basename(flags.embeddings, ".npy");
   const results = { embeddings: flags.embeddings, labels: flags.labels, roc, binWidth, tarSlack };
   const files = flags.out ? await writeResults(flags.out, results, [{ name, curve: roc.curve }]) : [];
@@ -173,18 +178,16 @@ export function registerEval(program: Command): void {
         "--pairs data/synthetic/pairs.bin --json\n" +
         "  facekd eval --model iresnet50 --weights backbone.pth --ijb IJB_release/IJBC --out eval/ijbc\n" +
         "  facekd eval --model mbf --weights backbone.pth --ijb IJB_release/IJBB --target IJBB --batch-size 64 --json\n" +
-        "  facekd eval --all-vs-all --embeddings emb.npy --labels emb.labels.npy --out eval/mr-all\n" +
+        "  facekd eval --all-vs-all --embeddings emb.npy --labels emb.labels.npy --out eval/mr-all --nproc 2\n" +
         "  facekd eval --model iresnet50 --weights backbone.pth --ijb IJB_release/IJBC --nproc 2   # each a share",
     )
-    .action((flags: EvalFlags) => {
-      if (flags.allVsAll) {
-        if ((flags.nproc ?? 1) > 1 || (flags.nnodes ?? 1) > 1) {
-          throw new Error("--all-vs-all scores precomputed embeddings in one process: drop --nproc / --nnodes");
-        }
-        return evalAllVsAll(flags);
-      }
-      return runDistributed(flags, (group) =>
-        flags.ijb !== undefined ? evalIjb(flags.ijb, flags, group) : evalPairs(flags, group),
-      );
-    });
+    .action((flags: EvalFlags) =>
+      runDistributed(flags, (group) =>
+        flags.allVsAll
+          ? evalAllVsAll(flags, group)
+          : flags.ijb !== undefined
+            ? evalIjb(flags.ijb, flags, group)
+            : evalPairs(flags, group),
+      ),
+    );
 }

@@ -1,6 +1,9 @@
 // One model's numbers for the results table: size, inference speed, the pair protocol on each verification set,
-// the template protocol on an IJB-B/C release when the config names one, and, on a fixed sample of D1 (the same for every model), the intrinsic dimension (TwoNN) of its embeddings and,
-// for a student, its distillation error Phi_gamma against its teacher (eval/distillation-error.ts).
+// the template protocol on an IJB-B/C release when the config names one, the intrinsic dimension (TwoNN) of its
+// embeddings of the ID set (else of a fixed D1 sample, the same for every model) and, for a student, its
+// distillation error Phi_gamma against its teacher on the D1 sample (eval/distillation-error.ts).
+// In a data-parallel run every rank runs this stage: each embeds its share of every set and searches its share of
+// the TwoNN neighbours; rank 0 alone times the model, exports it and writes the results.
 import { join } from "node:path";
 import * as torch from "../../torch/index.js";
 import { Rng, openDataset } from "../../data/index.js";
@@ -32,6 +35,9 @@ import type { DistillationTeacher, Stage, StageSpec } from "../plan.js";
 /** eval.json: a model's row of the results, without the run-level fields. */
 export type ModelEvaluation = Omit<ModelResult, "metrics" | "stage">;
 
+/** The collective options of the run's ranks, when it has several. */
+const shared = (ctx: StageContext) => (ctx.group && ctx.group.worldSize > 1 ? { group: ctx.group } : {});
+
 /** The mean accuracy's 95% Student-t interval over the protocol's folds. */
 function foldInterval(accuracies: readonly number[]): VerificationSummary["accuracyInterval"] {
   const { low, high, level } = meanInterval(accuracies, 0.95, PROPORTION);
@@ -57,7 +63,7 @@ async function ijbOnRelease(ctx: StageContext, model: EmbeddingModel): Promise<I
   const bar = ctx.progress(`embedding ${ijb.target} faces`);
   try {
     const options = { target: ijb.target, qualityWeight: ijb.qualityWeight, flipSum, batchSize, backend };
-    const r = await evaluateIjb(model, ijb.path, { ...options, onBatch: bar.update });
+    const r = await evaluateIjb(model, ijb.path, { ...options, ...shared(ctx), onBatch: bar.update });
     const { auc, eer, tarAtFar, curve } = r.roc;
     return {
       target: r.target,
@@ -96,6 +102,7 @@ const embedSample = (ctx: StageContext, model: EmbeddingModel, images: Uint8Arra
     flipSum: false,
     workers: ctx.config.workers,
     backend: ctx.config.evaluation.backend,
+    ...shared(ctx),
   });
 
 /** `use` of the model's embeddings of the fixed sample of the pack at `path`, freed afterwards. */
@@ -156,11 +163,8 @@ function exportStudent(ctx: StageContext, modelStage: string, model: Backbone): 
   return file;
 }
 
-/** What running the model measures: throughput, the pair protocol, and the D1 sample's TwoNN and distillation error. */
-type Measured = Pick<
-  ModelEvaluation,
-  "imagesPerSecond" | "threads" | "intrinsicDimension" | "verification" | "ijb" | "distillationError"
->;
+/** What running the model measures on every rank: the protocols, the TwoNN ID and the distillation error. */
+type Measured = Pick<ModelEvaluation, "intrinsicDimension" | "verification" | "ijb" | "distillationError">;
 
 async function measure(
   ctx: StageContext,
@@ -175,13 +179,19 @@ async function measure(
       batchSize,
       workers: ctx.config.workers,
       backend,
+      ...shared(ctx),
     });
     verification[set.name] = summarize(result);
   }
   const ijb = await ijbOnRelease(ctx, model);
   const { idRepetitions: repetitions } = ctx.config.evaluation;
   const twoNN = (embeddings: torch.Tensor) =>
-    intrinsicDimension(embeddings, { sampleSize: embeddings.shape[0]!, repetitions, seed: ctx.config.seed });
+    intrinsicDimension(embeddings, {
+      sampleSize: embeddings.shape[0]!,
+      repetitions,
+      seed: ctx.config.seed,
+      ...shared(ctx),
+    });
   const errorOnD1 = (embeddings: torch.Tensor, d1: Sample) =>
     spec.teacher ? distillationErrorOnD1(ctx, spec.teacher, embeddings, d1.images, d1.classes) : null;
   // TwoNN on the synthetic ID set when the run has one, else on the D1 sample, which the distillation error reads
@@ -199,8 +209,6 @@ async function measure(
             : null,
         };
   return {
-    imagesPerSecond: await inferenceSpeed(model, batchSize, { backend }),
-    threads: torch.getNumThreads(),
     intrinsicDimension: {
       mean: id.mean,
       std: id.std,
@@ -215,19 +223,31 @@ async function measure(
   };
 }
 
+/** The model's row of the results (written to eval.json) on rank 0; null on the other ranks of a data-parallel run. */
 export async function runEvaluateStage(
   ctx: StageContext,
   stageId: string,
   spec: Extract<StageSpec, { kind: "evaluate" }>,
   modelStage: Stage,
-): Promise<ModelEvaluation> {
+): Promise<ModelEvaluation | null> {
   const model = await openStageModel(ctx, modelStage);
   try {
-    // an ONNX teacher's multiply-adds would need a cost model of every ONNX operator: not counted
-    const size = model instanceof Backbone ? describeBuilt(model) : { parameters: model.parameters, flops: null };
     // one inference model for every measurement: a backbone is exported and its onnxruntime session opened once
     const { backend, batchSize } = ctx.config.evaluation;
-    const measured = await withInferenceModel(model, { backend, batchSize }, (m) => measure(ctx, spec, m));
+    const lead = (ctx.group?.rank ?? 0) === 0;
+    const measured = await withInferenceModel(model, { backend, batchSize }, async (m) => {
+      const collective = await measure(ctx, spec, m);
+      // timed on rank 0 alone, at its own thread count (the other ranks wait)
+      if (!lead) return null;
+      return {
+        ...collective,
+        imagesPerSecond: await inferenceSpeed(m, batchSize, { backend }),
+        threads: torch.getNumThreads(),
+      };
+    });
+    if (measured === null) return null;
+    // an ONNX teacher's multiply-adds would need a cost model of every ONNX operator: not counted
+    const size = model instanceof Backbone ? describeBuilt(model) : { parameters: model.parameters, flops: null };
     const evaluation: ModelEvaluation = {
       ...spec.model,
       parameters: size.parameters,

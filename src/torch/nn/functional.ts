@@ -3,6 +3,8 @@ import * as aten from "../generated/aten.js";
 import { tidy } from "../scope.js";
 import { isGradEnabled } from "../autograd.js";
 import type { Tensor } from "../tensor.js";
+import { withNumThreads } from "../runtime.js";
+import { pointwiseNeedsOneThread } from "./pointwise-conv-probe.js";
 
 type Pair = number | readonly [number, number];
 export type Reduction = "none" | "mean" | "sum";
@@ -22,6 +24,12 @@ export interface Conv2dOptions {
 }
 
 export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, o: Conv2dOptions = {}): Tensor {
+  if (pointwiseNeedsOneThread(input, weight, o.groups ?? 1))
+    return withNumThreads(1, () => convolve(input, weight, bias, o));
+  return convolve(input, weight, bias, o);
+}
+
+function convolve(input: Tensor, weight: Tensor, bias: Tensor | null, o: Conv2dOptions): Tensor {
   const [sh, sw] = pair(o.stride ?? 1);
   const padded = pair(o.padding ?? 0).some((p) => p !== 0);
   // A 1x1 convolution with stride s and no padding reads every s-th pixel, so where autograd will differentiate it,
@@ -29,11 +37,12 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
   // convolutions corrupts the heap for some shapes (IResNet downsampling with 8 input channels at 48x48: PyTorch
   // 1.13 crashes alike). Inference (and the ONNX export's trace) keeps the one strided op.
   const differentiated = isGradEnabled() && (input.requiresGrad || weight.requiresGrad);
+  const groups = o.groups ?? 1;
   if (differentiated && weight.shape[2] === 1 && weight.shape[3] === 1 && (sh > 1 || sw > 1) && !padded) {
     const subsample = aten.slice_Tensor(aten.slice_Tensor(input, 2, 0, null, sh), 3, 0, null, sw);
-    return aten.conv2d(subsample, weight, bias, 1, 0, o.dilation ?? 1, o.groups ?? 1);
+    return aten.conv2d(subsample, weight, bias, 1, 0, o.dilation ?? 1, groups);
   }
-  return aten.conv2d(input, weight, bias, [sh, sw], o.padding ?? 0, o.dilation ?? 1, o.groups ?? 1);
+  return aten.conv2d(input, weight, bias, [sh, sw], o.padding ?? 0, o.dilation ?? 1, groups);
 }
 
 const pair = (v: number | readonly number[]): [number, number] =>
