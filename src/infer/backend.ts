@@ -1,10 +1,10 @@
 // Where facekd's inference runs: libtorch's eval-mode forward, or the backbone exported in memory as ONNX (batch
-// norms folded) on onnxruntime-node, which fuses conv + bias + activation and plans its memory once. Neither wins
-// everywhere (bench/README.md, `onnx`, 2-core EPYC, idle): at batch 1 onnxruntime ran mbf 2.0x and the IResNets
-// 1.9-2.2x libtorch; at batch 8 libtorch ran mbf 1.5x onnxruntime and the IResNets alike; at batch 32 libtorch ran
-// mbf 1.9x and the IResNets 1.2-1.4x. The default `auto` therefore chooses by the batch size: a rule rather than a
-// timing, so that runs stay reproducible. libtorch stays the path for models that do not export and for anything
-// that needs gradients.
+// norms folded, PReLUs as depthwise convolutions: ExportOptions.prelu) on onnxruntime-node, which fuses conv + bias +
+// activation in its blocked layout and plans its memory once. Neither wins everywhere (bench/README.md, `onnx`,
+// 2-core EPYC, idle): onnxruntime ran mbf 1.7-1.9x, iresnet18 1.5-2.3x and iresnet50 1.2-1.8x libtorch at batches 2
+// to 8; at batch 32 mbf 1.2-1.4x but iresnet50 0.7-1.1x. The default `auto` therefore chooses by the batch size: a
+// rule rather than a timing, so that runs stay reproducible. libtorch stays the path for models that do not export
+// and for anything that needs gradients.
 import * as torch from "../torch/index.js";
 import { Backbone, encodeOnnx, OnnxTeacher } from "../models/index.js";
 import type { EmbeddingModel } from "./embed.js";
@@ -15,7 +15,7 @@ export type InferenceBackend = "libtorch" | "onnxruntime" | "auto";
 export const INFERENCE_BACKENDS = ["auto", "onnxruntime", "libtorch"] as const;
 
 /** The batch size from which `auto` runs a backbone in libtorch. */
-export const AUTO_LIBTORCH_BATCH = 8;
+export const AUTO_LIBTORCH_BATCH = 32;
 
 /** Where and in which batches a model's inference runs. */
 export interface InferencePlan {
@@ -37,7 +37,8 @@ export async function withInferenceModel<T>(
   if (backend === "auto" && (model.device !== "cpu" || batchSize >= AUTO_LIBTORCH_BATCH)) return use(model);
   let bytes: Uint8Array;
   try {
-    bytes = encodeOnnx(model).bytes;
+    // PReLUs as depthwise convolutions, which onnxruntime keeps in its blocked layout (ExportOptions.prelu)
+    bytes = encodeOnnx(model, { prelu: "convs" }).bytes;
   } catch (error) {
     if (backend === "auto") return use(model);
     throw new Error(`inference backend 'onnxruntime': ${(error as Error).message}; use the 'libtorch' backend`, {

@@ -216,7 +216,7 @@ export const refoConfigSchema = strict({
         .default("auto")
         .describe(
           "where embeddings and throughput are computed: onnxruntime on the model's in-memory ONNX export, " +
-            "libtorch, or auto (libtorch from batch 8 on, onnxruntime below it; speeds in bench/README.md)",
+            "libtorch, or auto (libtorch from batch 32 on, onnxruntime below it; speeds in bench/README.md)",
         ),
       ijb: z
         .strictObject({

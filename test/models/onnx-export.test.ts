@@ -57,8 +57,18 @@ describe("exportOnnx", () => {
         // every BatchNorm after a convolution or linear layer is folded; IResNet blocks keep their leading one
         const ops = opTypes(file);
         assert.equal(count(ops, "BatchNormalization"), batchNorms);
-        assert.equal(count(ops, "Conv"), model.namedModules().filter(([, m]) => m instanceof torch.nn.Conv2d).length);
+        const convs = model.namedModules().filter(([, m]) => m instanceof torch.nn.Conv2d).length;
+        assert.equal(count(ops, "Conv"), convs);
         checkWithOnnxChecker(file);
+        // PReLUs as depthwise convolutions for onnxruntime: the same embeddings, no PRelu node left
+        const convsFile = tmp(`${model.spec.name}.prelu-convs.onnx`);
+        exportOnnx(model, convsFile, { prelu: "convs" });
+        const convsDiff = await maxDifference(model, convsFile);
+        assert.ok(convsDiff < 1e-4, `prelu "convs": max abs difference ${convsDiff}`);
+        const convsOps = opTypes(convsFile);
+        assert.equal(count(convsOps, "PRelu"), 0);
+        assert.equal(count(convsOps, "Conv"), convs + 2 * count(ops, "PRelu"));
+        checkWithOnnxChecker(convsFile);
       } finally {
         model.dispose();
       }
@@ -125,6 +135,10 @@ describe("exportOnnx", () => {
       assert.throws(
         () => exportOnnx(model, tmp("x.onnx"), { opset: 9 }),
         /opset must be an integer from 11 to 21, got 9/,
+      );
+      assert.throws(
+        () => exportOnnx(model, tmp("x.onnx"), { prelu: "fused" as "op" }),
+        /prelu must be one of op, convs, got fused/,
       );
       assert.throws(
         () => exportOnnx(model, tmp("x.onnx"), { batch: 0 }),

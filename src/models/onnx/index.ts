@@ -1,5 +1,13 @@
 // ONNX in and out: export of any registered backbone, import of PyTorch-exported IResNet / MobileFaceNet files.
-export { exportOnnx, encodeOnnx, OPSETS, type ExportOptions, type ExportResult } from "./export.js";
+export {
+  exportOnnx,
+  encodeOnnx,
+  OPSETS,
+  PRELU_FORMS,
+  type ExportOptions,
+  type ExportResult,
+  type PreluForm,
+} from "./export.js";
 export { ONNX_METADATA, metadataOf } from "./metadata.js";
 export { traceLayerGraph, type Layer, type LayerGraph, type LayerKind } from "./layer-graph.js";
 export { foldBatchNorms } from "./fold.js";
