@@ -1,7 +1,8 @@
 // The data-parallel benchmark: training img/s of a backbone with an ArcFace head through the trainer's own step
 // (src/train/step.ts) on one process of T threads against T processes of one thread each (the same global batch,
-// gradients averaged by GradientSync over Gloo on 127.0.0.1), with the time per step spent in the gradient
-// allReduce. Each case runs in fresh processes that this script spawns (itself, with torchrun's environment).
+// gradients averaged by GradientSync over Gloo on 127.0.0.1, after the backward pass or overlapped with it), with
+// the time per step spent waiting for the gradient allReduce. Each case runs in fresh processes that this script
+// spawns (itself, with torchrun's environment).
 // Run: `npx tsc -p tsconfig.json && node dist/bench/distributed.js [--quick]`; see bench/README.md.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -48,7 +49,7 @@ if (BATCH % RANKS !== 0) throw new Error(`--batch ${BATCH} must be a multiple of
 
 interface CaseResult {
   imagesPerSecond: number;
-  /** Seconds per step in the gradient allReduce (0 on one process). */
+  /** Seconds per step in GradientSync.sync (0 on one process): the gradient allReduce, less what backward hid. */
   communication: number;
   gradientMiB: number;
 }
@@ -62,7 +63,7 @@ function worker(model: string): void {
   const loss = combineLosses([{ name: "arcface", options: { numClasses: CLASSES, embeddingSize: 512 } }]);
   const params = [...backbone.parameters(), ...loss.module.parameters()];
   const optimizer = buildOptimizer(params, { type: "sgd", lr: 0.1, momentum: 0.9, weightDecay: 5e-4 });
-  const sync = group && new GradientSync(group);
+  const sync = group && new GradientSync(group, BUCKET_BYTES, process.env.BENCH_OVERLAP === "1");
   const inputs = {
     model: backbone,
     role: "student" as const,
@@ -103,7 +104,7 @@ function freePort(): Promise<number> {
 }
 
 /** Runs `model` on `ranks` fresh processes of `threads` threads each; rank 0's result. */
-async function runCase(model: string, ranks: number, threads: number): Promise<CaseResult> {
+async function runCase(model: string, ranks: number, threads: number, overlap = false): Promise<CaseResult> {
   const port = await freePort();
   const script = fileURLToPath(import.meta.url);
   const outputs = await Promise.all(
@@ -111,6 +112,7 @@ async function runCase(model: string, ranks: number, threads: number): Promise<C
       const env = {
         ...process.env,
         ...{ FACEKD_THREADS: String(threads), BENCH_MODEL: model, RANK: String(rank), WORLD_SIZE: String(ranks) },
+        BENCH_OVERLAP: overlap ? "1" : "0",
         ...{ MASTER_ADDR: "127.0.0.1", MASTER_PORT: String(port) },
       };
       const child = spawn(process.execPath, [script, ...process.argv.slice(2)], {
@@ -134,20 +136,25 @@ async function main(): Promise<void> {
   console.log(
     `facekd data-parallel benchmark: ${machine}, load ${os.loadavg()[0]!.toFixed(1)}; global batch ${BATCH}, ` +
       `ArcFace ${CLASSES} classes, SGD; ${WARMUP} warm-up step(s), ${STEPS} timed; gradients averaged in ` +
-      `${(BUCKET_BYTES / 2 ** 20).toFixed(0)} MiB buckets after backward (no overlap: our autograd has no hooks)\n`,
+      `${(BUCKET_BYTES / 2 ** 20).toFixed(0)} MiB buckets, after backward or overlapped with it\n`,
   );
   console.log(
-    "model       1 x " + `${RANKS} threads`.padEnd(10) + `  ${RANKS} x 1 thread   ratio   allReduce/step  grads MiB`,
+    `model       1 x ${RANKS} threads    ${RANKS} x 1, after   ${RANKS} x 1, overlap   ratios        ` +
+      "sync/step after, overlap  grads MiB",
   );
-  const rows: Record<string, { single: CaseResult; parallel: CaseResult }> = {};
+  const rows: Record<string, { single: CaseResult; parallel: CaseResult; overlapped: CaseResult }> = {};
+  const rate = (r: CaseResult) => `${r.imagesPerSecond.toFixed(1).padStart(7)} img/s`;
   for (const model of MODELS) {
     const single = await runCase(model, 1, RANKS);
     const parallel = await runCase(model, RANKS, 1);
-    rows[model] = { single, parallel };
+    const overlapped = await runCase(model, RANKS, 1, true);
+    rows[model] = { single, parallel, overlapped };
+    const ratio = (r: CaseResult) => (r.imagesPerSecond / single.imagesPerSecond).toFixed(2);
+    const ms = (r: CaseResult) => `${(r.communication * 1000).toFixed(0)} ms`;
     console.log(
-      `${model.padEnd(10)}  ${single.imagesPerSecond.toFixed(1).padStart(9)} img/s  ` +
-        `${parallel.imagesPerSecond.toFixed(1).padStart(9)} img/s  ${(parallel.imagesPerSecond / single.imagesPerSecond).toFixed(2).padStart(5)}` +
-        `  ${(parallel.communication * 1000).toFixed(1).padStart(10)} ms  ${parallel.gradientMiB.toFixed(1).padStart(9)}`,
+      `${model.padEnd(10)}  ${rate(single)}  ${rate(parallel)}   ${rate(overlapped)}   ` +
+        `${ratio(parallel)}, ${ratio(overlapped)}    ${ms(parallel).padStart(8)}, ${ms(overlapped).padStart(8)}` +
+        `  ${parallel.gradientMiB.toFixed(1).padStart(9)}`,
     );
   }
   console.log(`\nload at the end: ${os.loadavg()[0]!.toFixed(1)}`);

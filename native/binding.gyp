@@ -9,6 +9,7 @@
         "src/dispatch.cc",
         "src/distributed.cc",
         "src/handle.cc",
+        "src/hooks.cc",
         "src/tensor.cc"
       ],
       "include_dirs": [

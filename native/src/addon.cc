@@ -22,6 +22,7 @@ static Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   facekd::registerTensor(env, exports);
   facekd::registerDistributed(env, exports);
   facekd::registerAutocast(env, exports);
+  facekd::registerHooks(env, exports);
   return exports;
 }
 

@@ -1,6 +1,6 @@
 // c10d primitives for data-parallel and sharded training across processes: a TCPStore for rendezvous and a Gloo
 // process group with all_reduce / broadcast / all_gather / gather / barrier on tensors, and an all_gather that
-// autograd differentiates. Calls block until the collective ends.
+// autograd differentiates. Calls block until the collective ends, but for allReduceAsync, whose work waitWork ends.
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/functions/utils.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -24,6 +24,7 @@ using GlooGroup = c10d::ProcessGroup;
 
 const napi_type_tag kStoreTag = {0x6661636b64737472ULL, 0x73746f7265000001ULL};
 const napi_type_tag kGroupTag = {0x6661636b64677270ULL, 0x67726f7570000001ULL};
+const napi_type_tag kWorkTag = {0x6661636b64776f72ULL, 0x6b00000000000001ULL};
 
 template <typename T>
 Napi::Value wrapPtr(Napi::Env env, c10::intrusive_ptr<T> ptr, const napi_type_tag* tag) {
@@ -98,17 +99,38 @@ Napi::Value processGroupGloo(const Napi::CallbackInfo& info) {
 }
 
 // allReduce(group, tensor, op): op is "sum" | "product" | "min" | "max"; the tensor is reduced in place
+c10::intrusive_ptr<c10d::Work> startAllReduce(const Napi::CallbackInfo& info) {
+  static const std::map<std::string, c10d::ReduceOp::RedOpType> ops = {
+      {"sum", c10d::ReduceOp::SUM}, {"product", c10d::ReduceOp::PRODUCT},
+      {"min", c10d::ReduceOp::MIN}, {"max", c10d::ReduceOp::MAX}};
+  auto found = ops.find(info[2].As<Napi::String>().Utf8Value());
+  if (found == ops.end()) throw ArgumentError("op must be one of sum, product, min, max");
+  std::vector<at::Tensor> tensors{unwrapTensor(info[1], "tensor")};
+  c10d::AllreduceOptions opts;
+  opts.reduceOp = c10d::ReduceOp(found->second);
+  return unwrapPtr<GlooGroup>(info[0], &kGroupTag, "process group")->allreduce(tensors, opts);
+}
+
 Napi::Value allReduce(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "allReduce", [&]() -> Napi::Value {
-    static const std::map<std::string, c10d::ReduceOp::RedOpType> ops = {
-        {"sum", c10d::ReduceOp::SUM}, {"product", c10d::ReduceOp::PRODUCT},
-        {"min", c10d::ReduceOp::MIN}, {"max", c10d::ReduceOp::MAX}};
-    auto found = ops.find(info[2].As<Napi::String>().Utf8Value());
-    if (found == ops.end()) throw ArgumentError("op must be one of sum, product, min, max");
-    std::vector<at::Tensor> tensors{unwrapTensor(info[1], "tensor")};
-    c10d::AllreduceOptions opts;
-    opts.reduceOp = c10d::ReduceOp(found->second);
-    unwrapPtr<GlooGroup>(info[0], &kGroupTag, "process group")->allreduce(tensors, opts)->wait();
+    startAllReduce(info)->wait();
+    return info.Env().Undefined();
+  });
+}
+
+// allReduceAsync(group, tensor, op): starts the reduction on Gloo's threads and returns its work; the tensor must
+// not be touched until waitWork(work) returns
+Napi::Value allReduceAsync(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "allReduce", [&]() -> Napi::Value {
+    return wrapPtr<c10d::Work>(info.Env(), startAllReduce(info), &kWorkTag);
+  });
+}
+
+Napi::Value waitWork(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "allReduce", [&]() -> Napi::Value {
+    auto& work = unwrapPtr<c10d::Work>(info[0], &kWorkTag, "collective's work");
+    work->wait();
+    work.reset();
     return info.Env().Undefined();
   });
 }
@@ -217,6 +239,8 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
   exports.Set("storeGet", Napi::Function::New(env, storeGet));
   exports.Set("processGroupGloo", Napi::Function::New(env, processGroupGloo));
   exports.Set("allReduce", Napi::Function::New(env, allReduce));
+  exports.Set("allReduceAsync", Napi::Function::New(env, allReduceAsync));
+  exports.Set("waitWork", Napi::Function::New(env, waitWork));
   exports.Set("broadcast", Napi::Function::New(env, broadcast));
   exports.Set("allGather", Napi::Function::New(env, allGather));
   exports.Set("gather", Napi::Function::New(env, gather));

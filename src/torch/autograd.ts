@@ -1,6 +1,7 @@
-// Gradient-mode scopes. Like tidy(), they take synchronous functions: libtorch's grad mode is per thread
-// and an await would leak the setting to unrelated code.
+// Gradient-mode scopes, and hooks on accumulated gradients. Like tidy(), the scopes take synchronous functions:
+// libtorch's grad mode is per thread and an await would leak the setting to unrelated code.
 import { native } from "./native.js";
+import type { Tensor } from "./tensor.js";
 
 function withGradMode<T>(enabled: boolean, fn: () => T): T {
   const previous = native.setGradEnabled(enabled);
@@ -27,4 +28,14 @@ export function isGradEnabled(): boolean {
   const previous = native.setGradEnabled(true);
   native.setGradEnabled(previous);
   return previous;
+}
+
+/**
+ * Calls `fn` whenever a backward pass has accumulated the gradient of `parameter` (a leaf that requires grad), while
+ * the rest of the pass goes on: how data parallelism starts averaging a bucket of gradients early. `fn` runs on the
+ * JS thread for CPU tensors, inside backward(): it must not throw, and must not await. Returns the removal function.
+ */
+export function onGradAccumulated(parameter: Tensor, fn: () => void): () => void {
+  const hook = native.addGradHook(parameter.handle, fn);
+  return () => native.removeGradHook(hook);
 }

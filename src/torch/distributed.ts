@@ -221,6 +221,17 @@ export class ProcessGroup {
     return tensor;
   }
 
+  /**
+   * Starts a sum of `tensor` across all ranks, in place, on Gloo's threads, and returns at once; `wait()` on the
+   * result blocks until it is done. The tensor must not be read or written meanwhile, and every rank must start its
+   * collectives in the same order.
+   */
+  allReduceAsync(tensor: Tensor): { wait(): void } {
+    checkGlooTensor("allReduceAsync", tensor);
+    const work = native.allReduceAsync(this.handle, tensor.handle, "sum");
+    return { wait: () => native.waitWork(work) };
+  }
+
   /** Copies rank `root`'s tensor into `tensor` on every rank, in place, and returns it. */
   broadcast(tensor: Tensor, root: number): Tensor {
     const where = "broadcast";

@@ -12,7 +12,7 @@ export {
 export * from "./creation.js";
 export * from "./ops.js";
 export { tidy, keep, trackedCount } from "./scope.js";
-export { noGrad, enableGrad, isGradEnabled } from "./autograd.js";
+export { noGrad, enableGrad, isGradEnabled, onGradAccumulated } from "./autograd.js";
 export * from "./autocast.js";
 export * from "./grad-scaler.js";
 export * from "./runtime.js";

@@ -45,6 +45,10 @@ export interface NativeAddon {
   storeGet(store: DistHandle, key: string): string;
   processGroupGloo(store: DistHandle, rank: number, worldSize: number, host: string, timeoutMs: number): DistHandle;
   allReduce(group: DistHandle, tensor: Handle, op: string): void;
+  allReduceAsync(group: DistHandle, tensor: Handle, op: string): DistHandle;
+  waitWork(work: DistHandle): void;
+  addGradHook(tensor: Handle, fn: () => void): DistHandle;
+  removeGradHook(hook: DistHandle): void;
   broadcast(group: DistHandle, tensor: Handle, root: number): void;
   allGather(group: DistHandle, tensor: Handle, withGrad: boolean): Handle;
   gather(group: DistHandle, tensor: Handle, root: number): Handle | null;

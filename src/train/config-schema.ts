@@ -147,6 +147,13 @@ export const trainConfigSchema = strict({
    * BatchNorm layer in forward and in backward. No effect on one process.
    */
   syncBatchNorm: z.boolean().default(false),
+  /**
+   * On several processes, start each bucket's gradient all_reduce during the backward pass, as soon as its last
+   * gradient is accumulated (DistributedDataParallel's overlap), instead of after it. Off by default: on one
+   * machine's CPUs Gloo's thread competes with the backward pass for the cores (bench/README.md, `distributed`:
+   * iresnet18 on 2 cores trained 10-15% slower with it); it pays where the network bounds the all_reduce.
+   */
+  overlapGradients: z.boolean().default(false),
   device: deviceSchema.describe("Where the models, heads and batches live: cpu, cuda or cuda:N (a CUDA libtorch)."),
   precision: precisionSchema.describe(
     "Mixed precision: the forward pass and losses under autocast in this dtype, weights kept float32. " +

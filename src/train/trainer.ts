@@ -41,7 +41,7 @@ import { nanGuard } from "./listeners/nan-guard.js";
 import { lossScaleGuard } from "./listeners/loss-scale.js";
 import { progressLines } from "./listeners/progress.js";
 import { runLoop } from "./loop.js";
-import { dataParallel, GradientSync } from "./data-parallel.js";
+import { BUCKET_BYTES, dataParallel, GradientSync } from "./data-parallel.js";
 import { ShardedHeads } from "./sharded-heads.js";
 import type { ProcessGroup } from "../torch/distributed.js";
 import type { StepInputs } from "./step.js";
@@ -283,7 +283,15 @@ async function run(
   const listeners: TrainListener[] = [];
   const lastGood = () => readSidecar(checkpoints, "last")?.step ?? null;
   listeners.push(
-    ...(group ? [dataParallel(new GradientSync(group), [model, loss.module], shardedHeads?.parameters)] : []),
+    ...(group
+      ? [
+          dataParallel(
+            new GradientSync(group, BUCKET_BYTES, config.overlapGradients),
+            [model, loss.module],
+            shardedHeads?.parameters,
+          ),
+        ]
+      : []),
     nanGuard(checkpoints, lastGood),
     ...(scaler ? [lossScaleGuard(scaler, MIN_LOSS_SCALE, lastGood)] : []),
     ...(lead ? [metricsListener(metrics)] : []),

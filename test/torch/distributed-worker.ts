@@ -1,6 +1,8 @@
 // One rank of the multi-process tests in distributed.test.ts, which spawns it with FACEKD_DIST_WORKER=<scenario>
 // and torchrun's RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT. It prints one "RESULT <json>" line on stdout.
 
+import type { Tensor } from "../../src/torch/index.js";
+
 const scenario = process.env.FACEKD_DIST_WORKER;
 const TIMEOUT_MS = 20_000; // c10d gives up before the parent's 45 s kill
 
@@ -92,6 +94,47 @@ async function gather(): Promise<void> {
   });
 }
 
+// GradientSync's overlap: from the second step on, buckets start their all_reduce during backward; w4 gets a
+// gradient on rank 0 only, so its bucket starts during backward there and in sync() on rank 1
+async function overlap(): Promise<void> {
+  const torch = await import("../../src/torch/index.js");
+  const dist = await import("../../src/torch/distributed.js");
+  const { GradientSync } = await import("../../src/train/data-parallel.js");
+  using group = dist.initProcessGroup({ timeoutMs: TIMEOUT_MS });
+  const r = group.rank;
+  torch.manualSeed(5);
+  const params = [[4, 3], [3, 2], [2], [2]].map((shape) => new torch.nn.Parameter(torch.randn(shape)));
+  const loss = (p: Tensor[], rank: number, step: number) => {
+    const x = torch
+      .arange(0, 8)
+      .reshape([2, 4])
+      .mul(0.1 * (rank + 1) + step);
+    const y = x.mm(p[0]!).tanh().mm(p[1]!).add(p[2]!);
+    return (rank === 0 ? y.mul(p[3]!) : y).pow(2).sum();
+  };
+  const sync = new GradientSync(group, 16, true); // small buckets, overlapped
+  const steps = [];
+  for (let step = 0; step < 3; step++) {
+    // the expected average, from copies of the parameters (no hooks on them) run as both ranks
+    const expected = torch.tidy(() => {
+      const sums = params.map((p) => torch.zeros(p.shape));
+      for (const rank of [0, 1]) {
+        const copies = params.map((p) => p.detach().clone().requiresGrad_(true));
+        loss(copies, rank, step).backward();
+        copies.forEach((c, i) => c.grad && sums[i]!.add_(c.grad));
+      }
+      return sums.map((s) => s.div(2).toNumbers());
+    });
+    torch.tidy(() => loss(params, r, step).backward());
+    const problem = sync.sync(params, null);
+    steps.push({ problem, grads: params.map((p) => p.grad!.toNumbers()), expected });
+    params.forEach((p) => (p.grad = null));
+  }
+  sync.close();
+  group.barrier();
+  report({ rank: r, steps, overlapped: sync.overlapped });
+}
+
 async function store(): Promise<void> {
   const { TCPStore } = await import("../../src/torch/distributed.js");
   const rank = Number(process.env.RANK);
@@ -119,7 +162,7 @@ async function initOnly(): Promise<void> {
   report({ unexpected: "initProcessGroup succeeded" });
 }
 
-const scenarios: Record<string, () => Promise<void>> = { collectives, gather, store, init: initOnly };
+const scenarios: Record<string, () => Promise<void>> = { collectives, gather, overlap, store, init: initOnly };
 
 const run = scenario === undefined ? undefined : scenarios[scenario];
 if (run === undefined) {

@@ -66,6 +66,27 @@ test(
   },
 );
 
+test(
+  "gradient averaging overlapped with backward gives the average of both ranks' gradients",
+  { timeout: TEST_TIMEOUT_MS },
+  async () => {
+    const exits = await runWorkers("overlap", rankEnvs(2, await freePort()));
+    for (const r of exits.map(resultOf)) {
+      type Step = { problem: string | null; grads: number[][]; expected: number[][] };
+      for (const [step, { problem, grads, expected }] of (r.steps as Step[]).entries()) {
+        assert.equal(problem, null);
+        grads.forEach((g, i) =>
+          g.forEach((v, k) => assert.ok(Math.abs(v - expected[i]![k]!) < 1e-5, `step ${step}, parameter ${i}: ${v}`)),
+        );
+      }
+      // the first step registers the hooks. Buckets (16 bytes): [w4, w3], [w2], [w1]. In the next two steps rank 0
+      // starts all three during backward; rank 1 none, as the first holds w4, which has no gradient there, and
+      // buckets start in order
+      assert.equal(r.overlapped, r.rank === 0 ? 6 : 0);
+    }
+  },
+);
+
 test("a TCPStore set in one process is read in another", { timeout: TEST_TIMEOUT_MS }, async () => {
   const exits = await runWorkers("store", rankEnvs(2, await freePort()));
   const [r0, r1] = exits.map(resultOf);

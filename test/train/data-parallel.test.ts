@@ -39,6 +39,9 @@ function config(name: string, batchSize: number, model = TINY_MLP): TrainConfig 
     threads: 1,
     checkpointEvery: 1,
     logEvery: 1,
+    // the all_reduce starts during backward from the second step: the trainer's overlapped path (the refo and CLI
+    // tests run the default, after backward)
+    overlapGradients: true,
   };
 }
 
