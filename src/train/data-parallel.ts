@@ -74,7 +74,7 @@ export class GradientSync {
     if (this.#accumulatedTwice) {
       throw new Error(
         "data parallel: a gradient was accumulated twice in one step, but overlapping the all_reduce with backward " +
-          "needs one backward pass per step (construct GradientSync with overlap: false)",
+          "needs one backward pass per step (set overlapGradients: false)",
       );
     }
     const skipped = torch.tidy(() => {
