@@ -1,11 +1,11 @@
 // The inference benchmark of issue 15: img/s of mbf, iresnet18 and iresnet50 (112x112) at batch 32 and 1 by
 // (a) facekd's libtorch eval path, (b) facekd's inference as it runs (the `auto` backend: libtorch from batch 32
-// on, onnxruntime on the in-memory export below it), (c) onnxruntime-node on facekd's exported file, (d) onnxruntime-node on PyTorch's
-// torch.onnx.export of the same network, (e) PyTorch's eval mode (bench/peers/models_torch.py). Random weights:
-// speed does not depend on them. Every side is measured once per round, the rounds interleaved (each in an order
-// rotated by one, so that no side always follows the same one), and each ratio is taken within a round: a shared
-// machine's load moves every side of a round alike. Run: `npx tsc -p tsconfig.json && node dist/bench/onnx.js`;
-// see bench/README.md.
+// on, below it onnxruntime on the in-memory export with PReLUs as depthwise convolutions), (c) onnxruntime-node on
+// facekd's standard exported file, (d) onnxruntime-node on PyTorch's torch.onnx.export of the same network,
+// (e) PyTorch's eval mode (bench/peers/models_torch.py). Random weights: speed does not depend on them. Every side
+// is measured once per round, the rounds interleaved (each in an order rotated by one, so that no side always
+// follows the same one), and each ratio is taken within a round: a shared machine's load moves every side of a
+// round alike. Run: `npx tsc -p tsconfig.json && node dist/bench/onnx.js`; see bench/README.md.
 import { execSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";

@@ -6,10 +6,10 @@
 // past either end). Genuine pairs lie in tiles near the diagonal of the label-sorted matrix; those tiles are also
 // counted with every non-genuine entry sent to a discard bin, and impostor counts are the difference.
 // Every count is exact (int64). With a process group, each rank counts every worldSize-th tile and the counts are
-// summed across ranks (all_reduce): every rank gets the histograms of one process. The resolution is in the thresholds: the ROC has an operating point at every bin
-// edge (2 / bins apart, 3.05e-5 by default; a score's bin is exact up to float32 rounding, under 1/256 of a bin),
-// so a reported TAR@FAR is exact for its threshold and can be below the best continuous-threshold TAR by at most
-// the genuine share of the next occupied bin (tarSlack).
+// summed across ranks (all_reduce): every rank gets the histograms of one process. The resolution is in the
+// thresholds: the ROC has an operating point at every bin edge (2 / bins apart, 3.05e-5 by default; a score's bin
+// is exact up to float32 rounding, under 1/256 of a bin), so a reported TAR@FAR is exact for its threshold and can
+// be below the best continuous-threshold TAR by at most the genuine share of the next occupied bin (tarSlack).
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import type { ProcessGroup } from "../torch/distributed.js";
