@@ -115,7 +115,7 @@ export function registerData(program: Command): void {
     .option("--difficulty <0..1>", "how alike identities are", Number, 0.5)
     .option(
       "--identity-dims <n>",
-      `independent directions in which identities differ (default ${SYNTHETIC_TRAITS.length}, one per face trait)`,
+      `independent directions in which identities differ (${SYNTHETIC_TRAITS.length}: one per face trait)`,
       integerOption("identity-dims", 1),
       SYNTHETIC_TRAITS.length,
     )
