@@ -98,7 +98,7 @@ Napi::Value processGroupGloo(const Napi::CallbackInfo& info) {
   });
 }
 
-// allReduce(group, tensor, op): op is "sum" | "product" | "min" | "max"; the tensor is reduced in place
+// Starts the reduction of allReduce and allReduceAsync, whose arguments are (group, tensor, op)
 c10::intrusive_ptr<c10d::Work> startAllReduce(const Napi::CallbackInfo& info) {
   static const std::map<std::string, c10d::ReduceOp::RedOpType> ops = {
       {"sum", c10d::ReduceOp::SUM}, {"product", c10d::ReduceOp::PRODUCT},
@@ -111,6 +111,7 @@ c10::intrusive_ptr<c10d::Work> startAllReduce(const Napi::CallbackInfo& info) {
   return unwrapPtr<GlooGroup>(info[0], &kGroupTag, "process group")->allreduce(tensors, opts);
 }
 
+// allReduce(group, tensor, op): op is "sum" | "product" | "min" | "max"; the tensor is reduced in place
 Napi::Value allReduce(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "allReduce", [&]() -> Napi::Value {
     startAllReduce(info)->wait();

@@ -37,9 +37,13 @@ export interface StageContext {
   trainProgress?: () => { listener: TrainListener; log: (line: string) => void };
   /** A progress display for other long work (embedding a dataset). */
   progress: (label: string) => { update(done: number, total: number): void; stop(): void };
-  /** The ranks of a data-parallel run: training and embedding stages share their work, rank 0 runs the rest. */
+  /** The ranks of a data-parallel run: training, embedding and evaluation stages share their work, rank 0 runs the
+   *  rest. */
   group?: ProcessGroup;
 }
+
+/** The collective option of the functions a stage shares among the run's ranks (none on one process). */
+export const groupOption = (ctx: StageContext): { group?: ProcessGroup } => (ctx.group ? { group: ctx.group } : {});
 
 /** The datasets of `config` in `runDir` (external paths as given, the synthetic ones inside the run folder). */
 export function runPaths(config: RefoConfig, runDir: string): RunPaths {

@@ -2,7 +2,14 @@
 // lookups of reverse and feature-only distillation (no flip: the targets are the model's plain embeddings).
 import { openDataset } from "../../data/index.js";
 
-import { datasetPath, embeddingsFile, openStageModel, releaseModel, type StageContext } from "../context.js";
+import {
+  datasetPath,
+  embeddingsFile,
+  groupOption,
+  openStageModel,
+  releaseModel,
+  type StageContext,
+} from "../context.js";
 import type { Stage, StageSpec } from "../plan.js";
 import { extractEmbeddings } from "../../infer/index.js";
 
@@ -22,7 +29,7 @@ export async function runEmbedStage(
       backend: ctx.config.evaluation.backend,
       workers: ctx.config.workers,
       onBatch: (done, total) => progress.update(done, total),
-      ...(ctx.group && { group: ctx.group }),
+      ...groupOption(ctx),
     });
   } finally {
     progress.stop();

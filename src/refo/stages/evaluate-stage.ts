@@ -23,6 +23,7 @@ import type { IjbSummary, ModelResult, VerificationSummary } from "../../report/
 import { loadClassifier } from "../../train/index.js";
 import {
   evaluationFile,
+  groupOption,
   headFile,
   loadRunModel,
   modelFile,
@@ -34,9 +35,6 @@ import type { DistillationTeacher, Stage, StageSpec } from "../plan.js";
 
 /** eval.json: a model's row of the results, without the run-level fields. */
 export type ModelEvaluation = Omit<ModelResult, "metrics" | "stage">;
-
-/** The collective options of the run's ranks, when it has several. */
-const shared = (ctx: StageContext) => (ctx.group && ctx.group.worldSize > 1 ? { group: ctx.group } : {});
 
 /** The mean accuracy's 95% Student-t interval over the protocol's folds. */
 function foldInterval(accuracies: readonly number[]): VerificationSummary["accuracyInterval"] {
@@ -63,7 +61,7 @@ async function ijbOnRelease(ctx: StageContext, model: EmbeddingModel): Promise<I
   const bar = ctx.progress(`embedding ${ijb.target} faces`);
   try {
     const options = { target: ijb.target, qualityWeight: ijb.qualityWeight, flipSum, batchSize, backend };
-    const r = await evaluateIjb(model, ijb.path, { ...options, ...shared(ctx), onBatch: bar.update });
+    const r = await evaluateIjb(model, ijb.path, { ...options, ...groupOption(ctx), onBatch: bar.update });
     const { auc, eer, tarAtFar, curve } = r.roc;
     return {
       target: r.target,
@@ -102,7 +100,7 @@ const embedSample = (ctx: StageContext, model: EmbeddingModel, images: Uint8Arra
     flipSum: false,
     workers: ctx.config.workers,
     backend: ctx.config.evaluation.backend,
-    ...shared(ctx),
+    ...groupOption(ctx),
   });
 
 /** `use` of the model's embeddings of the fixed sample of the pack at `path`, freed afterwards. */
@@ -179,7 +177,7 @@ async function measure(
       batchSize,
       workers: ctx.config.workers,
       backend,
-      ...shared(ctx),
+      ...groupOption(ctx),
     });
     verification[set.name] = summarize(result);
   }
@@ -190,7 +188,7 @@ async function measure(
       sampleSize: embeddings.shape[0]!,
       repetitions,
       seed: ctx.config.seed,
-      ...shared(ctx),
+      ...groupOption(ctx),
     });
   const errorOnD1 = (embeddings: torch.Tensor, d1: Sample) =>
     spec.teacher ? distillationErrorOnD1(ctx, spec.teacher, embeddings, d1.images, d1.classes) : null;

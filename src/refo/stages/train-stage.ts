@@ -5,6 +5,7 @@ import { train, type TrainConfig } from "../../train/index.js";
 import {
   datasetPath,
   embeddingsFile,
+  groupOption,
   headFile,
   loadRunModel,
   modelFile,
@@ -67,7 +68,7 @@ export async function runTrainStage(ctx: StageContext, stageId: string, spec: Tr
   const result = await train(trainConfig(ctx, stageId, spec), {
     log: display?.log ?? ctx.log,
     ...(display && { progress: display.listener }),
-    ...(ctx.group && { group: ctx.group }),
+    ...groupOption(ctx),
   });
   if (!result.finished)
     throw new Error(`stage ${stageId}: training stopped at step ${result.step}/${result.totalSteps}`);
