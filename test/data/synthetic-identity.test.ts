@@ -38,7 +38,7 @@ test("identities differ in exactly identityDims directions, and each trait keeps
 test("an identityDims outside 1..the trait count is refused, naming the option", async () => {
   await assert.rejects(
     generateSyntheticDataset(tempDir("synthetic-dims"), { identities: 2, imagesPerIdentity: 1, identityDims: 0 }),
-    /option identityDims = 0 is out of range/,
+    /option identityDims = 0 is out of range \(an integer from 1 to 43\)/,
   );
   assert.throws(() => identityBasis(0, TRAITS.length + 1), /from 1 to 43, got 44/);
 });

@@ -85,7 +85,10 @@ function resolve(options: SyntheticOptions): Resolved {
         : name === "identityDims"
           ? Number.isInteger(value) && value >= 1 && value <= TRAITS.length
           : Number.isFinite(value) && value >= 0;
-    if (!ok) throw new RangeError(`synthetic dataset: option ${name} = ${value} is out of range`);
+    if (!ok) {
+      const allowed = name === "identityDims" ? ` (an integer from 1 to ${TRAITS.length})` : "";
+      throw new RangeError(`synthetic dataset: option ${name} = ${value} is out of range${allowed}`);
+    }
   }
   if (resolved.testIdentities < 2 && resolved.pairs > 0) {
     throw new RangeError("synthetic dataset: impostor pairs need at least 2 test identities");
